@@ -1,0 +1,1 @@
+"""weiquan API: FastAPI + SQLModel. Owns the data."""
