@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     # SQLAlchemy URL; empty means the SQLite file under data_dir.
     database_url: str = ""
+    # PostgreSQL schema to use (search_path); empty means the server's default.
+    database_schema: str = ""
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -1,0 +1,1 @@
+"""Thin activities: each one is a single idempotent call to the API over HTTP."""

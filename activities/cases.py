@@ -1,0 +1,40 @@
+"""The activities of the case workflows: thin calls to the API's internal routes."""
+
+import httpx
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflows.messages import RecordStepInput, StepResult
+
+
+class CaseActivities:
+    """Built once per worker with an ``httpx.AsyncClient`` that carries the service token.
+
+    The API applies each step's ``key`` once, so a retried activity changes nothing.
+    """
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    @activity.defn(name="record_step")
+    async def record_step(self, input: RecordStepInput) -> StepResult:
+        response = await self._client.post(
+            f"/internal/v1/cases/{input.case_no}/steps", json=input.model_dump(mode="json")
+        )
+        if response.status_code >= 400:
+            # Retried with backoff: a refused step is a defect to fix in the API, and the
+            # case must resume once it is fixed rather than fail for good.
+            raise ApplicationError(
+                f"API refused step {input.step} of {input.case_no}: "
+                f"{response.status_code} {response.text[:500]}",
+                type="StepRefused",
+            )
+        return StepResult.model_validate(response.json())
+
+
+def service_client(base_url: str, service_token: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {service_token}"},
+        timeout=httpx.Timeout(20.0),
+    )

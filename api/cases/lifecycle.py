@@ -1,0 +1,74 @@
+"""The complaint's statuses and the moves allowed between them: one explicit table.
+
+Pure domain code, unit-tested without a database or Temporal.
+"""
+
+from enum import StrEnum
+
+
+class CaseKind(StrEnum):
+    COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报
+
+
+class Channel(StrEnum):
+    HOTLINE = "hotline"  # 12315 热线
+    WEB = "web"  # 网站 / 全国12315平台
+    WECHAT = "wechat"  # 微信
+    LETTER = "letter"  # 来信
+    WALK_IN = "walk_in"  # 来访
+    STATION = "station"  # 维权服务站
+    HAND_DOWN = "hand_down"  # 上级交办
+    TRANSFER = "transfer"  # 外部转办
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"  # 登记
+    TRIAGE = "triage"  # 受理审查
+    REJECTED = "rejected"  # 不予受理
+    REFERRED = "referred"  # 移送
+    HANDLING = "handling"  # 处理（分送承办单位）
+    REPLIED = "replied"  # 已答复
+    CALLBACK = "callback"  # 回访中
+    CLOSED = "closed"  # 办结
+    WITHDRAWN = "withdrawn"  # 撤回
+
+
+TERMINAL: frozenset[Status] = frozenset(
+    {Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHDRAWN}
+)
+
+_OPEN = {Status.REGISTERED, Status.TRIAGE, Status.HANDLING, Status.REPLIED, Status.CALLBACK}
+
+ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.REGISTERED: frozenset({Status.TRIAGE}),
+    Status.TRIAGE: frozenset({Status.HANDLING, Status.REJECTED, Status.REFERRED}),
+    Status.HANDLING: frozenset({Status.REPLIED}),
+    Status.REPLIED: frozenset({Status.CALLBACK, Status.CLOSED}),
+    Status.CALLBACK: frozenset({Status.CALLBACK, Status.CLOSED}),
+    Status.REJECTED: frozenset(),
+    Status.REFERRED: frozenset(),
+    Status.CLOSED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+}
+# Withdrawal (撤回) is possible at any open step.
+for _status in _OPEN:
+    ALLOWED[_status] = ALLOWED[_status] | {Status.WITHDRAWN}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, current: Status, target: Status) -> None:
+        super().__init__(f"a case cannot move from {current.value} to {target.value}")
+        self.current = current
+        self.target = target
+
+
+def ensure_transition(current: Status, target: Status) -> Status:
+    """Returns ``target`` if the move is allowed, else raises IllegalTransition."""
+    if target not in ALLOWED[current]:
+        raise IllegalTransition(current, target)
+    return target
+
+
+def is_open(status: Status) -> bool:
+    return status not in TERMINAL

@@ -1,0 +1,209 @@
+"""Cases, their deadlines and their event log.
+
+Personal data (complainant, respondent's address) lives in these tables only: it never
+goes into workflow inputs, histories or search attributes.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import field_validator
+from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from api.cases.lifecycle import CaseKind, Channel, Status
+from api.db import UTCDateTime, utcnow
+
+
+class Party(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    id_number: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class Respondent(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    district: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Case(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(unique=True, index=True, max_length=32)
+    kind: CaseKind = Field(index=True, sa_type=String(20))
+    channel: Channel = Field(sa_type=String(20))
+    status: Status = Field(index=True, sa_type=String(20))
+    unit: str | None = Field(default=None, foreign_key="unit.code", index=True)
+    suggested_unit: str | None = Field(default=None, max_length=40)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    registered_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    registered_by: str = Field(max_length=60)
+    registered_unit: str = Field(max_length=40, index=True)
+    rule_set: str = Field(max_length=40)
+    category: str | None = Field(default=None, max_length=100)
+    description: str = ""
+    claim: str | None = None
+    complainant: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    respondent: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    client_ref: str | None = Field(default=None, unique=True, max_length=100)
+    overdue: bool = Field(default=False, index=True)
+    outcome: str | None = Field(default=None, max_length=40)
+    satisfaction: str | None = Field(default=None, max_length=40)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DeadlineState(StrEnum):
+    PENDING = "pending"
+    MET = "met"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+
+
+class Deadline(SQLModel, table=True):
+    """A statutory time limit bounding one task kind of a case."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    name: str = Field(max_length=40)
+    started_on: date
+    working_days: int | None = None
+    calendar_days: int | None = None
+    due_date: date
+    due_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    provisional: bool = False
+    state: DeadlineState = Field(default=DeadlineState.PENDING, index=True, sa_type=String(20))
+    rule_set: str = Field(max_length=40)
+    met_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    """One entry of a case's append-only history, chained by hash."""
+
+    __table_args__ = (UniqueConstraint("case_no", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    seq: int
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    actor: str = Field(max_length=60)
+    type: str = Field(max_length=60)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class StepRecord(SQLModel, table=True):
+    """The result of an applied workflow step, so a retried activity changes nothing."""
+
+    __table_args__ = (UniqueConstraint("case_no", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    key: str = Field(max_length=120)
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+class Submission(SQLModel, table=True):
+    """A person's completion body, held here while the workflow accepts the decision.
+
+    The workflow update carries only the submission id and non-personal facts; the
+    free text (replies, reasons, comments) never enters a workflow history.
+    """
+
+    id: str = Field(primary_key=True, max_length=40)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    task_id: int | None = None
+    actor: str = Field(max_length=60)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+# --- API shapes -------------------------------------------------------------------------
+
+
+class CaseCreate(SQLModel):
+    kind: CaseKind = CaseKind.COMPLAINT
+    channel: Channel
+    received_at: datetime | None = None
+    complainant: Party
+    respondent: Respondent
+    category: str | None = Field(default=None, max_length=100)
+    description: str = Field(min_length=1, max_length=20000)
+    claim: str | None = Field(default=None, max_length=5000)
+    client_ref: str | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("received_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("received_at needs a time zone offset, e.g. +08:00")
+        return value
+
+
+class DeadlinePublic(SQLModel):
+    name: str
+    due_at: datetime
+    due_date: date
+    provisional: bool
+    state: DeadlineState
+    working_days: int | None
+    calendar_days: int | None
+    rule_set: str
+
+
+class CasePublic(SQLModel):
+    case_no: str
+    kind: CaseKind
+    channel: Channel
+    status: Status
+    unit: str | None
+    suggested_unit: str | None
+    received_at: datetime
+    registered_at: datetime
+    rule_set: str
+    overdue: bool
+    category: str | None
+    description: str
+    claim: str | None
+    complainant: dict[str, Any] | None
+    respondent: dict[str, Any]
+    outcome: str | None
+    satisfaction: str | None
+    closed_at: datetime | None
+    deadlines: list[DeadlinePublic]
+
+
+class CaseSummary(SQLModel):
+    case_no: str
+    kind: CaseKind
+    status: Status
+    unit: str | None
+    received_at: datetime
+    overdue: bool
+    category: str | None
+
+
+class CasesPublic(SQLModel):
+    data: list[CaseSummary]
+    count: int
+
+
+class EventPublic(SQLModel):
+    seq: int
+    at: datetime
+    actor: str
+    type: str
+    data: dict[str, Any]
+
+
+class HistoryPublic(SQLModel):
+    events: list[EventPublic]
+
+
+class WithdrawRequest(SQLModel):
+    reason: str = Field(min_length=1, max_length=2000)

@@ -1,0 +1,57 @@
+"""Talking to a case's workflow: starting it and sending it a person's decision."""
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import HTTPException
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.config import Settings
+from workflows.complaint import NOT_CURRENT, ComplaintWorkflow, workflow_id
+from workflows.messages import ComplaintInput, UpdateResult
+
+
+class NotConfirmed(Exception):
+    """The workflow did not answer in time: the decision may still be applied."""
+
+
+async def start(*, client: Client, settings: Settings, case_no: str) -> None:
+    await client.start_workflow(
+        ComplaintWorkflow.run,
+        ComplaintInput(case_no=case_no),
+        id=workflow_id(case_no),
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def update(
+    *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any
+) -> UpdateResult:
+    """Runs one update to completion. A refusal by the workflow is a 409 here."""
+    handle = client.get_workflow_handle(workflow_id(case_no))
+    try:
+        result: UpdateResult = await handle.execute_update(
+            handler, arg, rpc_timeout=timedelta(seconds=settings.update_timeout_seconds)
+        )
+        return result
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        if isinstance(cause, ApplicationError) and cause.type == NOT_CURRENT:
+            raise HTTPException(409, cause.message) from error
+        raise HTTPException(409, f"the case refused the step: {cause}") from error
+    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
+        raise NotConfirmed() from error
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(409, f"the process of case {case_no} has ended") from error
+        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise NotConfirmed() from error
+        raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error

@@ -1,0 +1,139 @@
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response
+
+from api.calendar.workdays import ZONE
+from api.cases import history, process
+from api.cases import service as cases
+from api.cases.lifecycle import CaseKind, Status, is_open
+from api.cases.models import (
+    CaseCreate,
+    CasePublic,
+    CasesPublic,
+    EventPublic,
+    HistoryPublic,
+    WithdrawRequest,
+)
+from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require
+from api.rules.service import rulebook
+from api.users.models import Role
+from workflows.complaint import ComplaintWorkflow
+from workflows.messages import WithdrawInput
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+@router.post(
+    "",
+    response_model=CasePublic,
+    status_code=201,
+    dependencies=[require(Role.OPERATOR, Role.STATION)],
+    responses={200: {"description": "The same client_ref again: the case registered before"}},
+)
+async def register_case(
+    body: CaseCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+    response: Response,
+) -> CasePublic:
+    """Registers (登记) a complaint and starts its workflow."""
+    if body.client_ref:
+        existing = cases.by_client_ref(session=session, client_ref=body.client_ref)
+        if existing is not None:
+            response.status_code = 200
+            return cases.to_public(session=session, user=user, case=existing)
+    case = cases.register(
+        session=session, rules=rulebook(settings.rules_file), user=user, body=body
+    )
+    try:
+        await process.start(client=temporal, settings=settings, case_no=case.case_no)
+    except Exception as error:
+        cases.discard(session=session, case=case)
+        raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
+    return cases.to_public(session=session, user=user, case=case)
+
+
+@router.get("", response_model=CasesPublic)
+def list_cases(
+    session: SessionDep,
+    user: CurrentUser,
+    kind: CaseKind | None = None,
+    status: Status | None = None,
+    unit: str | None = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CasesPublic:
+    """The cases this user may see, newest received first."""
+    rows, count = cases.list_visible(
+        session=session,
+        user=user,
+        kind=kind,
+        status=status,
+        unit=unit,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    return CasesPublic(data=[cases.to_summary(c) for c in rows], count=count)
+
+
+@router.get("/{case_no}", response_model=CasePublic)
+def get_case(case_no: str, session: SessionDep, user: CurrentUser) -> CasePublic:
+    """One case with its deadlines and the parties as this user may see them."""
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    return cases.to_public(session=session, user=user, case=case)
+
+
+@router.get("/{case_no}/history", response_model=HistoryPublic)
+def get_history(case_no: str, session: SessionDep, user: CurrentUser) -> HistoryPublic:
+    """Every step, decision and deadline event of the case, in order."""
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    return HistoryPublic(
+        events=[
+            EventPublic(
+                seq=e.seq, at=e.at.astimezone(ZONE), actor=e.actor, type=e.type, data=e.data
+            )
+            for e in history.events(session=session, case_no=case.case_no)
+        ]
+    )
+
+
+@router.post(
+    "/{case_no}/withdraw", response_model=CasePublic, dependencies=[require(Role.OPERATOR)]
+)
+async def withdraw_case(
+    case_no: str,
+    body: WithdrawRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+) -> CasePublic:
+    """Withdraws (撤回) the case at the complainant's request; its open tasks are cancelled."""
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    if not is_open(Status(case.status)):
+        raise HTTPException(409, f"case {case_no} is already {case.status}")
+    submission = cases.new_submission(
+        session=session, case_no=case_no, task_id=None, actor=user.username, body=body.model_dump()
+    )
+    try:
+        await process.update(
+            client=temporal,
+            settings=settings,
+            case_no=case_no,
+            handler=ComplaintWorkflow.withdraw,
+            arg=WithdrawInput(submission_id=submission.id),
+        )
+    except HTTPException:
+        cases.drop_submission(session=session, submission=submission)
+        raise
+    except process.NotConfirmed as error:
+        raise HTTPException(
+            503, "the withdrawal was sent but not yet confirmed; look again shortly"
+        ) from error
+    session.expire_all()
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    return cases.to_public(session=session, user=user, case=case)

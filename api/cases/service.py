@@ -1,0 +1,243 @@
+from datetime import timedelta
+from typing import Any
+from uuid import uuid4
+
+from fastapi import HTTPException
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from api.calendar.workdays import ZONE
+from api.cases import history
+from api.cases.lifecycle import CaseKind, Status
+from api.cases.models import (
+    Case,
+    CaseCreate,
+    CasePublic,
+    CaseSummary,
+    Deadline,
+    DeadlinePublic,
+    Submission,
+)
+from api.db import utcnow
+from api.rules.rulesets import RuleBook
+from api.units import service as units
+from api.users.models import CITY_UNIT, Role, User
+
+# A clock a few seconds ahead on the client is not a complaint from the future.
+CLOCK_SKEW = timedelta(minutes=2)
+CASE_NO_PREFIX = {CaseKind.COMPLAINT: "TS", CaseKind.REPORT: "JB"}  # 投诉 / 举报
+
+
+def by_client_ref(*, session: Session, client_ref: str) -> Case | None:
+    return session.exec(select(Case).where(Case.client_ref == client_ref)).first()
+
+
+def register(*, session: Session, rules: RuleBook, user: User, body: CaseCreate) -> Case:
+    """Registers (登记) a case; the caller starts its workflow."""
+    now = utcnow()
+    received_at = body.received_at or now
+    if received_at > now + CLOCK_SKEW:
+        raise HTTPException(
+            422, [_field_error("received_at", "received_at may not be in the future")]
+        )
+    if body.kind != CaseKind.COMPLAINT:
+        raise HTTPException(422, [_field_error("kind", "only complaints can be registered so far")])
+    try:
+        ruleset = rules.for_received(received_at)
+    except ValueError as error:
+        raise HTTPException(422, [_field_error("received_at", str(error))]) from error
+    suggested = units.suggest_for_district(session=session, district=body.respondent.district)
+    case = Case(
+        case_no=f"tmp-{uuid4().hex[:24]}",
+        kind=body.kind,
+        channel=body.channel,
+        status=Status.REGISTERED,
+        suggested_unit=suggested.code if suggested else None,
+        received_at=received_at,
+        registered_at=now,
+        registered_by=user.username,
+        registered_unit=user.unit,
+        rule_set=ruleset.code,
+        category=body.category,
+        description=body.description,
+        claim=body.claim,
+        complainant=body.complainant.model_dump(exclude_none=True),
+        respondent=body.respondent.model_dump(exclude_none=True),
+        client_ref=body.client_ref,
+    )
+    session.add(case)
+    session.flush()
+    case.case_no = f"{CASE_NO_PREFIX[body.kind]}{now.astimezone(ZONE):%Y%m%d}{case.id:06d}"
+    session.add(case)
+    session.flush()
+    history.append(
+        session=session,
+        case_no=case.case_no,
+        actor=user.username,
+        type="registered",
+        data={
+            "kind": case.kind,
+            "channel": case.channel,
+            "received_at": received_at.isoformat(),
+            "rule_set": ruleset.code,
+            "suggested_unit": case.suggested_unit,
+        },
+    )
+    session.commit()
+    return case
+
+
+def discard(*, session: Session, case: Case) -> None:
+    """Removes a case whose workflow could not be started, so nothing is half-written."""
+    from api.cases.models import Event
+
+    for event in session.exec(select(Event).where(Event.case_no == case.case_no)).all():
+        session.delete(event)
+    session.flush()
+    session.delete(case)
+    session.commit()
+
+
+def _field_error(field: str, message: str) -> dict[str, Any]:
+    return {"loc": ["body", field], "msg": message, "type": "value_error"}
+
+
+def visible_filter(*, user: User) -> Any:
+    """Who sees which cases: the city centre sees all, a branch its own, a station its own."""
+    if user.unit == CITY_UNIT:
+        return True
+    if user.role == Role.STATION:
+        return Case.registered_unit == user.unit
+    return Case.unit == user.unit
+
+
+def get_visible(*, session: Session, user: User, case_no: str) -> Case:
+    case = session.exec(
+        select(Case).where(Case.case_no == case_no).where(visible_filter(user=user))
+    ).first()
+    if case is None:
+        raise HTTPException(404, f"case {case_no} not found")
+    return case
+
+
+def list_visible(
+    *,
+    session: Session,
+    user: User,
+    kind: CaseKind | None,
+    status: Status | None,
+    unit: str | None,
+    overdue: bool | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Case], int]:
+    query = select(Case).where(visible_filter(user=user))
+    if kind is not None:
+        query = query.where(Case.kind == kind)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if unit is not None:
+        query = query.where(Case.unit == unit)
+    if overdue is not None:
+        query = query.where(Case.overdue == overdue)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(Case.received_at).desc()).offset(offset).limit(limit)
+    ).all()
+    return list(rows), count
+
+
+def _mask(party: dict[str, Any] | None) -> dict[str, Any] | None:
+    if party is None:
+        return None
+    masked = dict(party)
+    if masked.get("name"):
+        masked["name"] = masked["name"][0] + "*" * (len(masked["name"]) - 1)
+    for key in ("phone", "id_number"):
+        if masked.get(key):
+            value = masked[key]
+            masked[key] = (
+                value[:3] + "*" * max(len(value) - 7, 0) + value[-4:]
+                if len(value) > 7
+                else "*" * len(value)
+            )
+    masked.pop("address", None)
+    return masked
+
+
+def sees_parties(user: User) -> bool:
+    """Operators, handlers, supervisors and stations work with the parties; others see masks."""
+    return user.role in (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.STATION)
+
+
+def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
+    deadlines = session.exec(
+        select(Deadline).where(Deadline.case_no == case.case_no).order_by(col(Deadline.id))
+    ).all()
+    show = sees_parties(user)
+    return CasePublic(
+        case_no=case.case_no,
+        kind=case.kind,
+        channel=case.channel,
+        status=case.status,
+        unit=case.unit,
+        suggested_unit=case.suggested_unit,
+        received_at=case.received_at.astimezone(ZONE),
+        registered_at=case.registered_at.astimezone(ZONE),
+        rule_set=case.rule_set,
+        overdue=case.overdue,
+        category=case.category,
+        description=case.description,
+        claim=case.claim,
+        complainant=case.complainant if show else _mask(case.complainant),
+        respondent=case.respondent,
+        outcome=case.outcome,
+        satisfaction=case.satisfaction,
+        closed_at=case.closed_at.astimezone(ZONE) if case.closed_at else None,
+        deadlines=[
+            DeadlinePublic(
+                name=d.name,
+                due_at=d.due_at.astimezone(ZONE),
+                due_date=d.due_date,
+                provisional=d.provisional,
+                state=d.state,
+                working_days=d.working_days,
+                calendar_days=d.calendar_days,
+                rule_set=d.rule_set,
+            )
+            for d in deadlines
+        ],
+    )
+
+
+def to_summary(case: Case) -> CaseSummary:
+    return CaseSummary(
+        case_no=case.case_no,
+        kind=case.kind,
+        status=case.status,
+        unit=case.unit,
+        received_at=case.received_at.astimezone(ZONE),
+        overdue=case.overdue,
+        category=case.category,
+    )
+
+
+def new_submission(
+    *, session: Session, case_no: str, task_id: int | None, actor: str, body: dict[str, Any]
+) -> Submission:
+    submission = Submission(
+        id=uuid4().hex,
+        case_no=case_no,
+        task_id=task_id,
+        actor=actor,
+        body=body,
+        created_at=utcnow(),
+    )
+    session.add(submission)
+    session.commit()
+    return submission
+
+
+def drop_submission(*, session: Session, submission: Submission) -> None:
+    session.delete(submission)
+    session.commit()

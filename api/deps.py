@@ -1,0 +1,79 @@
+"""The API's dependencies, as ``Annotated`` aliases."""
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.auth.security import username_from_token
+from api.config import Settings
+from api.users import service as users
+from api.users.models import Role, User
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_temporal(request: Request) -> Client:
+    try:
+        return await request.app.state.temporal.client()  # type: ignore[no-any-return]
+    except Exception as error:
+        raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
+
+
+TemporalClientDep = Annotated[Client, Depends(get_temporal)]
+
+_UNAUTHENTICATED = HTTPException(
+    401, "not authenticated: a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
+)
+
+
+def get_current_user(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    if not token:
+        raise _UNAUTHENTICATED
+    username = username_from_token(settings=settings, token=token)
+    user = users.get_by_username(session=session, username=username) if username else None
+    if user is None or not user.active:
+        raise _UNAUTHENTICATED
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require(*roles: Role) -> object:
+    """A dependency that lets only the given roles through (403 otherwise)."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise HTTPException(403, f"this needs the role {allowed}; you are {user.role.value}")
+        return user
+
+    return Depends(check)
+
+
+def require_service(settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]) -> None:
+    """The internal routes answer only the worker's service credential."""
+    if not token or not hmac.compare_digest(token, settings.service_token):
+        raise _UNAUTHENTICATED

@@ -1,0 +1,30 @@
+"""Routes for the worker's activities only (service credential)."""
+
+from fastapi import APIRouter, Depends
+
+from api.calendar.service import working_calendar
+from api.cases import steps
+from api.deps import SessionDep, SettingsDep, require_service
+from api.rules.service import rulebook
+from workflows.messages import RecordStepInput, StepResult
+
+router = APIRouter(
+    prefix="/internal/v1", tags=["internal"], dependencies=[Depends(require_service)]
+)
+
+
+@router.post("/cases/{case_no}/steps", response_model=StepResult)
+def record_step(
+    case_no: str, body: RecordStepInput, session: SessionDep, settings: SettingsDep
+) -> StepResult:
+    """Applies one workflow step, once per key: records it, moves tasks and deadlines."""
+    if body.case_no != case_no:
+        from fastapi import HTTPException
+
+        raise HTTPException(422, "case_no in the path and the body differ")
+    ctx = steps.StepContext(
+        session=session,
+        calendar=working_calendar(session=session),
+        rules=rulebook(settings.rules_file),
+    )
+    return steps.apply(ctx=ctx, input=body)

@@ -1,0 +1,97 @@
+"""Builds the app and mounts the routers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.auth.routes import router as auth_router
+from api.calendar.routes import router as calendar_router
+from api.cases.routes import router as cases_router
+from api.config import Settings, get_settings
+from api.db import make_engine
+from api.internal.routes import router as internal_router
+from api.migrations import migrate
+from api.pages.routes import router as pages_router
+from api.rules.routes import router as rules_router
+from api.tasks.routes import router as tasks_router
+from api.temporal import TemporalConnection
+from api.units import service as units
+from api.units.routes import router as units_router
+from api.users import service as users
+
+
+def prepare_database(engine: Engine, settings: Settings) -> None:
+    migrate(engine)
+    with Session(engine) as session:
+        units.load_org(session=session, path=settings.org_file)
+        if settings.should_seed_demo_users:
+            users.seed_demo_users(session=session)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    temporal_client: Client | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        prepare_database(engine, settings)
+        yield
+
+    app = FastAPI(
+        title="weiquan 12315",
+        description="12315 消费者投诉举报处理 — the bureau's complaint and report workflow.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.temporal = TemporalConnection(settings, temporal_client)
+
+    for router in (
+        auth_router,
+        cases_router,
+        tasks_router,
+        units_router,
+        rules_router,
+        calendar_router,
+    ):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(internal_router)
+    app.include_router(pages_router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> JSONResponse:
+        """200 when the database and Temporal are reachable, else 503."""
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            database = True
+        except Exception:
+            database = False
+        temporal = await app.state.temporal.healthy()
+        ok = database and temporal
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "database": database, "temporal": temporal},
+            status_code=200 if ok else 503,
+        )
+
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # ``uvicorn api.main:app`` builds the app on first use, so importing this module in
+    # tests does not read the environment or open a database.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

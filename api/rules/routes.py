@@ -1,0 +1,41 @@
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
+
+from api.db import utcnow
+from api.deps import CurrentUser, SettingsDep
+from api.rules.rulesets import Ground
+from api.rules.service import rulebook
+
+router = APIRouter(tags=["reference"])
+
+
+class GroundsPublic(BaseModel):
+    rule_set: str
+    rule_set_name: str
+    kind: str
+    data: list[Ground]
+    count: int
+
+
+@router.get("/rules/grounds", response_model=GroundsPublic)
+def list_grounds(
+    settings: SettingsDep,
+    _user: CurrentUser,
+    kind: Annotated[Literal["reject", "terminate"], Query()],
+    received_at: Annotated[datetime | None, Query()] = None,
+) -> GroundsPublic:
+    """The ground codes of the rule set in force (or in force at ``received_at``)."""
+    if received_at is not None and received_at.tzinfo is None:
+        raise HTTPException(422, "received_at needs a time zone offset")
+    ruleset = rulebook(settings.rules_file).for_received(received_at or utcnow())
+    grounds = ruleset.grounds_of(kind)
+    return GroundsPublic(
+        rule_set=ruleset.code,
+        rule_set_name=ruleset.name,
+        kind=kind,
+        data=grounds,
+        count=len(grounds),
+    )

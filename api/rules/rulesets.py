@@ -1,0 +1,128 @@
+"""Rule sets (规则集): statutory time limits and ground codes, as editable data.
+
+A case is governed by the rule set in force when it was received: SAMR Order 20 before
+2026-04-15, SAMR Order 121 from then on. The figures live in ``config/rulesets.json``.
+"""
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# A misspelt key would otherwise silently drop a statutory figure, so unknown keys are refused.
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limit(BaseModel):
+    """One time limit (期限), e.g. triage 7 working days from receipt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    working_days: int | None = None
+    calendar_days: int | None = None
+    extension_working_days: int | None = None
+    extension_calendar_days: int | None = None
+    count: int | None = None
+    from_: str | None = Field(None, alias="from")  # the event the clock starts from
+
+
+class Ground(BaseModel):
+    """A statutory ground (理由), e.g. for non-acceptance (不予受理) or termination (终止调解)."""
+
+    model_config = _STRICT
+
+    code: str
+    article: str
+    text: str
+
+
+class RuleSet(BaseModel):
+    model_config = _STRICT
+
+    code: str
+    name: str
+    effective_from: datetime
+    limits: dict[str, Limit]
+    grounds: dict[str, list[Ground]]
+
+    @field_validator("effective_from")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("effective_from needs a time zone, e.g. +08:00")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ground_codes(self) -> "RuleSet":
+        for kind, grounds in self.grounds.items():
+            codes = [g.code for g in grounds]
+            if len(codes) != len(set(codes)):
+                raise ValueError(f"rule set {self.code}: duplicate ground codes in {kind!r}")
+        return self
+
+    def limit(self, name: str) -> Limit:
+        try:
+            return self.limits[name]
+        except KeyError:
+            raise KeyError(
+                f"rule set {self.code} has no limit {name!r}; it has {sorted(self.limits)}"
+            ) from None
+
+    def grounds_of(self, kind: str) -> list[Ground]:
+        return list(self.grounds.get(kind, []))
+
+    def ground(self, kind: str, code: str) -> Ground | None:
+        return next((g for g in self.grounds_of(kind) if g.code == code), None)
+
+
+class RuleBook(BaseModel):
+    """All rule sets; the one in force for a case is chosen by its received_at."""
+
+    model_config = _STRICT
+
+    rulesets: list[RuleSet]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "RuleBook":
+        codes = [r.code for r in self.rulesets]
+        if len(codes) != len(set(codes)):
+            raise ValueError(f"duplicate rule set codes: {codes}")
+        starts = [r.effective_from for r in self.rulesets]
+        if len(starts) != len(set(starts)):
+            raise ValueError("two rule sets take effect at the same instant")
+        return self
+
+    @classmethod
+    def load(cls, path: Path) -> "RuleBook":
+        """Read the JSON file; keys starting with "_" (comments) are ignored at any depth."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls.model_validate(_without_comments(data))
+
+    def for_received(self, received_at: datetime) -> RuleSet:
+        """The rule set in force at `received_at`: the latest one effective at or before it."""
+        if received_at.tzinfo is None or received_at.utcoffset() is None:
+            raise ValueError(f"naive datetime {received_at!r}: a time zone is required")
+        in_force = [r for r in self.rulesets if r.effective_from <= received_at]
+        if not in_force:
+            raise ValueError(f"no rule set was in force at {received_at.isoformat()}")
+        return max(in_force, key=lambda r: r.effective_from)
+
+    def by_code(self, code: str) -> RuleSet:
+        for ruleset in self.rulesets:
+            if ruleset.code == code:
+                return ruleset
+        raise KeyError(f"no rule set {code!r}; known: {[r.code for r in self.rulesets]}")
+
+
+def _without_comments(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: _without_comments(v)
+            for k, v in value.items()
+            if not (isinstance(k, str) and k.startswith("_"))
+        }
+    if isinstance(value, list):
+        return [_without_comments(v) for v in value]
+    return value

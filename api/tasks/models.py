@@ -1,0 +1,65 @@
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String
+from sqlmodel import Field, SQLModel
+
+from api.db import UTCDateTime, utcnow
+from api.users.models import Role
+
+
+class TaskKind(StrEnum):
+    TRIAGE = "triage"  # 受理审查
+    HANDLE = "handle"  # 处理（调解）
+    CALLBACK = "callback"  # 回访
+    SUPERVISE = "supervise"  # 督办
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+ACTIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+class Task(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    kind: TaskKind = Field(index=True, sa_type=String(20))
+    role: Role = Field(sa_type=String(20))
+    unit: str = Field(foreign_key="unit.code", index=True)
+    assignee: str | None = Field(default=None, max_length=60)
+    status: TaskStatus = Field(default=TaskStatus.OPEN, index=True, sa_type=String(20))
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    completed_by: str | None = Field(default=None, max_length=60)
+    # Facts the form needs (suggested unit, attempt number, the deadline supervised).
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class TaskPublic(SQLModel):
+    id: int
+    kind: TaskKind
+    case_no: str
+    unit: str
+    role: Role
+    assignee: str | None
+    status: TaskStatus
+    due_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+    context: dict[str, Any]
+    result: dict[str, Any] | None
+    form: dict[str, Any]
+
+
+class TasksPublic(SQLModel):
+    data: list[TaskPublic]
+    count: int

@@ -1,0 +1,193 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query
+from pydantic import ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from api.calendar.workdays import ZONE
+from api.cases import process
+from api.cases import service as cases
+from api.cases.models import Case
+from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep
+from api.rules.service import rulebook
+from api.tasks import forms
+from api.tasks import service as tasks
+from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
+from api.units import service as units
+from api.units.models import UnitKind
+from api.users.models import User
+from workflows.complaint import ComplaintWorkflow
+from workflows.messages import CallbackInput, HandlingInput, SuperviseInput, TriageInput
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+def to_public(task: Task) -> TaskPublic:
+    return TaskPublic(
+        id=task.id or 0,
+        kind=task.kind,
+        case_no=task.case_no,
+        unit=task.unit,
+        role=task.role,
+        assignee=task.assignee,
+        status=task.status,
+        due_at=task.due_at.astimezone(ZONE) if task.due_at else None,
+        created_at=task.created_at.astimezone(ZONE),
+        completed_at=task.completed_at.astimezone(ZONE) if task.completed_at else None,
+        context=task.context,
+        result=task.result,
+        form=forms.SCHEMAS[task.kind],
+    )
+
+
+@router.get("", response_model=TasksPublic)
+def list_tasks(
+    session: SessionDep,
+    user: CurrentUser,
+    status: TaskStatus | None = None,
+    kind: TaskKind | None = None,
+    case_no: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TasksPublic:
+    """The inbox: tasks this user may act on or see, oldest due first."""
+    query = tasks.visible_query(user=user)
+    if status is not None:
+        query = query.where(Task.status == status)
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    if case_no is not None:
+        query = query.where(Task.case_no == case_no)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return TasksPublic(data=[to_public(t) for t in rows], count=count)
+
+
+def _visible_task(session: Session, user: User, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if (
+        task is None
+        or session.exec(tasks.visible_query(user=user).where(Task.id == task_id)).first() is None
+    ):
+        raise HTTPException(404, f"task {task_id} not found")
+    return task
+
+
+def _actionable(session: Session, user: User, task_id: int) -> Task:
+    task = _visible_task(session, user, task_id)
+    if not tasks.can_act(user=user, task=task):
+        raise HTTPException(
+            403, f"a {task.kind} task of unit {task.unit} is for the {task.role} of that unit"
+        )
+    if task.status not in ACTIVE:
+        raise HTTPException(409, f"task {task_id} is already {task.status}")
+    if task.status == TaskStatus.CLAIMED and task.assignee != user.username:
+        raise HTTPException(409, f"task {task_id} is claimed by {task.assignee}")
+    return task
+
+
+@router.get("/{task_id}", response_model=TaskPublic)
+def get_task(task_id: int, session: SessionDep, user: CurrentUser) -> TaskPublic:
+    """One task with the JSON Schema of its completion body."""
+    return to_public(_visible_task(session, user, task_id))
+
+
+@router.post("/{task_id}/claim", response_model=TaskPublic)
+def claim_task(task_id: int, session: SessionDep, user: CurrentUser) -> TaskPublic:
+    """Takes the task: it is assigned to the caller."""
+    task = _actionable(session, user, task_id)
+    task.status = TaskStatus.CLAIMED
+    task.assignee = user.username
+    session.add(task)
+    session.commit()
+    return to_public(task)
+
+
+def _unprocessable(field: str, message: str) -> HTTPException:
+    return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+def _check_facts(session: Session, case: Case, rule_set: Any, body: Any) -> None:
+    """What the form's schema alone cannot tell: units and grounds exist."""
+    if isinstance(body, forms.AcceptTriage | forms.Reassign):
+        unit = units.get(session=session, code=body.unit)
+        if unit is None or unit.kind != UnitKind.BRANCH:
+            raise _unprocessable("unit", f"unknown branch unit: {body.unit}")
+        if isinstance(body, forms.Reassign) and body.unit == case.unit:
+            raise _unprocessable("unit", f"the case is already with {body.unit}")
+    if isinstance(body, forms.RejectTriage) and rule_set.ground("reject", body.ground) is None:
+        raise _unprocessable(
+            "ground", f"unknown non-acceptance ground of {rule_set.code}: {body.ground}"
+        )
+    if isinstance(body, forms.Termination) and rule_set.ground("terminate", body.ground) is None:
+        raise _unprocessable(
+            "ground", f"unknown termination ground of {rule_set.code}: {body.ground}"
+        )
+
+
+def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
+    task_id = task.id or 0
+    match task.kind:
+        case TaskKind.TRIAGE:
+            return ComplaintWorkflow.triage, TriageInput(
+                task_id=task_id, submission_id=submission_id, decision=body.decision
+            )
+        case TaskKind.HANDLE:
+            return ComplaintWorkflow.complete_handling, HandlingInput(
+                task_id=task_id, submission_id=submission_id, outcome=body.outcome
+            )
+        case TaskKind.CALLBACK:
+            return ComplaintWorkflow.record_callback, CallbackInput(
+                task_id=task_id, submission_id=submission_id, reached=body.reached
+            )
+        case TaskKind.SUPERVISE:
+            return ComplaintWorkflow.supervise, SuperviseInput(
+                task_id=task_id, submission_id=submission_id, action=body.action
+            )
+    raise HTTPException(409, f"tasks of kind {task.kind} cannot be completed here")
+
+
+@router.post("/{task_id}/complete", response_model=TaskPublic)
+async def complete_task(
+    task_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+    body: Annotated[dict[str, Any], Body()],
+) -> TaskPublic:
+    """Completes the task with its kind's body; the case moves on."""
+    task = _actionable(session, user, task_id)
+    try:
+        parsed = forms.parse(task.kind, body)
+    except ValidationError as error:
+        raise HTTPException(422, error.errors(include_url=False, include_context=False)) from error
+    case = cases.get_visible(session=session, user=user, case_no=task.case_no)
+    _check_facts(session, case, rulebook(settings.rules_file).by_code(case.rule_set), parsed)
+    handler, arg = _update_for(task, "", parsed)
+    submission = cases.new_submission(
+        session=session,
+        case_no=task.case_no,
+        task_id=task.id,
+        actor=user.username,
+        body=parsed.model_dump(mode="json"),
+    )
+    arg.submission_id = submission.id
+    try:
+        await process.update(
+            client=temporal, settings=settings, case_no=task.case_no, handler=handler, arg=arg
+        )
+    except HTTPException:
+        cases.drop_submission(session=session, submission=submission)
+        raise
+    except process.NotConfirmed as error:
+        raise HTTPException(
+            503, "the decision was sent but not yet confirmed; look again shortly"
+        ) from error
+    session.expire_all()
+    return to_public(_visible_task(session, user, task_id))

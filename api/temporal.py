@@ -1,0 +1,38 @@
+"""The API's Temporal client: connected lazily, so the API starts (and reports 503 on
+/healthz) while Temporal is still coming up."""
+
+import asyncio
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from api.config import Settings
+
+
+class TemporalConnection:
+    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    self._client = await connect(self._settings)
+        return self._client
+
+    async def healthy(self) -> bool:
+        try:
+            client = await asyncio.wait_for(self.client(), timeout=3)
+            return await asyncio.wait_for(client.service_client.check_health(), timeout=3)
+        except Exception:
+            return False
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.effective_temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )

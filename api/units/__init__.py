@@ -1,0 +1,1 @@
+"""Units of the organisation: the city centre, its branches, and (later) stations."""

