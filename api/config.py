@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-only-secret-change-me-in-production-000000"
@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 0  # 0 means temporal_port + 1000
     temporal_namespace: str = "default"
     task_queue: str = "weiquan"
+
+    # Prepended to every case number (e.g. a city code); tests use it to keep the case
+    # numbers of their throw-away databases apart on a shared Temporal server.
+    case_no_prefix: str = Field(default="", pattern=r"^[A-Z0-9]{0,6}$")
 
     secret_key: str = DEV_SECRET
     service_token: str = DEV_SERVICE_TOKEN

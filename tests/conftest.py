@@ -21,15 +21,19 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
+from api.cases.models import Case
 from api.config import Settings
 from api.db import make_engine
 from api.main import create_app, prepare_database
 from worker import build_worker
+from workflows.complaint import workflow_id
 
 VENV_BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get(
@@ -100,6 +104,9 @@ def _database(kind: str, tmp_path: Path) -> Any:
         "service_token": SERVICE_TOKEN,
         "seed_demo_users": True,
         "task_queue": f"test-{uuid.uuid4().hex[:12]}",
+        # Each test's database numbers its cases from 1: a prefix keeps their workflow
+        # ids apart on the shared Temporal server.
+        "case_no_prefix": uuid.uuid4().hex[:6].upper(),
     }
     if kind == "sqlite":
         settings = Settings(**base)
@@ -167,6 +174,19 @@ async def running_stack(database: Database, client: Client) -> AsyncIterator[Sta
         worker = build_worker(client, database.settings, CaseActivities(service))
         async with worker:
             yield Stack(api, client, database.settings, database.engine, {})
+    await _terminate_workflows(client, database.engine)
+
+
+async def _terminate_workflows(client: Client, engine: Engine) -> None:
+    """Ends the test's workflows: on the time-skipping server, a timer due on a task
+    queue nobody polls any more would stop time from skipping for the next test."""
+    with Session(engine) as session:
+        case_nos = session.exec(select(Case.case_no)).all()
+    for case_no in case_nos:
+        try:
+            await client.get_workflow_handle(workflow_id(case_no)).terminate("test over")
+        except RPCError:
+            pass  # already finished
 
 
 StackFactory = Callable[[Client], Any]

@@ -45,7 +45,11 @@ async def register_case(
             response.status_code = 200
             return cases.to_public(session=session, user=user, case=existing)
     case = cases.register(
-        session=session, rules=rulebook(settings.rules_file), user=user, body=body
+        session=session,
+        rules=rulebook(settings.rules_file),
+        user=user,
+        body=body,
+        prefix=settings.case_no_prefix,
     )
     try:
         await process.start(client=temporal, settings=settings, case_no=case.case_no)

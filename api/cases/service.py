@@ -32,7 +32,9 @@ def by_client_ref(*, session: Session, client_ref: str) -> Case | None:
     return session.exec(select(Case).where(Case.client_ref == client_ref)).first()
 
 
-def register(*, session: Session, rules: RuleBook, user: User, body: CaseCreate) -> Case:
+def register(
+    *, session: Session, rules: RuleBook, user: User, body: CaseCreate, prefix: str = ""
+) -> Case:
     """Registers (登记) a case; the caller starts its workflow."""
     now = utcnow()
     received_at = body.received_at or now
@@ -67,7 +69,7 @@ def register(*, session: Session, rules: RuleBook, user: User, body: CaseCreate)
     )
     session.add(case)
     session.flush()
-    case.case_no = f"{CASE_NO_PREFIX[body.kind]}{now.astimezone(ZONE):%Y%m%d}{case.id:06d}"
+    case.case_no = f"{prefix}{CASE_NO_PREFIX[body.kind]}{now.astimezone(ZONE):%Y%m%d}{case.id:06d}"
     session.add(case)
     session.flush()
     history.append(

@@ -1,0 +1,419 @@
+"""Start the embedded default on one machine: Temporal dev server, worker and API.
+
+``make run`` runs this. Everything lives in WEIQUAN_DATA_DIR (default ``data/``): the
+Temporal dev server's SQLite file, the application's SQLite file and the three logs, so
+stopping and starting again keeps every case and every running workflow. Why the dev server
+runs with ``journal_mode=wal`` and ``synchronous=normal``: see docs/embedded.md.
+
+    python scripts/run_embedded.py                  # Temporal + worker + API
+    python scripts/run_embedded.py --temporal-only  # just the dev server, for debugging
+
+Ctrl+C (SIGINT) or SIGTERM stops the API, then the worker, then Temporal, and exits 0. If a
+child dies on its own, the others are stopped and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from api.config import Settings, get_settings  # noqa: E402
+from api.search_attributes import SEARCH_ATTRIBUTES  # noqa: E402
+
+TEMPORAL_READY_TIMEOUT = 30.0
+API_HEALTHY_TIMEOUT = 60.0
+# How long each child gets after SIGTERM before it is killed.
+STOP_TIMEOUTS = {"api": 10.0, "worker": 30.0, "temporal": 15.0}
+
+
+class LaunchError(Exception):
+    """Start-up failed; the message says what to do about it."""
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: IO[bytes]
+
+
+class Launcher:
+    def __init__(self, settings: Settings, *, temporal_only: bool, headless: bool) -> None:
+        self.settings = settings
+        self.temporal_only = temporal_only
+        self.headless = headless
+        self.data_dir = settings.data_dir.resolve()
+        self.address = f"127.0.0.1:{settings.temporal_port}"
+        self.ui_port = settings.effective_temporal_ui_port
+        self.api_host = settings.api_host
+        # A wildcard bind is reachable locally through the loopback address.
+        self.url_host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
+        self.children: list[Child] = []
+        self.stop_signal: int | None = None
+        self.temporal_bin = find_temporal_binary()
+        self.env = self._child_env()
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Children run from the repo root; an absolute data dir keeps a relative
+        # WEIQUAN_DATA_DIR pointing where the user meant.
+        env["WEIQUAN_DATA_DIR"] = str(self.data_dir)
+        given = os.environ.get("WEIQUAN_TEMPORAL_ADDRESS", "")
+        if given and given != self.address:
+            print(
+                f"note: WEIQUAN_TEMPORAL_ADDRESS={given} is ignored by the embedded default; "
+                f"its own Temporal listens on {self.address}"
+            )
+        env["WEIQUAN_TEMPORAL_ADDRESS"] = self.address
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return env
+
+    # -- signals ---------------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: object) -> None:
+        if self.stop_signal is None:
+            self.stop_signal = signum
+
+    def _check_stop(self) -> None:
+        if self.stop_signal is not None:
+            raise KeyboardInterrupt
+
+    # -- children --------------------------------------------------------------------------
+
+    def _spawn(self, name: str, argv: list[str]) -> Child:
+        log_path = self.data_dir / f"{name}.log"
+        log_file = log_path.open("ab")
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        log_file.write(f"\n===== {stamp} run_embedded: {' '.join(argv)}\n".encode())
+        log_file.flush()
+        proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            # Own session: Ctrl+C reaches only this launcher, which stops the children in
+            # order (API, worker, Temporal) instead of all at once.
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        child = Child(name, proc, log_path, log_file)
+        self.children.append(child)
+        return child
+
+    def _check_children(self) -> None:
+        for child in self.children:
+            code = child.proc.poll()
+            if code is not None:
+                how = (
+                    f"was killed by {signal.Signals(-code).name}"
+                    if code < 0
+                    else f"exited ({code})"
+                )
+                raise LaunchError(
+                    f"{child.name} {how} unexpectedly.\n"
+                    f"Last lines of {child.log_path}:\n{tail(child.log_path)}"
+                )
+
+    def stop_all(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        for child in reversed(self.children):  # API, worker, then Temporal
+            if child.proc.poll() is None:
+                print(f"stopping {child.name} …", flush=True)
+                child.proc.terminate()
+                try:
+                    child.proc.wait(STOP_TIMEOUTS.get(child.name, 10.0))
+                except subprocess.TimeoutExpired:
+                    print(f"{child.name} did not stop in time; killing it", flush=True)
+                    child.proc.kill()
+                    child.proc.wait()
+            child.log_file.close()
+        self.children.clear()
+
+    # -- Temporal --------------------------------------------------------------------------
+
+    def start_temporal(self) -> None:
+        namespace = self.settings.temporal_namespace
+        argv = [
+            self.temporal_bin, "server", "start-dev",
+            "--ip", "127.0.0.1",
+            "--port", str(self.settings.temporal_port),
+            "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.data_dir / "temporal.db"),
+            "--namespace", namespace,
+            "--log-level", "warn",
+            # Throughput over the last commits on a power cut: see docs/embedded.md.
+            "--sqlite-pragma", "journal_mode=wal",
+            "--sqlite-pragma", "synchronous=normal",
+            # A bureau's machine is often offline: no newsfeed requests from the UI.
+            "--ui-disable-news-fetch",
+        ]  # fmt: skip
+        # These register the attributes when the db file is new; on an existing file the
+        # dev server silently skips them, so ensure_search_attributes() adds what is missing.
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            argv += ["--search-attribute", f"{name}={kind}"]
+        if self.headless:
+            argv.append("--headless")
+        self._spawn("temporal", argv)
+
+    def _temporal_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        argv = [self.temporal_bin, "operator", *args]
+        argv += ["--address", self.address, "--namespace", self.settings.temporal_namespace]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=10, cwd=ROOT)
+
+    def wait_for_temporal(self) -> dict[str, str]:
+        """Poll until the namespace answers; return its custom search attributes."""
+        deadline = time.monotonic() + TEMPORAL_READY_TIMEOUT
+        last_error = ""
+        while time.monotonic() < deadline:
+            self._check_stop()
+            self._check_children()
+            if port_open("127.0.0.1", self.settings.temporal_port):
+                result = self._temporal_cli("search-attribute", "list", "-o", "json")
+                if result.returncode == 0:
+                    return json.loads(result.stdout).get("customAttributes", {})
+                last_error = (result.stderr or result.stdout).strip()
+            time.sleep(0.1)
+        raise LaunchError(
+            f"Temporal did not answer on {self.address} within {TEMPORAL_READY_TIMEOUT:.0f} s"
+            + (f" ({last_error})" if last_error else "")
+            + f".\nLast lines of {self.data_dir / 'temporal.log'}:\n"
+            + tail(self.data_dir / "temporal.log")
+        )
+
+    def ensure_search_attributes(self, registered: dict[str, str]) -> list[str]:
+        """Add the attributes a db file from an older version lacks; refuse type clashes."""
+        missing: list[str] = []
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            have = registered.get(name)
+            if have is None:
+                missing.append(name)
+            elif have != indexed_value_type(kind):
+                have_kind = have.removeprefix("INDEXED_VALUE_TYPE_").title().replace("_", "")
+                raise LaunchError(
+                    f"search attribute {name} is registered as {have_kind} in "
+                    f"{self.data_dir / 'temporal.db'}, but weiquan needs {kind}. "
+                    "Temporal cannot change its type; use a new WEIQUAN_DATA_DIR."
+                )
+        if missing:
+            args = ["search-attribute", "create"]
+            for name in missing:
+                args += ["--name", name, "--type", SEARCH_ATTRIBUTES[name]]
+            result = self._temporal_cli(*args)
+            if result.returncode != 0:
+                raise LaunchError(
+                    f"could not register search attributes {', '.join(missing)}: "
+                    f"{(result.stderr or result.stdout).strip()}"
+                )
+        return missing
+
+    # -- worker and API --------------------------------------------------------------------
+
+    def start_app(self) -> None:
+        self._spawn("worker", [sys.executable, "worker.py"])
+        self._spawn("api", [
+            sys.executable, "-m", "uvicorn", "api.main:app",
+            "--host", self.api_host, "--port", str(self.settings.api_port),
+        ])  # fmt: skip
+
+    def wait_for_api(self) -> None:
+        url = f"http://{self.url_host}:{self.settings.api_port}/healthz"
+        deadline = time.monotonic() + API_HEALTHY_TIMEOUT
+        last = "no answer"
+        while time.monotonic() < deadline:
+            self._check_stop()
+            self._check_children()
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        return
+                    last = f"HTTP {response.status}"
+            except urllib.error.HTTPError as exc:
+                last = f"HTTP {exc.code}"
+            except (urllib.error.URLError, OSError) as exc:
+                last = str(getattr(exc, "reason", exc))
+            time.sleep(0.2)
+        raise LaunchError(
+            f"{url} was not healthy within {API_HEALTHY_TIMEOUT:.0f} s (last: {last}).\n"
+            f"Last lines of {self.data_dir / 'api.log'}:\n{tail(self.data_dir / 'api.log')}\n"
+            f"Last lines of {self.data_dir / 'worker.log'}:\n{tail(self.data_dir / 'worker.log')}"
+        )
+
+    # -- the whole run ---------------------------------------------------------------------
+
+    def check_ports_free(self) -> None:
+        wanted = {"WEIQUAN_TEMPORAL_PORT": ("127.0.0.1", self.settings.temporal_port)}
+        if not self.headless:
+            wanted["WEIQUAN_TEMPORAL_UI_PORT"] = ("127.0.0.1", self.ui_port)
+        if not self.temporal_only:
+            wanted["WEIQUAN_API_PORT"] = (self.url_host, self.settings.api_port)
+        ports = [port for _, port in wanted.values()]
+        if len(set(ports)) != len(ports):
+            names = ", ".join(f"{variable}={port}" for variable, (_, port) in wanted.items())
+            raise LaunchError(f"two services would share a port ({names}); choose distinct ports")
+        for variable, (host, port) in wanted.items():
+            if port_open(host, port):
+                raise LaunchError(
+                    f"port {port} on {host} is already in use (is another copy running?). "
+                    f"Choose another one with {variable}."
+                )
+
+    def run(self) -> int:
+        started = time.monotonic()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._on_signal)
+        try:
+            self.check_ports_free()
+            self.start_temporal()
+            registered = self.wait_for_temporal()
+            added = self.ensure_search_attributes(registered)
+            temporal_ready = time.monotonic() - started
+            if added:
+                print(f"registered search attributes: {', '.join(added)}")
+            print(f"Temporal reachable on {self.address} after {temporal_ready:.1f} s", flush=True)
+            if not self.temporal_only:
+                self.start_app()
+                self.wait_for_api()
+            self.print_banner(time.monotonic() - started)
+            while True:
+                self._check_stop()
+                self._check_children()
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            print("\nshutting down …", flush=True)
+            self.stop_all()
+            print("stopped.")
+            return 0
+        except LaunchError as exc:
+            print(f"\nerror: {exc}", file=sys.stderr, flush=True)
+            self.stop_all()
+            return 1
+        except BaseException:
+            self.stop_all()
+            raise
+
+    def print_banner(self, took: float) -> None:
+        base = f"http://{self.url_host}:{self.settings.api_port}"
+        lines = ["", "weiquan (维权) is running — embedded default"]
+        if not self.temporal_only:
+            lines += [
+                f"  Workplace:    {base}/  (工作台)",
+                f"  API docs:     {base}/docs",
+            ]
+        lines += [f"  Temporal:     {self.address}"]
+        if not self.headless:
+            lines += [f"  Temporal UI:  http://127.0.0.1:{self.ui_port}"]
+        what = "Temporal up" if self.temporal_only else "healthy"
+        lines += [
+            f"  Data dir:     {self.data_dir}  (logs: temporal.log, worker.log, api.log)",
+            f"  {what} after {took:.1f} s. Press Ctrl+C to stop.",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def find_temporal_binary() -> str:
+    venv_bin = str(Path(sys.executable).parent)  # not resolved: the venv's bin, not pyenv's
+    found = shutil.which("temporal", path=venv_bin) or shutil.which("temporal")
+    if not found:
+        raise LaunchError(
+            "the temporal CLI was not found next to this Python nor on PATH; "
+            "run `make setup` (it comes from the temporal-bin package)"
+        )
+    return found
+
+
+def indexed_value_type(cli_type: str) -> str:
+    """'KeywordList' -> 'INDEXED_VALUE_TYPE_KEYWORD_LIST', as `-o json` reports it."""
+    return "INDEXED_VALUE_TYPE_" + re.sub(r"(?<!^)(?=[A-Z])", "_", cli_type).upper()
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "  (no log)"
+    return "\n".join("  " + line for line in text.splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    """Linux: children get SIGTERM if the launcher is killed outright (kill -9)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """Two launchers on one data dir would run two Temporal servers on one db file."""
+    handle = (data_dir / "run_embedded.lock").open("a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise LaunchError(
+            f"{data_dir} is in use by another run_embedded.py; "
+            "stop it or choose another WEIQUAN_DATA_DIR"
+        ) from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--temporal-only",
+        action="store_true",
+        help="start only the Temporal dev server (run the worker and API yourself)",
+    )
+    args = parser.parse_args()
+    settings = get_settings()
+    # Not a Settings field: only this launcher reads it.
+    headless = os.environ.get("WEIQUAN_TEMPORAL_HEADLESS", "").lower() in ("1", "true", "yes")
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        lock = lock_data_dir(settings.data_dir.resolve())
+        launcher = Launcher(settings, temporal_only=args.temporal_only, headless=headless)
+    except LaunchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return launcher.run()
+    finally:
+        lock.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

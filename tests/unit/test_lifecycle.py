@@ -1,0 +1,94 @@
+"""The complaint's status transition table (api/cases/lifecycle.py), with no database."""
+
+import pytest
+
+from api.cases.lifecycle import (
+    ALLOWED,
+    TERMINAL,
+    IllegalTransition,
+    Status,
+    ensure_transition,
+    is_open,
+)
+
+OPEN = [
+    Status.REGISTERED,
+    Status.TRIAGE,
+    Status.HANDLING,
+    Status.REPLIED,
+    Status.CALLBACK,
+]
+CLOSED_FOR_GOOD = [Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHDRAWN]
+
+HAPPY_PATH = [
+    (Status.REGISTERED, Status.TRIAGE),  # 登记 → 受理审查
+    (Status.TRIAGE, Status.HANDLING),  # 受理，分送承办单位
+    (Status.TRIAGE, Status.REJECTED),  # 不予受理
+    (Status.TRIAGE, Status.REFERRED),  # 移送
+    (Status.HANDLING, Status.REPLIED),  # 答复
+    (Status.REPLIED, Status.CALLBACK),  # 回访未联系上，再次回访
+    (Status.REPLIED, Status.CLOSED),  # 回访即办结
+    (Status.CALLBACK, Status.CALLBACK),  # a further callback attempt
+    (Status.CALLBACK, Status.CLOSED),  # 办结
+]
+
+ILLEGAL = [
+    (Status.TRIAGE, Status.CLOSED),  # closing without handling
+    (Status.REGISTERED, Status.HANDLING),  # dispatching without triage
+    (Status.REGISTERED, Status.CLOSED),
+    (Status.HANDLING, Status.CLOSED),  # closing without a reply
+    (Status.HANDLING, Status.TRIAGE),
+    (Status.REPLIED, Status.HANDLING),
+    (Status.CLOSED, Status.HANDLING),  # reopening a closed case
+    (Status.REJECTED, Status.TRIAGE),
+    (Status.REFERRED, Status.HANDLING),
+    (Status.TRIAGE, Status.REGISTERED),
+]
+
+
+@pytest.mark.parametrize(("current", "target"), HAPPY_PATH)
+def test_every_move_of_the_lifecycle_is_allowed(current: Status, target: Status) -> None:
+    assert ensure_transition(current, target) is target
+
+
+@pytest.mark.parametrize("current", OPEN)
+def test_a_case_can_be_withdrawn_from_every_open_status(current: Status) -> None:
+    assert ensure_transition(current, Status.WITHDRAWN) is Status.WITHDRAWN
+
+
+@pytest.mark.parametrize(("current", "target"), ILLEGAL)
+def test_an_illegal_move_is_refused_naming_both_statuses(current: Status, target: Status) -> None:
+    with pytest.raises(IllegalTransition) as raised:
+        ensure_transition(current, target)
+
+    assert raised.value.current is current
+    assert raised.value.target is target
+    assert f"from {current.value} to {target.value}" in str(raised.value)
+
+
+@pytest.mark.parametrize("target", list(Status))
+def test_a_withdrawn_case_moves_nowhere(target: Status) -> None:
+    with pytest.raises(IllegalTransition, match=f"from withdrawn to {target.value}"):
+        ensure_transition(Status.WITHDRAWN, target)
+
+
+@pytest.mark.parametrize("current", CLOSED_FOR_GOOD)
+def test_terminal_statuses_have_no_moves(current: Status) -> None:
+    assert current in TERMINAL
+    assert not is_open(current)
+    assert ALLOWED[current] == frozenset()
+    for target in Status:
+        with pytest.raises(IllegalTransition):
+            ensure_transition(current, target)
+
+
+def test_the_table_covers_every_status_and_only_terminal_ones_are_dead_ends() -> None:
+    assert set(ALLOWED) == set(Status)
+    assert {s for s, moves in ALLOWED.items() if not moves} == TERMINAL
+    assert [s for s in Status if is_open(s)] == OPEN
+
+
+def test_withdrawn_is_reached_only_by_withdrawal_from_an_open_status() -> None:
+    sources = {s for s, moves in ALLOWED.items() if Status.WITHDRAWN in moves}
+
+    assert sources == set(OPEN)
