@@ -17,7 +17,8 @@ from tests.factories import ZONE, complaint, eventually
 CASES = "/api/v1/cases"
 TASKS = "/api/v1/tasks"
 
-# Checks that are settled before the database is touched run on SQLite only.
+# Checks that are settled before the backends could differ run on SQLite only, to keep
+# the suite quick.
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
