@@ -35,6 +35,7 @@ system-deps:
 lint: setup
 	.venv/bin/ruff check $(LINT_PATHS)
 	.venv/bin/ruff format --check $(LINT_PATHS)
+	.venv/bin/mypy api workflows activities worker.py
 
 clean:
 	rm -rf .venv .tools data

@@ -2,7 +2,7 @@
 
 import hmac
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -61,7 +61,7 @@ def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-def require(*roles: Role) -> object:
+def require(*roles: Role) -> Any:
     """A dependency that lets only the given roles through (403 otherwise)."""
 
     def check(user: CurrentUser) -> User:
