@@ -158,7 +158,11 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(database: Database, client: Client) -> AsyncIterator[Stack]:
+async def running_stack(
+    database: Database,
+    client: Client,
+    activities: Callable[[httpx.AsyncClient], CaseActivities] = CaseActivities,
+) -> AsyncIterator[Stack]:
     app = create_app(database.settings, engine=database.engine, temporal_client=client)
     prepare_database(database.engine, database.settings)
     transport = httpx.ASGITransport(app=app)
@@ -171,7 +175,7 @@ async def running_stack(database: Database, client: Client) -> AsyncIterator[Sta
             timeout=60,
         ) as service,
     ):
-        worker = build_worker(client, database.settings, CaseActivities(service))
+        worker = build_worker(client, database.settings, activities(service))
         async with worker:
             yield Stack(api, client, database.settings, database.engine, {})
     await _terminate_workflows(client, database.engine)
@@ -187,9 +191,6 @@ async def _terminate_workflows(client: Client, engine: Engine) -> None:
             await client.get_workflow_handle(workflow_id(case_no)).terminate("test over")
         except RPCError:
             pass  # already finished
-
-
-StackFactory = Callable[[Client], Any]
 
 
 @pytest_asyncio.fixture

@@ -72,6 +72,9 @@ class ComplaintWorkflow:
         self._inbox: list[_Completion] = []
         self._done: dict[str, UpdateResult | ApplicationError] = {}
         self._steps = 0
+        # True while record_step runs: its new tasks are already in the inbox of the API
+        # before the workflow learns their ids.
+        self._recording = False
 
     @workflow.run
     async def run(self, input: ComplaintInput) -> ComplaintResult:
@@ -172,9 +175,11 @@ class ComplaintWorkflow:
                         await self._record("deadline_passed", deadline_id=deadline.id)
                         continue
             completion = self._inbox.pop(0)
-            if completion.task_id is not None and completion.task_id not in self._open_tasks:
+            task = self._open_tasks.get(completion.task_id or 0)
+            if completion.task_id is not None and (task is None or task.kind != completion.step):
                 self._done[completion.submission_id] = ApplicationError(
-                    "the task is no longer open", type=NOT_CURRENT
+                    f"task {completion.task_id} is not an open {completion.step} task of this case",
+                    type=NOT_CURRENT,
                 )
                 continue
             if completion.step == "withdraw" and self._status in TERMINAL:
@@ -200,6 +205,7 @@ class ComplaintWorkflow:
         deadline_id: int | None = None,
     ) -> StepResult:
         self._steps += 1
+        self._recording = True
         result: StepResult = await workflow.execute_activity(
             "record_step",
             RecordStepInput(
@@ -214,6 +220,7 @@ class ComplaintWorkflow:
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=STEP_RETRY,
         )
+        self._recording = False
         self._status = result.status
         self._unit = result.unit
         self._open_tasks = {t.id: t for t in result.open_tasks}
@@ -230,7 +237,10 @@ class ComplaintWorkflow:
 
     def _ensure_current(self, kind: str, task_id: int, submission_id: str) -> None:
         task = self._open_tasks.get(task_id)
-        if task is None or task.kind != kind:
+        # A task unknown while a step is being recorded may be one that step just opened:
+        # it is queued, and checked again once the step's result is in (``_until``).
+        unknown_but_maybe_new = task is None and self._recording
+        if (task is None or task.kind != kind) and not unknown_but_maybe_new:
             raise ApplicationError(
                 f"task {task_id} is not an open {kind} task of this case", type=NOT_CURRENT
             )
