@@ -67,7 +67,7 @@ def require(*roles: Role) -> Any:
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise HTTPException(403, f"this needs the role {allowed}; you are {user.role.value}")
+            raise HTTPException(403, f"this needs the role {allowed}; you are {user.role}")
         return user
 
     return Depends(check)

@@ -136,8 +136,10 @@ class ComplaintWorkflow:
 
     @withdraw.validator
     def validate_withdraw(self, input: WithdrawInput) -> None:
-        if self._status in TERMINAL or any(c.step == "withdraw" for c in self._inbox):
+        if self._status in TERMINAL:
             raise ApplicationError(f"case is already {self._status}", type=NOT_CURRENT)
+        if any(c.step == "withdraw" for c in self._inbox):
+            raise ApplicationError("a withdrawal is already in progress", type=NOT_CURRENT)
 
     @workflow.query
     def state(self) -> CaseState:

@@ -137,6 +137,13 @@ class CaseCreate(SQLModel):
     claim: str | None = Field(default=None, max_length=5000)
     client_ref: str | None = Field(default=None, min_length=1, max_length=100)
 
+    @field_validator("description")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("description may not be blank")
+        return value
+
     @field_validator("received_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:

@@ -40,17 +40,24 @@ async def register_case(
 ) -> CasePublic:
     """Registers (登记) a complaint and starts its workflow."""
     if body.client_ref:
-        existing = cases.by_client_ref(session=session, client_ref=body.client_ref)
+        existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref)
         if existing is not None:
             response.status_code = 200
             return cases.to_public(session=session, user=user, case=existing)
-    case = cases.register(
-        session=session,
-        rules=rulebook(settings.rules_file),
-        user=user,
-        body=body,
-        prefix=settings.case_no_prefix,
-    )
+    try:
+        case = cases.register(
+            session=session,
+            rules=rulebook(settings.rules_file),
+            user=user,
+            body=body,
+            prefix=settings.case_no_prefix,
+        )
+    except cases.DuplicateClientRef:
+        # The same client_ref registered concurrently by another request: that one won.
+        existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref or "")
+        assert existing is not None
+        response.status_code = 200
+        return cases.to_public(session=session, user=user, case=existing)
     try:
         await process.start(client=temporal, settings=settings, case_no=case.case_no)
     except Exception as error:

@@ -4,6 +4,7 @@ from uuid import uuid4
 
 from fastapi import HTTPException
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.calendar.workdays import ZONE
@@ -28,8 +29,21 @@ CLOCK_SKEW = timedelta(minutes=2)
 CASE_NO_PREFIX = {CaseKind.COMPLAINT: "TS", CaseKind.REPORT: "JB"}  # 投诉 / 举报
 
 
-def by_client_ref(*, session: Session, client_ref: str) -> Case | None:
-    return session.exec(select(Case).where(Case.client_ref == client_ref)).first()
+class DuplicateClientRef(Exception):
+    """Another request registered a case with this client_ref first."""
+
+
+def by_client_ref(*, session: Session, user: User, client_ref: str) -> Case | None:
+    """The case registered before under this idempotency key, if the user may see it."""
+    case = session.exec(select(Case).where(Case.client_ref == client_ref)).first()
+    if case is None:
+        return None
+    visible = session.exec(
+        select(Case.id).where(Case.id == case.id).where(visible_filter(user=user))
+    ).first()
+    if visible is None:
+        raise HTTPException(409, f"client_ref {client_ref} is already used by another case")
+    return case
 
 
 def register(
@@ -68,7 +82,16 @@ def register(
         client_ref=body.client_ref,
     )
     session.add(case)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as error:
+        session.rollback()
+        if (
+            body.client_ref
+            and session.exec(select(Case.id).where(Case.client_ref == body.client_ref)).first()
+        ):
+            raise DuplicateClientRef() from error
+        raise
     case.case_no = f"{prefix}{CASE_NO_PREFIX[body.kind]}{now.astimezone(ZONE):%Y%m%d}{case.id:06d}"
     session.add(case)
     session.flush()

@@ -30,7 +30,12 @@ def list_grounds(
     """The ground codes of the rule set in force (or in force at ``received_at``)."""
     if received_at is not None and received_at.tzinfo is None:
         raise HTTPException(422, "received_at needs a time zone offset")
-    ruleset = rulebook(settings.rules_file).for_received(received_at or utcnow())
+    try:
+        ruleset = rulebook(settings.rules_file).for_received(received_at or utcnow())
+    except ValueError as error:
+        raise HTTPException(
+            422, [{"loc": ["query", "received_at"], "msg": str(error), "type": "value_error"}]
+        ) from error
     grounds = ruleset.grounds_of(kind)
     return GroundsPublic(
         rule_set=ruleset.code,

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, HTTPException, Path, Query
 from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -21,6 +21,8 @@ from workflows.complaint import ComplaintWorkflow
 from workflows.messages import CallbackInput, HandlingInput, SuperviseInput, TriageInput
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+TaskId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def to_public(task: Task) -> TaskPublic:
@@ -92,13 +94,13 @@ def _actionable(session: Session, user: User, task_id: int) -> Task:
 
 
 @router.get("/{task_id}", response_model=TaskPublic)
-def get_task(task_id: int, session: SessionDep, user: CurrentUser) -> TaskPublic:
+def get_task(task_id: TaskId, session: SessionDep, user: CurrentUser) -> TaskPublic:
     """One task with the JSON Schema of its completion body."""
     return to_public(_visible_task(session, user, task_id))
 
 
 @router.post("/{task_id}/claim", response_model=TaskPublic)
-def claim_task(task_id: int, session: SessionDep, user: CurrentUser) -> TaskPublic:
+def claim_task(task_id: TaskId, session: SessionDep, user: CurrentUser) -> TaskPublic:
     """Takes the task: it is assigned to the caller."""
     task = _actionable(session, user, task_id)
     task.status = TaskStatus.CLAIMED
@@ -154,7 +156,7 @@ def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
 
 @router.post("/{task_id}/complete", response_model=TaskPublic)
 async def complete_task(
-    task_id: int,
+    task_id: TaskId,
     session: SessionDep,
     settings: SettingsDep,
     temporal: TemporalClientDep,

@@ -149,12 +149,6 @@ async def test_a_handler_sees_and_acts_on_its_own_unit_only(
 
 
 @SQLITE_ONLY
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: require() formats user.role.value, but a role loaded from the database "
-    "is a plain str, so every role refusal raises AttributeError (a 500) instead of 403 "
-    "(api/deps.py line 70)",
-)
 async def test_a_role_that_may_not_register_or_withdraw_gets_403_and_nothing_changes(
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
