@@ -10,7 +10,7 @@ from temporalio.client import (
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.config import Settings
@@ -33,6 +33,14 @@ async def start(*, client: Client, settings: Settings, case_no: str) -> None:
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
+
+
+async def ensure_started(*, client: Client, settings: Settings, case_no: str) -> None:
+    """Starts the case's workflow unless it runs (or ran) already."""
+    try:
+        await start(client=client, settings=settings, case_no=case_no)
+    except WorkflowAlreadyStartedError:
+        pass
 
 
 async def update(

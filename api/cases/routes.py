@@ -42,6 +42,12 @@ async def register_case(
     if body.client_ref:
         existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref)
         if existing is not None:
+            if existing.status == Status.REGISTERED:
+                # The first request may have died between saving the case and starting
+                # its workflow: the retry finishes the job.
+                await process.ensure_started(
+                    client=temporal, settings=settings, case_no=existing.case_no
+                )
             response.status_code = 200
             return cases.to_public(session=session, user=user, case=existing)
     try:
