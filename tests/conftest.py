@@ -32,6 +32,7 @@ from api.cases.models import Case
 from api.config import Settings
 from api.db import make_engine
 from api.main import create_app, prepare_database
+from tests.factories import complaint, eventually
 from worker import build_worker
 from workflows.complaint import workflow_id
 
@@ -155,6 +156,29 @@ class Stack:
     async def call(self, method: str, url: str, as_: str, **kwargs: Any) -> httpx.Response:
         headers = await self.login(as_)
         return await self.api.request(method, url, headers=headers, **kwargs)
+
+
+async def register(stack: Stack, **overrides: Any) -> str:
+    """Registers a complaint as the operator; returns its case number."""
+    response = await stack.call("POST", "/api/v1/cases", "operator", json=complaint(**overrides))
+    assert response.status_code == 201, response.text
+    case_no: str = response.json()["case_no"]
+    return case_no
+
+
+async def open_task(stack: Stack, case_no: str, kind: str, as_: str) -> dict[str, Any]:
+    """The case's open task of that kind, once the workflow has opened it."""
+
+    async def find() -> dict[str, Any] | None:
+        response = await stack.call(
+            "GET", "/api/v1/tasks", as_, params={"case_no": case_no, "kind": kind, "status": "open"}
+        )
+        assert response.status_code == 200, response.text
+        data = response.json()["data"]
+        return data[0] if data else None
+
+    task: dict[str, Any] = await eventually(find)
+    return task
 
 
 @asynccontextmanager

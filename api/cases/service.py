@@ -17,6 +17,7 @@ from api.cases.models import (
     CaseSummary,
     Deadline,
     DeadlinePublic,
+    Event,
     Submission,
 )
 from api.db import utcnow
@@ -114,8 +115,6 @@ def register(
 
 def discard(*, session: Session, case: Case) -> None:
     """Removes a case whose workflow could not be started, so nothing is half-written."""
-    from api.cases.models import Event
-
     for event in session.exec(select(Event).where(Event.case_no == case.case_no)).all():
         session.delete(event)
     session.flush()

@@ -11,8 +11,9 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import Stack
-from tests.factories import ZONE, complaint, eventually
+from tests.api.conftest import assert_no_server_error
+from tests.conftest import Stack, open_task, register
+from tests.factories import ZONE, complaint
 
 CASES = "/api/v1/cases"
 TASKS = "/api/v1/tasks"
@@ -20,28 +21,6 @@ TASKS = "/api/v1/tasks"
 # Checks that are settled before the backends could differ run on SQLite only, to keep
 # the suite quick.
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def responses(stack: Stack) -> list[httpx.Response]:
-    """Every response the test's requests receive, for assert_no_server_error."""
-    seen: list[httpx.Response] = []
-
-    async def record(response: httpx.Response) -> None:
-        seen.append(response)
-
-    stack.api.event_hooks["response"].append(record)
-    return seen
-
-
-def assert_no_server_error(responses: list[httpx.Response]) -> None:
-    assert responses, "no response was recorded"
-    errors = [
-        f"{r.request.method} {r.request.url.path} -> {r.status_code}"
-        for r in responses
-        if r.status_code >= 500
-    ]
-    assert not errors, errors
 
 
 def detail_text(response: httpx.Response) -> str:
@@ -94,25 +73,6 @@ async def task(stack: Stack, task_id: int, as_: str = "auditor") -> dict[str, An
     assert response.status_code == 200, response.text
     found: dict[str, Any] = response.json()
     return found
-
-
-async def register(stack: Stack, **overrides: Any) -> str:
-    response = await stack.call("POST", CASES, "operator", json=complaint(**overrides))
-    assert response.status_code == 201, response.text
-    case_no: str = response.json()["case_no"]
-    return case_no
-
-
-async def open_task(stack: Stack, case_no: str, kind: str, as_: str) -> dict[str, Any]:
-    async def find() -> dict[str, Any] | None:
-        response = await stack.call(
-            "GET", TASKS, as_, params={"case_no": case_no, "kind": kind, "status": "open"}
-        )
-        assert response.status_code == 200, response.text
-        data = response.json()["data"]
-        return data[0] if data else None
-
-    return await eventually(find)
 
 
 async def complete(stack: Stack, task_id: int, as_: str, body: Any) -> httpx.Response:

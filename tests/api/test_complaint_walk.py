@@ -1,21 +1,7 @@
 """A complaint walks its whole lifecycle over the HTTP API, on SQLite and PostgreSQL."""
 
-from typing import Any
-
-from tests.conftest import Stack
-from tests.factories import complaint, eventually
-
-
-async def open_task(stack: Stack, case_no: str, kind: str, as_: str) -> dict[str, Any]:
-    async def find() -> dict[str, Any] | None:
-        response = await stack.call(
-            "GET", "/api/v1/tasks", as_, params={"case_no": case_no, "kind": kind, "status": "open"}
-        )
-        assert response.status_code == 200, response.text
-        data = response.json()["data"]
-        return data[0] if data else None
-
-    return await eventually(find)
+from tests.conftest import Stack, open_task
+from tests.factories import complaint
 
 
 async def test_complaint_walks_from_registration_to_closed(stack: Stack) -> None:

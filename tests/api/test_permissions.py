@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Stack
-from tests.factories import complaint, eventually
+from tests.api.conftest import assert_no_server_error
+from tests.conftest import Stack, open_task, register
+from tests.factories import complaint
 
 CASES = "/api/v1/cases"
 TASKS = "/api/v1/tasks"
@@ -20,56 +21,16 @@ PHONE = "13800000000"
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
-@pytest.fixture
-def responses(stack: Stack) -> list[httpx.Response]:
-    """Every response the test's requests receive, for assert_no_server_error."""
-    seen: list[httpx.Response] = []
-
-    async def record(response: httpx.Response) -> None:
-        seen.append(response)
-
-    stack.api.event_hooks["response"].append(record)
-    return seen
-
-
-def assert_no_server_error(responses: list[httpx.Response]) -> None:
-    assert responses, "no response was recorded"
-    errors = [
-        f"{r.request.method} {r.request.url.path} -> {r.status_code}"
-        for r in responses
-        if r.status_code >= 500
-    ]
-    assert not errors, errors
-
-
-async def register(stack: Stack, district: str = "贵池区") -> str:
+async def register_in(stack: Stack, district: str = "贵池区") -> str:
     respondent = {"name": "某某家电商场", "district": district, "address": "长江路1号"}
-    response = await stack.call(
-        "POST",
-        CASES,
-        "operator",
-        json=complaint(respondent=respondent, complainant={"name": "张三", "phone": PHONE}),
+    return await register(
+        stack, respondent=respondent, complainant={"name": "张三", "phone": PHONE}
     )
-    assert response.status_code == 201, response.text
-    case_no: str = response.json()["case_no"]
-    return case_no
-
-
-async def open_task(stack: Stack, case_no: str, kind: str, as_: str) -> dict[str, Any]:
-    async def find() -> dict[str, Any] | None:
-        response = await stack.call(
-            "GET", TASKS, as_, params={"case_no": case_no, "kind": kind, "status": "open"}
-        )
-        assert response.status_code == 200, response.text
-        data = response.json()["data"]
-        return data[0] if data else None
-
-    return await eventually(find)
 
 
 async def accepted(stack: Stack, unit: str, district: str) -> tuple[str, dict[str, Any]]:
     """A case accepted for ``unit``, and its open handle task."""
-    case_no = await register(stack, district)
+    case_no = await register_in(stack, district)
     triage = await open_task(stack, case_no, "triage", "operator")
     done = await stack.call(
         "POST",
@@ -107,7 +68,7 @@ async def test_a_handler_sees_and_acts_on_its_own_unit_only(
 ) -> None:
     in_guichi, handle = await accepted(stack, "guichi", "贵池区")
     in_dongzhi, _ = await accepted(stack, "dongzhi", "东至县")
-    in_triage = await register(stack)
+    in_triage = await register_in(stack)
     triage = await open_task(stack, in_triage, "triage", "operator")
     events = await history_length(stack, in_guichi)
 
@@ -152,7 +113,7 @@ async def test_a_handler_sees_and_acts_on_its_own_unit_only(
 async def test_a_role_that_may_not_register_or_withdraw_gets_403_and_nothing_changes(
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
-    case_no = await register(stack)
+    case_no = await register_in(stack)
     await open_task(stack, case_no, "triage", "operator")
 
     by_handler = await stack.call("POST", CASES, "guichi", json=complaint())
@@ -174,7 +135,7 @@ async def test_the_auditor_reads_every_case_with_the_complainant_masked_and_acts
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
     in_guichi, handle = await accepted(stack, "guichi", "贵池区")
-    in_triage = await register(stack, "东至县")
+    in_triage = await register_in(stack, "东至县")
     triage = await open_task(stack, in_triage, "triage", "operator")
 
     assert {c["case_no"] for c in await listed_cases(stack, "auditor")} == {in_guichi, in_triage}
@@ -208,7 +169,7 @@ async def test_the_auditor_reads_every_case_with_the_complainant_masked_and_acts
 async def test_an_operator_claims_a_triage_task_and_claiming_it_again_changes_nothing(
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
-    case_no = await register(stack)
+    case_no = await register_in(stack)
     triage = await open_task(stack, case_no, "triage", "operator")
     claim = f"{TASKS}/{triage['id']}/claim"
 

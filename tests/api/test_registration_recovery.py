@@ -6,8 +6,7 @@ from api.cases import service as cases
 from api.cases.models import CaseCreate
 from api.rules.service import rulebook
 from api.users import service as users
-from tests.api.test_complaint_walk import open_task
-from tests.conftest import Stack
+from tests.conftest import Stack, open_task
 from tests.factories import complaint
 
 

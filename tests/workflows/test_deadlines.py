@@ -8,8 +8,8 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from api.calendar.workdays import ZONE, WorkingCalendar
-from tests.conftest import Database, Stack, running_stack
-from tests.factories import complaint, eventually
+from tests.conftest import Database, Stack, register, running_stack
+from tests.factories import eventually
 
 
 @pytest_asyncio.fixture
@@ -37,12 +37,6 @@ async def tasks_of(
     )
     assert response.status_code == 200, response.text
     return response.json()["data"]
-
-
-async def register(stack: Stack, **overrides: Any) -> str:
-    response = await stack.call("POST", "/api/v1/cases", "operator", json=complaint(**overrides))
-    assert response.status_code == 201, response.text
-    return response.json()["case_no"]
 
 
 async def test_a_complaint_received_20_working_days_ago_is_overdue_at_once(

@@ -4,8 +4,7 @@ numbers, ids and non-personal facts only."""
 import base64
 from typing import Any
 
-from tests.api.test_complaint_walk import open_task
-from tests.conftest import Stack
+from tests.conftest import Stack, open_task
 from tests.factories import complaint
 from workflows.complaint import workflow_id
 

@@ -13,8 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
-from tests.api.test_complaint_walk import open_task
-from tests.conftest import Database, Stack, running_stack
+from tests.conftest import Database, Stack, open_task, running_stack
 from tests.factories import complaint
 from workflows.complaint import NOT_CURRENT, ComplaintWorkflow, workflow_id
 from workflows.messages import RecordStepInput, StepResult, TriageInput
