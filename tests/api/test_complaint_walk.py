@@ -1,7 +1,12 @@
 """A complaint walks its whole lifecycle over the HTTP API, on SQLite and PostgreSQL."""
 
-from tests.conftest import Stack, open_task
+from typing import Any
+
+import pytest
+
+from tests.conftest import Stack, open_task, register
 from tests.factories import complaint
+from workflows.complaint import ComplaintWorkflow, workflow_id
 
 
 async def test_complaint_walks_from_registration_to_closed(stack: Stack) -> None:
@@ -82,3 +87,85 @@ async def test_complaint_walks_from_registration_to_closed(stack: Stack) -> None
     assert [e["seq"] for e in history] == list(range(1, len(history) + 1))
     statuses = [e["data"]["to"] for e in history if e["type"] == "status_changed"]
     assert statuses == ["triage", "handling", "replied", "callback", "closed"]
+
+
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+async def complete(stack: Stack, case_no: str, kind: str, as_: str, body: dict[str, Any]) -> None:
+    task = await open_task(stack, case_no, kind, as_)
+    response = await stack.call("POST", f"/api/v1/tasks/{task['id']}/complete", as_, json=body)
+    assert response.status_code == 200, response.text
+
+
+@SQLITE_ONLY
+async def test_withdrawal_in_handling_cancels_the_open_task_and_ends_the_workflow(
+    stack: Stack,
+) -> None:
+    case_no = await register(stack)
+    await complete(stack, case_no, "triage", "operator", {"decision": "accept", "unit": "qingyang"})
+    handle = await open_task(stack, case_no, "handle", "qingyang")
+
+    withdrawn = await stack.call(
+        "POST", f"/api/v1/cases/{case_no}/withdraw", "operator", json={"reason": "双方已自行和解"}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "withdrawn"
+
+    task = (await stack.call("GET", f"/api/v1/tasks/{handle['id']}", "qingyang")).json()
+    assert task["status"] == "cancelled"
+    deadlines = {d["name"]: d["state"] for d in withdrawn.json()["deadlines"]}
+    assert deadlines == {"triage": "met", "handle": "met"}
+    result = await stack.client.get_workflow_handle_for(
+        ComplaintWorkflow.run, workflow_id(case_no)
+    ).result()
+    assert result.status == "withdrawn"
+
+
+@SQLITE_ONLY
+async def test_three_unreached_callbacks_close_the_case_as_unreachable(stack: Stack) -> None:
+    case_no = await register(stack)
+    await complete(stack, case_no, "triage", "operator", {"decision": "accept", "unit": "shitai"})
+    await complete(
+        stack,
+        case_no,
+        "handle",
+        "shitai",
+        {"outcome": "terminated", "ground": "T21-3", "reply": "被投诉人拒绝调解，已告知"},
+    )
+    for attempt in (1, 2, 3):
+        task = await open_task(stack, case_no, "callback", "operator")
+        assert task["context"]["attempt"] == attempt
+        done = await stack.call(
+            "POST", f"/api/v1/tasks/{task['id']}/complete", "operator", json={"reached": False}
+        )
+        assert done.status_code == 200, done.text
+
+    case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    assert case["status"] == "closed"
+    assert case["satisfaction"] == "unreachable"
+    assert case["outcome"] == "terminated"
+    history = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    unreached = [
+        e["data"]["attempt"] for e in history["events"] if e["type"] == "callback_unreached"
+    ]
+    assert unreached == [1, 2, 3]
+
+
+@SQLITE_ONLY
+async def test_a_referred_complaint_ends_at_triage(stack: Stack) -> None:
+    case_no = await register(stack)
+    await complete(
+        stack,
+        case_no,
+        "triage",
+        "operator",
+        {"decision": "refer", "to": "池州市文化和旅游局", "reason": "属旅游主管部门职责"},
+    )
+    case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    assert case["status"] == "referred"
+    assert case["unit"] is None
+    result = await stack.client.get_workflow_handle_for(
+        ComplaintWorkflow.run, workflow_id(case_no)
+    ).result()
+    assert result.status == "referred"
