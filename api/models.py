@@ -1,8 +1,26 @@
 """Every table model, imported once so the metadata is complete (for migrations)."""
 
-from api.cases.models import Case, Deadline, Event, StepRecord, Submission
+from api.calendar.models import CalendarChange, CalendarYear
+from api.cases.models import Case, Deadline, DeadlinePause, Event, StepRecord, Submission
+from api.rules.models import RuleSetChange, RuleSetRecord
+from api.supervision.models import SupervisionRecord
 from api.tasks.models import Task
 from api.units.models import Unit
 from api.users.models import User
 
-__all__ = ["Case", "Deadline", "Event", "StepRecord", "Submission", "Task", "Unit", "User"]
+__all__ = [
+    "CalendarChange",
+    "CalendarYear",
+    "Case",
+    "Deadline",
+    "DeadlinePause",
+    "Event",
+    "RuleSetChange",
+    "RuleSetRecord",
+    "StepRecord",
+    "Submission",
+    "SupervisionRecord",
+    "Task",
+    "Unit",
+    "User",
+]

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import field_validator
-from sqlalchemy import JSON, Column, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.cases.lifecycle import CaseKind, Channel, Status
@@ -63,11 +63,30 @@ class DeadlineState(StrEnum):
 
 
 class Deadline(SQLModel, table=True):
-    """A statutory time limit bounding one task kind of a case."""
+    """A statutory time limit bounding one task kind of a case.
+
+    ``due_date`` counts ``working_days`` (or ``calendar_days``) from ``started_on``, plus
+    the approved extensions and the working days the clock stood paused. When the
+    calendar changes, open deadlines are recomputed from these parts.
+    """
+
+    __table_args__ = (Index("ix_deadline_open_unit_due", "state", "unit", "due_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
     name: str = Field(max_length=40)
+    # The unit that must meet it: the centre for triage and callback, the branch for handle.
+    unit: str | None = Field(default=None, max_length=40)
+    extended_working_days: int = 0
+    paused_working_days: int = 0
+    # Set by a hand-down or transfer: the sender's last day, not computed here.
+    fixed: bool = False
+    # The rungs of the supervision ladder, computed with the deadline.
+    warn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    criticise_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The rungs reached (warning, notice, criticism), in order.
+    rungs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     started_on: date
     working_days: int | None = None
     calendar_days: int | None = None
@@ -121,6 +140,18 @@ class Submission(SQLModel, table=True):
     actor: str = Field(max_length=60)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+class DeadlinePause(SQLModel, table=True):
+    """The clock stood still (鉴定检测): from ``started_at`` to ``ended_at``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str = ""
+    by: str = Field(max_length=60)
 
 
 # --- API shapes -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from api.cases.models import (
     WithdrawRequest,
 )
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require
-from api.rules.service import rulebook
+from api.rules.service import rules_in_force
 from api.users.models import Role
 from workflows.complaint import ComplaintWorkflow
 from workflows.messages import WithdrawInput
@@ -53,7 +53,7 @@ async def register_case(
     try:
         case = cases.register(
             session=session,
-            rules=rulebook(settings.rules_file),
+            rules=rules_in_force(session=session, settings=settings),
             user=user,
             body=body,
             prefix=settings.case_no_prefix,

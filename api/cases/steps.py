@@ -100,7 +100,9 @@ def _move(ctx: StepContext, case: Case, target: Status, actor: str) -> None:
     _event(ctx, case, actor, "status_changed", **{"from": previous, "to": target})
 
 
-def open_deadline(ctx: StepContext, case: Case, name: str, start: datetime) -> Deadline:
+def open_deadline(
+    ctx: StepContext, case: Case, name: str, start: datetime, unit: str | None
+) -> Deadline:
     """A time limit of the case's rule set, counted from ``start`` (that day not counted)."""
     ruleset = ctx.rules.by_code(case.rule_set)
     limit = ruleset.limit(name)
@@ -122,6 +124,7 @@ def open_deadline(ctx: StepContext, case: Case, name: str, start: datetime) -> D
         due_at=deadline_instant(due_date),
         provisional=provisional,
         rule_set=ruleset.code,
+        unit=unit,
     )
     ctx.session.add(deadline)
     ctx.session.flush()
@@ -260,7 +263,7 @@ def _close(ctx: StepContext, case: Case, target: Status, actor: str, at: datetim
 
 def _open_triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     _move(ctx, case, Status.TRIAGE, SYSTEM)
-    deadline = open_deadline(ctx, case, "triage", case.received_at)
+    deadline = open_deadline(ctx, case, "triage", case.received_at, CITY_UNIT)
     task = tasks.open_task(
         session=ctx.session,
         case_no=case.case_no,
@@ -281,7 +284,7 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         case.unit = body.unit
         _move(ctx, case, Status.HANDLING, submission.actor)
         _event(ctx, case, submission.actor, "accepted", unit=body.unit)
-        deadline = open_deadline(ctx, case, "handle", at)
+        deadline = open_deadline(ctx, case, "handle", at, body.unit)
         handle = tasks.open_task(
             session=ctx.session,
             case_no=case.case_no,
@@ -328,7 +331,7 @@ def _handle(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         )
     _move(ctx, case, Status.REPLIED, submission.actor)
     _event(ctx, case, submission.actor, "replied", unit=task.unit)
-    deadline = open_deadline(ctx, case, "callback", at)
+    deadline = open_deadline(ctx, case, "callback", at, CITY_UNIT)
     callback = tasks.open_task(
         session=ctx.session,
         case_no=case.case_no,
@@ -506,6 +509,9 @@ def _supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             ctx.session.add(t)
         case.unit = body.unit
         ctx.session.add(case)
+        if deadline is not None:
+            deadline.unit = body.unit
+            ctx.session.add(deadline)
         _event(ctx, case, actor, "reassigned", **{"from": previous, "to": body.unit})
 
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends
 from api.calendar.service import working_calendar
 from api.cases import steps
 from api.deps import SessionDep, SettingsDep, require_service
-from api.rules.service import rulebook
+from api.rules.service import rules_in_force
 from workflows.messages import RecordStepInput, StepResult
 
 router = APIRouter(
@@ -25,6 +25,6 @@ def record_step(
     ctx = steps.StepContext(
         session=session,
         calendar=working_calendar(session=session),
-        rules=rulebook(settings.rules_file),
+        rules=rules_in_force(session=session, settings=settings),
     )
     return steps.apply(ctx=ctx, input=body)

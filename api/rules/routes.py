@@ -5,9 +5,9 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from api.db import utcnow
-from api.deps import CurrentUser, SettingsDep
+from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.rules.rulesets import Ground
-from api.rules.service import rulebook
+from api.rules.service import rules_in_force
 
 router = APIRouter(tags=["reference"])
 
@@ -23,6 +23,7 @@ class GroundsPublic(BaseModel):
 @router.get("/rules/grounds", response_model=GroundsPublic)
 def list_grounds(
     settings: SettingsDep,
+    session: SessionDep,
     _user: CurrentUser,
     kind: Annotated[Literal["reject", "terminate"], Query()],
     received_at: Annotated[datetime | None, Query()] = None,
@@ -31,7 +32,9 @@ def list_grounds(
     if received_at is not None and received_at.tzinfo is None:
         raise HTTPException(422, "received_at needs a time zone offset")
     try:
-        ruleset = rulebook(settings.rules_file).for_received(received_at or utcnow())
+        ruleset = rules_in_force(session=session, settings=settings).for_received(
+            received_at or utcnow()
+        )
     except ValueError as error:
         raise HTTPException(
             422, [{"loc": ["query", "received_at"], "msg": str(error), "type": "value_error"}]

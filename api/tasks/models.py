@@ -14,6 +14,7 @@ class TaskKind(StrEnum):
     HANDLE = "handle"  # 处理（调解）
     CALLBACK = "callback"  # 回访
     SUPERVISE = "supervise"  # 督办
+    APPROVE_EXTENSION = "approve_extension"  # 延期审批
 
 
 class TaskStatus(StrEnum):

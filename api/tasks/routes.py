@@ -10,7 +10,7 @@ from api.cases import process
 from api.cases import service as cases
 from api.cases.models import Case
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep
-from api.rules.service import rulebook
+from api.rules.service import rules_in_force
 from api.tasks import forms
 from api.tasks import service as tasks
 from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
@@ -170,7 +170,12 @@ async def complete_task(
     except ValidationError as error:
         raise HTTPException(422, error.errors(include_url=False, include_context=False)) from error
     case = cases.get_visible(session=session, user=user, case_no=task.case_no)
-    _check_facts(session, case, rulebook(settings.rules_file).by_code(case.rule_set), parsed)
+    _check_facts(
+        session,
+        case,
+        rules_in_force(session=session, settings=settings).by_code(case.rule_set),
+        parsed,
+    )
     handler, arg = _update_for(task, "", parsed)
     submission = cases.new_submission(
         session=session,

@@ -43,6 +43,8 @@ def seed_demo_users(*, session: Session) -> None:
     ]
     branches = session.exec(select(Unit).where(Unit.kind == UnitKind.BRANCH)).all()
     wanted += [(b.code, Role.HANDLER, b.code) for b in branches]
+    # A branch head (分局负责人) who supervises their own unit only.
+    wanted += [(f"{b.code}-supervisor", Role.SUPERVISOR, b.code) for b in branches]
     for username, role, unit in wanted:
         if get_by_username(session=session, username=username) is None:
             create(session=session, username=username, password=DEMO_PASSWORD, role=role, unit=unit)

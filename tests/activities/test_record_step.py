@@ -13,7 +13,7 @@ from activities.cases import CaseActivities
 from api.cases import service as cases
 from api.cases.models import CaseCreate, Event
 from api.main import create_app, prepare_database
-from api.rules.service import rulebook
+from api.rules.service import rules_in_force
 from api.tasks.models import Task
 from api.users import service as users
 from tests.conftest import SERVICE_TOKEN, Database
@@ -39,7 +39,7 @@ def registered_case(database: Database) -> str:
         assert operator is not None
         case = cases.register(
             session=session,
-            rules=rulebook(database.settings.rules_file),
+            rules=rules_in_force(session=session, settings=database.settings),
             user=operator,
             body=CaseCreate.model_validate(complaint()),
         )

@@ -4,7 +4,7 @@ from sqlmodel import Session
 
 from api.cases import service as cases
 from api.cases.models import CaseCreate
-from api.rules.service import rulebook
+from api.rules.service import rules_in_force
 from api.users import service as users
 from tests.conftest import Stack, open_task
 from tests.factories import complaint
@@ -18,7 +18,7 @@ async def test_retrying_with_the_same_client_ref_starts_the_missing_workflow(sta
         assert operator is not None
         case = cases.register(
             session=session,
-            rules=rulebook(stack.settings.rules_file),
+            rules=rules_in_force(session=session, settings=stack.settings),
             user=operator,
             body=CaseCreate.model_validate(body),
             prefix=stack.settings.case_no_prefix,

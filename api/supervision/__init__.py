@@ -1,0 +1,1 @@
+"""Supervision (督办): the ladder's records and the supervisors' views."""
