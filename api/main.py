@@ -18,7 +18,9 @@ from api.db import make_engine
 from api.internal.routes import router as internal_router
 from api.migrations import migrate
 from api.pages.routes import router as pages_router
+from api.rules import service as rules
 from api.rules.routes import router as rules_router
+from api.supervision.routes import router as supervision_router
 from api.tasks.routes import router as tasks_router
 from api.temporal import TemporalConnection
 from api.units import service as units
@@ -30,6 +32,7 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
     migrate(engine)
     with Session(engine) as session:
         units.load_org(session=session, path=settings.org_file)
+        rules.seed(session=session, settings=settings)
         if settings.should_seed_demo_users:
             users.seed_demo_users(session=session)
 
@@ -65,6 +68,7 @@ def create_app(
         units_router,
         rules_router,
         calendar_router,
+        supervision_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(internal_router)

