@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     service_token: str = DEV_SERVICE_TOKEN
     token_ttl_minutes: int = 12 * 60
 
+    # The supervision ladder (督办), in working days: a warning this many before the last
+    # day, a chase notice this many after it, a criticism this many after the notice.
+    ladder_warning_working_days: int = Field(default=2, ge=0)
+    ladder_notice_working_days: int = Field(default=1, ge=0)
+    ladder_criticism_working_days: int = Field(default=5, ge=1)
+
     # Seeds the demo users of API.md. Never true in production.
     seed_demo_users: bool | None = None
 

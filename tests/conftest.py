@@ -22,6 +22,8 @@ import pytest_asyncio
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
@@ -32,6 +34,7 @@ from api.cases.models import Case
 from api.config import Settings
 from api.db import make_engine
 from api.main import create_app, prepare_database
+from api.search_attributes import SEARCH_ATTRIBUTES
 from tests.factories import complaint, eventually
 from worker import build_worker
 from workflows.complaint import workflow_id
@@ -52,10 +55,16 @@ def _binary(name: str) -> str:
 
 @pytest_asyncio.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    registrations = [
+        arg
+        for name, kind in SEARCH_ATTRIBUTES.items()
+        for arg in ("--search-attribute", f"{name}={kind}")
+    ]
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
         data_converter=pydantic_data_converter,
         dev_server_log_level="error",
+        dev_server_extra_args=registrations,
     )
     yield env
     await env.shutdown()
@@ -66,6 +75,16 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,
+    )
+    # Without them a workflow that upserts them fails its workflow task for ever.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                name: getattr(IndexedValueType, f"INDEXED_VALUE_TYPE_{kind.upper()}")
+                for name, kind in SEARCH_ATTRIBUTES.items()
+            },
+        )
     )
     yield env
     await env.shutdown()

@@ -1,21 +1,24 @@
 """ComplaintWorkflow: one per complaint, workflow id ``complaint-<case_no>``."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         CallbackInput,
         CaseState,
+        ClockInput,
         ComplaintInput,
         ComplaintResult,
         DeadlineRef,
+        ExtensionDecisionInput,
         HandlingInput,
         RecordStepInput,
+        Rung,
         StepName,
         StepResult,
         SuperviseInput,
@@ -34,6 +37,27 @@ STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
 
+# Cases started before the supervision ladder and the search attributes keep replaying
+# the way they were recorded: their deadlines run a single timer each.
+LADDER_PATCH = "supervision-ladder-v1"
+
+CASE_NO = SearchAttributeKey.for_keyword("CaseNo")
+CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+HANDLING_UNIT = SearchAttributeKey.for_keyword("HandlingUnit")
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
+OVERDUE = SearchAttributeKey.for_bool("Overdue")
+SUPERVISED = SearchAttributeKey.for_bool("Supervised")
+
+# The task kind each step completes.
+TASK_OF_STEP = {
+    "triage": "triage",
+    "handle": "handle",
+    "callback": "callback",
+    "supervise": "supervise",
+    "decide_extension": "approve_extension",
+}
+
 
 def workflow_id(case_no: str) -> str:
     return f"complaint-{case_no}"
@@ -44,6 +68,14 @@ class _Completion:
     step: StepName
     submission_id: str
     task_id: int | None = None
+    deadline_id: int | None = None
+
+
+@dataclass
+class _Wake:
+    at: datetime
+    deadline: DeadlineRef
+    rung: Rung | None  # None: the deadline itself (超期)
 
 
 @workflow.defn
@@ -53,14 +85,18 @@ class ComplaintWorkflow:
     Every human step is a task in a staff inbox, completed through an update:
 
     - updates: ``triage``, ``complete_handling``, ``record_callback``, ``supervise``,
-      ``withdraw`` (each with a ``validate_*`` validator that rejects a step that is
-      not current);
+      ``withdraw``, ``pause_clock``, ``resume_clock``, ``request_extension``,
+      ``decide_extension`` (each with a ``validate_*`` validator that rejects what is not
+      current);
+    - signal: ``recompute_deadlines`` (the working-day calendar changed);
     - query: ``state``.
 
     Each transition is one idempotent activity, ``record_step``: the API records the
-    step, closes and opens the tasks, and returns the open deadlines. A durable timer
-    waits for the earliest pending deadline; when it passes the case is flagged overdue
-    and a ``supervise`` task goes to the city supervisor.
+    step, closes and opens the tasks, and returns the open deadlines with the rungs of
+    their supervision ladder. A durable timer waits for the next rung of any open
+    deadline: T−2 working days a warning (预警), T overdue (超期, a ``supervise`` task),
+    T+1 a chase notice (催办通知书), five working days later a criticism (通报批评) with
+    an accountability record (责任追究). Meeting the deadline stops its ladder.
     """
 
     def __init__(self) -> None:
@@ -75,16 +111,21 @@ class ComplaintWorkflow:
         # True while record_step runs: its new tasks are already in the inbox of the API
         # before the workflow learns their ids.
         self._recording = False
+        self._recompute_requested = False
+        self._ladder = False
 
     @workflow.run
     async def run(self, input: ComplaintInput) -> ComplaintResult:
         self._case_no = input.case_no
+        self._ladder = workflow.patched(LADDER_PATCH)
         await self._record("open_triage")
 
-        triage = await self._until("triage")
-        if triage.step == "triage" and self._status == "handling":
-            await self._until("handle")
-            while self._status not in TERMINAL:
+        while self._status not in TERMINAL:
+            if self._status == "triage":
+                await self._until("triage")
+            elif self._status == "handling":
+                await self._until("handle")
+            else:  # replied, callback
                 await self._until("callback")
 
         # Completions that raced the end of the case are refused, not left hanging.
@@ -104,7 +145,7 @@ class ComplaintWorkflow:
 
     @triage.validator
     def validate_triage(self, input: TriageInput) -> None:
-        self._ensure_current("triage", input.task_id, input.submission_id)
+        self._ensure_current("triage", input.task_id)
 
     @workflow.update
     async def complete_handling(self, input: HandlingInput) -> UpdateResult:
@@ -112,7 +153,7 @@ class ComplaintWorkflow:
 
     @complete_handling.validator
     def validate_complete_handling(self, input: HandlingInput) -> None:
-        self._ensure_current("handle", input.task_id, input.submission_id)
+        self._ensure_current("handle", input.task_id)
 
     @workflow.update
     async def record_callback(self, input: CallbackInput) -> UpdateResult:
@@ -120,7 +161,7 @@ class ComplaintWorkflow:
 
     @record_callback.validator
     def validate_record_callback(self, input: CallbackInput) -> None:
-        self._ensure_current("callback", input.task_id, input.submission_id)
+        self._ensure_current("callback", input.task_id)
 
     @workflow.update
     async def supervise(self, input: SuperviseInput) -> UpdateResult:
@@ -128,7 +169,47 @@ class ComplaintWorkflow:
 
     @supervise.validator
     def validate_supervise(self, input: SuperviseInput) -> None:
-        self._ensure_current("supervise", input.task_id, input.submission_id)
+        self._ensure_current("supervise", input.task_id)
+
+    @workflow.update
+    async def decide_extension(self, input: ExtensionDecisionInput) -> UpdateResult:
+        return await self._complete(
+            _Completion("decide_extension", input.submission_id, input.task_id)
+        )
+
+    @decide_extension.validator
+    def validate_decide_extension(self, input: ExtensionDecisionInput) -> None:
+        self._ensure_current("approve_extension", input.task_id)
+
+    @workflow.update
+    async def pause_clock(self, input: ClockInput) -> UpdateResult:
+        return await self._complete(
+            _Completion("pause", input.submission_id, deadline_id=input.deadline_id)
+        )
+
+    @pause_clock.validator
+    def validate_pause_clock(self, input: ClockInput) -> None:
+        self._ensure_deadline(input.deadline_id, ("pending",), "running")
+
+    @workflow.update
+    async def resume_clock(self, input: ClockInput) -> UpdateResult:
+        return await self._complete(
+            _Completion("resume", input.submission_id, deadline_id=input.deadline_id)
+        )
+
+    @resume_clock.validator
+    def validate_resume_clock(self, input: ClockInput) -> None:
+        self._ensure_deadline(input.deadline_id, ("paused",), "paused")
+
+    @workflow.update
+    async def request_extension(self, input: ClockInput) -> UpdateResult:
+        return await self._complete(
+            _Completion("request_extension", input.submission_id, deadline_id=input.deadline_id)
+        )
+
+    @request_extension.validator
+    def validate_request_extension(self, input: ClockInput) -> None:
+        self._ensure_deadline(input.deadline_id, ("pending", "overdue"), "open")
 
     @workflow.update
     async def withdraw(self, input: WithdrawInput) -> UpdateResult:
@@ -140,6 +221,11 @@ class ComplaintWorkflow:
             raise ApplicationError(f"case is already {self._status}", type=NOT_CURRENT)
         if any(c.step == "withdraw" for c in self._inbox):
             raise ApplicationError("a withdrawal is already in progress", type=NOT_CURRENT)
+
+    @workflow.signal
+    def recompute_deadlines(self) -> None:
+        """The working-day calendar changed: recompute the open deadlines."""
+        self._recompute_requested = True
 
     @workflow.query
     def state(self) -> CaseState:
@@ -156,47 +242,70 @@ class ComplaintWorkflow:
     async def _until(self, kind: StepName) -> _Completion:
         """Applies completions as they come until one of ``kind`` (or a withdrawal) lands.
 
-        Meanwhile the earliest pending deadline runs as a durable timer; supervision of
-        an overdue step is applied here too, and may move the deadline.
+        Meanwhile the next rung of every open deadline runs as a durable timer;
+        supervision, clock pauses and extensions are applied here too, and may move it.
         """
         while True:
-            if not self._inbox:
-                deadline = self._next_pending_deadline()
-                if deadline is None:
-                    await workflow.wait_condition(lambda: bool(self._inbox))
-                else:
-                    # A past-due deadline (a complaint entered late) must not schedule a
-                    # negative timer: it is overdue at once.
-                    delay = deadline.due_at - workflow.now()
-                    if delay > timedelta(0):
-                        try:
-                            await workflow.wait_condition(lambda: bool(self._inbox), timeout=delay)
-                        except TimeoutError:
-                            pass
-                    if not self._inbox:
-                        await self._record("deadline_passed", deadline_id=deadline.id)
-                        continue
-            completion = self._inbox.pop(0)
-            task = self._open_tasks.get(completion.task_id or 0)
-            if completion.task_id is not None and (task is None or task.kind != completion.step):
-                self._done[completion.submission_id] = ApplicationError(
-                    f"task {completion.task_id} is not an open {completion.step} task of this case",
-                    type=NOT_CURRENT,
-                )
+            if self._recompute_requested:
+                self._recompute_requested = False
+                await self._record("recompute")
                 continue
-            if completion.step == "withdraw" and self._status in TERMINAL:
-                self._done[completion.submission_id] = ApplicationError(
-                    f"case is already {self._status}", type=NOT_CURRENT
-                )
+            if not self._inbox:
+                wake = self._next_wake()
+                if wake is None:
+                    await workflow.wait_condition(self._has_work)
+                    continue
+                # A past-due rung (a complaint entered late) must not schedule a negative
+                # timer: it is reached at once.
+                delay = wake.at - workflow.now()
+                if delay > timedelta(0):
+                    try:
+                        await workflow.wait_condition(self._has_work, timeout=delay)
+                    except TimeoutError:
+                        pass
+                if self._has_work():
+                    continue
+                if wake.rung is None:
+                    await self._record("deadline_passed", deadline_id=wake.deadline.id)
+                else:
+                    await self._record("ladder", deadline_id=wake.deadline.id, rung=wake.rung)
+                continue
+            completion = self._inbox.pop(0)
+            refusal = self._refusal(completion)
+            if refusal is not None:
+                self._done[completion.submission_id] = ApplicationError(refusal, type=NOT_CURRENT)
                 continue
             await self._record(
                 completion.step,
                 task_id=completion.task_id,
                 submission_id=completion.submission_id,
+                deadline_id=completion.deadline_id,
             )
             self._done[completion.submission_id] = UpdateResult(status=self._status)
             if completion.step in (kind, "withdraw") or self._status in TERMINAL:
                 return completion
+            if kind == "handle" and self._status != "handling":
+                return completion  # the handle step ended otherwise (e.g. returned)
+
+    def _has_work(self) -> bool:
+        return bool(self._inbox) or self._recompute_requested
+
+    def _refusal(self, completion: _Completion) -> str | None:
+        """Why a queued completion cannot be applied now, if it cannot."""
+        if completion.task_id is not None:
+            task = self._open_tasks.get(completion.task_id)
+            if task is None or task.kind != TASK_OF_STEP.get(completion.step):
+                return f"task {completion.task_id} is not an open {completion.step} task"
+        if completion.step == "withdraw" and self._status in TERMINAL:
+            return f"case is already {self._status}"
+        wanted = {"pause": ("pending",), "resume": ("paused",)}.get(
+            completion.step, ("pending", "overdue")
+        )
+        if completion.deadline_id is not None:
+            deadline = self._deadlines.get(completion.deadline_id)
+            if deadline is None or deadline.state not in wanted:
+                return f"deadline {completion.deadline_id} cannot be changed now"
+        return None
 
     async def _record(
         self,
@@ -205,6 +314,7 @@ class ComplaintWorkflow:
         task_id: int | None = None,
         submission_id: str | None = None,
         deadline_id: int | None = None,
+        rung: Rung | None = None,
     ) -> StepResult:
         self._steps += 1
         self._recording = True
@@ -217,6 +327,7 @@ class ComplaintWorkflow:
                 task_id=task_id,
                 submission_id=submission_id,
                 deadline_id=deadline_id,
+                rung=rung,
             ),
             result_type=StepResult,
             start_to_close_timeout=STEP_TIMEOUT,
@@ -227,7 +338,23 @@ class ComplaintWorkflow:
         self._unit = result.unit
         self._open_tasks = {t.id: t for t in result.open_tasks}
         self._deadlines = {d.id: d for d in result.deadlines}
+        if self._ladder:
+            self._publish()
         return result
+
+    def _publish(self) -> None:
+        """The case's search attributes: case number and non-personal facts only."""
+        pending = [d.due_at for d in self._deadlines.values() if d.state == "pending"]
+        updates: list[SearchAttributeUpdate] = [
+            CASE_NO.value_set(self._case_no),
+            CASE_KIND.value_set("complaint"),
+            CASE_STATUS.value_set(self._status),
+            HANDLING_UNIT.value_set(self._unit or ""),
+            OVERDUE.value_set(any(d.state == "overdue" for d in self._deadlines.values())),
+            SUPERVISED.value_set(any(t.kind == "supervise" for t in self._open_tasks.values())),
+            NEXT_DEADLINE.value_set(min(pending)) if pending else NEXT_DEADLINE.value_unset(),
+        ]
+        workflow.upsert_search_attributes(updates)
 
     async def _complete(self, completion: _Completion) -> UpdateResult:
         self._inbox.append(completion)
@@ -237,7 +364,7 @@ class ComplaintWorkflow:
             raise outcome
         return outcome
 
-    def _ensure_current(self, kind: str, task_id: int, submission_id: str) -> None:
+    def _ensure_current(self, kind: str, task_id: int) -> None:
         task = self._open_tasks.get(task_id)
         # A task unknown while a step is being recorded may be one that step just opened:
         # it is queued, and checked again once the step's result is in (``_until``).
@@ -249,6 +376,30 @@ class ComplaintWorkflow:
         if any(c.task_id == task_id for c in self._inbox):
             raise ApplicationError(f"task {task_id} is already being completed", type=NOT_CURRENT)
 
-    def _next_pending_deadline(self) -> DeadlineRef | None:
-        pending = [d for d in self._deadlines.values() if d.state == "pending"]
-        return min(pending, key=lambda d: d.due_at, default=None)
+    def _ensure_deadline(self, deadline_id: int, states: tuple[str, ...], wanted: str) -> None:
+        deadline = self._deadlines.get(deadline_id)
+        if deadline is None or deadline.state not in states:
+            raise ApplicationError(
+                f"deadline {deadline_id} is not {wanted} on this case", type=NOT_CURRENT
+            )
+        if any(c.deadline_id == deadline_id for c in self._inbox):
+            raise ApplicationError(
+                f"deadline {deadline_id} is already being changed", type=NOT_CURRENT
+            )
+
+    def _next_wake(self) -> _Wake | None:
+        """The next rung of any open deadline (only the deadline itself before the ladder)."""
+        now = workflow.now()
+        wakes: list[_Wake] = []
+        for d in self._deadlines.values():
+            if d.state == "pending":
+                if self._ladder and d.warn_at and "warning" not in d.rungs and now < d.due_at:
+                    wakes.append(_Wake(d.warn_at, d, "warning"))
+                else:
+                    wakes.append(_Wake(d.due_at, d, None))
+            elif d.state == "overdue" and self._ladder:
+                if d.notice_at and "notice" not in d.rungs:
+                    wakes.append(_Wake(d.notice_at, d, "notice"))
+                elif d.criticise_at and "criticism" not in d.rungs:
+                    wakes.append(_Wake(d.criticise_at, d, "criticism"))
+        return min(wakes, key=lambda w: w.at, default=None)

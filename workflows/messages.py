@@ -18,7 +18,15 @@ StepName = Literal[
     "supervise",  # 督办：催办 / 延期 / 改派
     "withdraw",  # 撤回
     "deadline_passed",  # 超期
+    "ladder",  # 督办阶梯：预警 / 催办通知书 / 通报批评与责任追究
+    "pause",  # 鉴定检测：计时中止
+    "resume",  # 鉴定检测结束：恢复计时
+    "request_extension",  # 承办人申请延期
+    "decide_extension",  # 督办人审批延期
+    "recompute",  # 日历变更：重算期限
 ]
+
+Rung = Literal["warning", "notice", "criticism"]
 
 
 class ComplaintInput(BaseModel):
@@ -39,7 +47,13 @@ class DeadlineRef(BaseModel):
     id: int
     name: str
     due_at: datetime
-    state: str  # pending | overdue (only open deadlines are sent)
+    state: str  # pending | overdue | paused (only open deadlines are sent)
+    # The rungs of the supervision ladder and those already reached; absent in the
+    # results recorded before the ladder existed.
+    warn_at: datetime | None = None
+    notice_at: datetime | None = None
+    criticise_at: datetime | None = None
+    rungs: list[str] = []
 
 
 class RecordStepInput(BaseModel):
@@ -49,6 +63,7 @@ class RecordStepInput(BaseModel):
     task_id: int | None = None
     submission_id: str | None = None
     deadline_id: int | None = None
+    rung: Rung | None = None
 
 
 class StepResult(BaseModel):
@@ -67,7 +82,7 @@ class TriageInput(BaseModel):
 class HandlingInput(BaseModel):
     task_id: int
     submission_id: str
-    outcome: Literal["agreement", "terminated"]
+    outcome: Literal["agreement", "terminated", "return"]
 
 
 class CallbackInput(BaseModel):
@@ -84,6 +99,19 @@ class SuperviseInput(BaseModel):
 
 class WithdrawInput(BaseModel):
     submission_id: str
+
+
+class ClockInput(BaseModel):
+    """Pause or resume a deadline's clock (鉴定检测), or ask for an extension of it."""
+
+    deadline_id: int
+    submission_id: str
+
+
+class ExtensionDecisionInput(BaseModel):
+    task_id: int
+    submission_id: str
+    approve: bool
 
 
 class UpdateResult(BaseModel):

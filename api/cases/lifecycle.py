@@ -43,7 +43,8 @@ _OPEN = {Status.REGISTERED, Status.TRIAGE, Status.HANDLING, Status.REPLIED, Stat
 ALLOWED: dict[Status, frozenset[Status]] = {
     Status.REGISTERED: frozenset({Status.TRIAGE}),
     Status.TRIAGE: frozenset({Status.HANDLING, Status.REJECTED, Status.REFERRED}),
-    Status.HANDLING: frozenset({Status.REPLIED}),
+    # A branch returns (退回) a wrongly dispatched case to triage.
+    Status.HANDLING: frozenset({Status.REPLIED, Status.TRIAGE}),
     Status.REPLIED: frozenset({Status.CALLBACK, Status.CLOSED}),
     Status.CALLBACK: frozenset({Status.CALLBACK, Status.CLOSED}),
     Status.REJECTED: frozenset(),

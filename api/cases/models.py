@@ -8,7 +8,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -49,6 +49,9 @@ class Case(SQLModel, table=True):
     complainant: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     respondent: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     client_ref: str | None = Field(default=None, unique=True, max_length=100)
+    # A hand-down (交办) or transfer (转办): who sent it, their reference and their last day.
+    sender: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    sender_due_date: date | None = None
     overdue: bool = Field(default=False, index=True)
     outcome: str | None = Field(default=None, max_length=40)
     satisfaction: str | None = Field(default=None, max_length=40)
@@ -157,6 +160,14 @@ class DeadlinePause(SQLModel, table=True):
 # --- API shapes -------------------------------------------------------------------------
 
 
+class Sender(SQLModel):
+    """The authority that handed the case down (交办) or transferred it (转办)."""
+
+    authority: str = Field(min_length=1, max_length=200)
+    reference: str | None = Field(default=None, max_length=100)
+    due_date: date = Field(description="the last day the sender set for handling")
+
+
 class CaseCreate(SQLModel):
     kind: CaseKind = CaseKind.COMPLAINT
     channel: Channel
@@ -167,6 +178,16 @@ class CaseCreate(SQLModel):
     description: str = Field(min_length=1, max_length=20000)
     claim: str | None = Field(default=None, max_length=5000)
     client_ref: str | None = Field(default=None, min_length=1, max_length=100)
+    sender: Sender | None = None
+
+    @model_validator(mode="after")
+    def _sender_for_hand_downs(self) -> "CaseCreate":
+        carried = self.channel in (Channel.HAND_DOWN, Channel.TRANSFER)
+        if carried and self.sender is None:
+            raise ValueError("a hand-down or transfer needs its sender and their due date")
+        if not carried and self.sender is not None:
+            raise ValueError("sender is only for the channels hand_down and transfer")
+        return self
 
     @field_validator("description")
     @classmethod
@@ -213,6 +234,7 @@ class CasePublic(SQLModel):
     outcome: str | None
     satisfaction: str | None
     closed_at: datetime | None
+    sender: dict[str, Any] | None = None
     deadlines: list[DeadlinePublic]
 
 
@@ -241,6 +263,19 @@ class EventPublic(SQLModel):
 
 class HistoryPublic(SQLModel):
     events: list[EventPublic]
+
+
+class PauseRequest(SQLModel):
+    reason: str = Field(min_length=1, max_length=2000, description="e.g. 送检机构与样品")
+
+
+class ResumeRequest(SQLModel):
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ExtensionRequest(SQLModel):
+    working_days: int = Field(ge=1, le=250)
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class WithdrawRequest(SQLModel):

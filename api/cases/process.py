@@ -44,8 +44,20 @@ async def ensure_started(*, client: Client, settings: Settings, case_no: str) ->
 
 
 async def recompute_deadlines(*, client: Client, settings: Settings, case_nos: list[str]) -> None:
-    """Asks each case's workflow to recompute its open deadlines (the calendar changed)."""
-    del client, settings, case_nos  # the workflow side comes with the calendar table (#3)
+    """Asks each case's workflow to recompute its open deadlines (the calendar changed).
+
+    A signal: the workflow applies it between steps. A case whose workflow has ended has
+    no open deadline left, so a missing workflow is skipped.
+    """
+    del settings
+    for case_no in case_nos:
+        try:
+            await client.get_workflow_handle(workflow_id(case_no)).signal(
+                ComplaintWorkflow.recompute_deadlines
+            )
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
 
 
 async def update(

@@ -1,6 +1,8 @@
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from sqlmodel import Session, SQLModel, col, select
+from temporalio.client import Client
 
 from api.calendar.workdays import ZONE
 from api.cases import history, process
@@ -10,15 +12,20 @@ from api.cases.models import (
     CaseCreate,
     CasePublic,
     CasesPublic,
+    Deadline,
     EventPublic,
+    ExtensionRequest,
     HistoryPublic,
+    PauseRequest,
+    ResumeRequest,
     WithdrawRequest,
 )
+from api.config import Settings
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require
 from api.rules.service import rules_in_force
-from api.users.models import Role
+from api.users.models import CITY_UNIT, Role, User
 from workflows.complaint import ComplaintWorkflow
-from workflows.messages import WithdrawInput
+from workflows.messages import ClockInput, WithdrawInput
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 
@@ -154,3 +161,129 @@ async def withdraw_case(
     session.expire_all()
     case = cases.get_visible(session=session, user=user, case_no=case_no)
     return cases.to_public(session=session, user=user, case=case)
+
+
+def _open_deadline(session: Session, case_no: str, name: str) -> Deadline:
+    deadline = session.exec(
+        select(Deadline)
+        .where(Deadline.case_no == case_no, Deadline.name == name)
+        .where(col(Deadline.met_at).is_(None))
+        .order_by(col(Deadline.id).desc())
+    ).first()
+    if deadline is None:
+        raise HTTPException(409, f"case {case_no} has no open {name} deadline")
+    return deadline
+
+
+def _may_hold(user: User, deadline: Deadline) -> None:
+    """The clock of a deadline is for the unit that must meet it (or a city supervisor)."""
+    if user.role == Role.SUPERVISOR and user.unit == CITY_UNIT:
+        return
+    if (
+        user.role not in (Role.HANDLER, Role.OPERATOR, Role.SUPERVISOR)
+        or user.unit != deadline.unit
+    ):
+        raise HTTPException(
+            403, f"the {deadline.name} deadline is held by unit {deadline.unit}, not by you"
+        )
+
+
+async def _clock(
+    *,
+    case_no: str,
+    name: str,
+    body: SQLModel,
+    handler: Any,
+    session: Session,
+    settings: Settings,
+    temporal: Client,
+    user: User,
+) -> CasePublic:
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    deadline = _open_deadline(session, case.case_no, name)
+    _may_hold(user, deadline)
+    submission = cases.new_submission(
+        session=session, case_no=case_no, task_id=None, actor=user.username, body=body.model_dump()
+    )
+    arg = ClockInput(deadline_id=deadline.id or 0, submission_id=submission.id)
+    try:
+        await process.update(
+            client=temporal, settings=settings, case_no=case_no, handler=handler, arg=arg
+        )
+    except HTTPException:
+        cases.drop_submission(session=session, submission=submission)
+        raise
+    except process.NotConfirmed as error:
+        raise HTTPException(503, "sent but not yet confirmed; look again shortly") from error
+    session.expire_all()
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    return cases.to_public(session=session, user=user, case=case)
+
+
+@router.post("/{case_no}/deadlines/{name}/pause", response_model=CasePublic)
+async def pause_clock(
+    case_no: str,
+    name: str,
+    body: PauseRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+) -> CasePublic:
+    """Stops a deadline's clock for testing or appraisal (鉴定检测)."""
+    return await _clock(
+        case_no=case_no,
+        name=name,
+        body=body,
+        handler=ComplaintWorkflow.pause_clock,
+        session=session,
+        settings=settings,
+        temporal=temporal,
+        user=user,
+    )
+
+
+@router.post("/{case_no}/deadlines/{name}/resume", response_model=CasePublic)
+async def resume_clock(
+    case_no: str,
+    name: str,
+    body: ResumeRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+) -> CasePublic:
+    """Starts the clock again; the deadline moves by the working days it stood."""
+    return await _clock(
+        case_no=case_no,
+        name=name,
+        body=body,
+        handler=ComplaintWorkflow.resume_clock,
+        session=session,
+        settings=settings,
+        temporal=temporal,
+        user=user,
+    )
+
+
+@router.post("/{case_no}/deadlines/{name}/extension", response_model=CasePublic)
+async def request_extension(
+    case_no: str,
+    name: str,
+    body: ExtensionRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+) -> CasePublic:
+    """Asks for more working days (延期申请); a supervisor approves or refuses it."""
+    return await _clock(
+        case_no=case_no,
+        name=name,
+        body=body,
+        handler=ComplaintWorkflow.request_extension,
+        session=session,
+        settings=settings,
+        temporal=temporal,
+        user=user,
+    )

@@ -81,6 +81,8 @@ def register(
         complainant=body.complainant.model_dump(exclude_none=True),
         respondent=body.respondent.model_dump(exclude_none=True),
         client_ref=body.client_ref,
+        sender=body.sender.model_dump(mode="json") if body.sender else None,
+        sender_due_date=body.sender.due_date if body.sender else None,
     )
     session.add(case)
     try:
@@ -218,6 +220,7 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
         outcome=case.outcome,
         satisfaction=case.satisfaction,
         closed_at=case.closed_at.astimezone(ZONE) if case.closed_at else None,
+        sender=case.sender,
         deadlines=[
             DeadlinePublic(
                 name=d.name,

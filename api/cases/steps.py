@@ -6,18 +6,28 @@ the same key applied again returns the first result and changes nothing.
 """
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import HTTPException
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.calendar.workdays import WorkingCalendar, deadline_instant, local_date
+from api.calendar.workdays import WorkingCalendar, local_date
 from api.cases import history
+from api.cases.deadlines import LadderPolicy, paused_working_days, reckon, set_due
 from api.cases.lifecycle import Status, ensure_transition
-from api.cases.models import Case, Deadline, DeadlineState, StepRecord, Submission
+from api.cases.models import (
+    Case,
+    Deadline,
+    DeadlinePause,
+    DeadlineState,
+    StepRecord,
+    Submission,
+)
+from api.db import utcnow
 from api.rules.rulesets import RuleBook
+from api.supervision.models import SupervisionKind, SupervisionRecord
 from api.tasks import forms
 from api.tasks import service as tasks
 from api.tasks.models import Task, TaskKind, TaskStatus
@@ -25,13 +35,22 @@ from api.users.models import CITY_UNIT, Role
 from workflows.messages import DeadlineRef, RecordStepInput, StepResult, TaskRef
 
 SYSTEM = "system"
+OPEN_STATES = (DeadlineState.PENDING, DeadlineState.OVERDUE, DeadlineState.PAUSED)
 
 
 class StepContext:
-    def __init__(self, *, session: Session, calendar: WorkingCalendar, rules: RuleBook) -> None:
+    def __init__(
+        self,
+        *,
+        session: Session,
+        calendar: WorkingCalendar,
+        rules: RuleBook,
+        ladder: LadderPolicy,
+    ) -> None:
         self.session = session
         self.calendar = calendar
         self.rules = rules
+        self.ladder = ladder
 
 
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
@@ -62,20 +81,34 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
 
 def snapshot(*, session: Session, case: Case) -> StepResult:
     open_tasks = tasks.active(session=session, case_no=case.case_no)
-    deadlines = session.exec(
-        select(Deadline)
-        .where(Deadline.case_no == case.case_no, col(Deadline.met_at).is_(None))
-        .where(col(Deadline.state).in_([DeadlineState.PENDING, DeadlineState.OVERDUE]))
-        .order_by(col(Deadline.id))
-    ).all()
     return StepResult(
         status=case.status,
         unit=case.unit,
         open_tasks=[TaskRef(id=t.id or 0, kind=t.kind) for t in open_tasks],
         deadlines=[
-            DeadlineRef(id=d.id or 0, name=d.name, due_at=d.due_at, state=d.state)
-            for d in deadlines
+            DeadlineRef(
+                id=d.id or 0,
+                name=d.name,
+                due_at=d.due_at,
+                state=d.state,
+                warn_at=d.warn_at,
+                notice_at=d.notice_at,
+                criticise_at=d.criticise_at,
+                rungs=list(d.rungs),
+            )
+            for d in open_deadlines(session=session, case_no=case.case_no)
         ],
+    )
+
+
+def open_deadlines(*, session: Session, case_no: str) -> list[Deadline]:
+    return list(
+        session.exec(
+            select(Deadline)
+            .where(Deadline.case_no == case_no, col(Deadline.met_at).is_(None))
+            .where(col(Deadline.state).in_(OPEN_STATES))
+            .order_by(col(Deadline.id))
+        ).all()
     )
 
 
@@ -100,32 +133,46 @@ def _move(ctx: StepContext, case: Case, target: Status, actor: str) -> None:
     _event(ctx, case, actor, "status_changed", **{"from": previous, "to": target})
 
 
+def _deadline_facts(deadline: Deadline) -> dict[str, Any]:
+    return {
+        "name": deadline.name,
+        "due_at": deadline.due_at.isoformat(),
+        "due_date": deadline.due_date.isoformat(),
+        "provisional": deadline.provisional,
+    }
+
+
 def open_deadline(
-    ctx: StepContext, case: Case, name: str, start: datetime, unit: str | None
+    ctx: StepContext,
+    case: Case,
+    name: str,
+    start: datetime,
+    unit: str | None,
+    *,
+    fixed_due: Any = None,
 ) -> Deadline:
-    """A time limit of the case's rule set, counted from ``start`` (that day not counted)."""
+    """A time limit of the case's rule set, counted from ``start`` (that day not counted).
+
+    ``fixed_due`` is the last day a sender of a hand-down or transfer set: it is kept.
+    """
     ruleset = ctx.rules.by_code(case.rule_set)
     limit = ruleset.limit(name)
-    started_on = local_date(start)
-    if limit.working_days is not None:
-        counted = ctx.calendar.add_working_days(started_on, limit.working_days)
-        due_date, provisional = counted.end, counted.provisional
-    elif limit.calendar_days is not None:
-        due_date, provisional = started_on + timedelta(days=limit.calendar_days), False
-    else:
-        raise ValueError(f"limit {name} of {ruleset.code} has no length")
     deadline = Deadline(
         case_no=case.case_no,
         name=name,
-        started_on=started_on,
+        started_on=local_date(start),
         working_days=limit.working_days,
         calendar_days=limit.calendar_days,
-        due_date=due_date,
-        due_at=deadline_instant(due_date),
-        provisional=provisional,
+        due_date=local_date(start),
+        due_at=start,
         rule_set=ruleset.code,
         unit=unit,
+        fixed=fixed_due is not None,
     )
+    if fixed_due is not None:
+        set_due(ctx.calendar, ctx.ladder, deadline, fixed_due, False)
+    else:
+        set_due(ctx.calendar, ctx.ladder, deadline, *reckon(ctx.calendar, deadline))
     ctx.session.add(deadline)
     ctx.session.flush()
     _event(
@@ -133,15 +180,41 @@ def open_deadline(
         case,
         SYSTEM,
         "deadline_set",
-        name=name,
-        due_at=deadline.due_at.isoformat(),
-        due_date=due_date.isoformat(),
-        provisional=provisional,
+        **_deadline_facts(deadline),
         working_days=limit.working_days,
         calendar_days=limit.calendar_days,
         rule_set=ruleset.code,
+        fixed=deadline.fixed,
     )
     return deadline
+
+
+def _redate(
+    ctx: StepContext, case: Case, deadline: Deadline, actor: str, reason: str, at: datetime
+) -> None:
+    """Recomputes the last day from the deadline's parts; records old → new if it moved."""
+    old = _deadline_facts(deadline)
+    if deadline.fixed:
+        due, provisional = deadline.due_date, deadline.provisional
+    else:
+        due, provisional = reckon(ctx.calendar, deadline)
+    old_due_at = deadline.due_at
+    set_due(ctx.calendar, ctx.ladder, deadline, due, provisional)
+    if deadline.due_at > at:
+        if deadline.state == DeadlineState.OVERDUE:
+            deadline.state = DeadlineState.PENDING
+            deadline.overdue_at = None
+        if deadline.due_at > old_due_at:
+            deadline.rungs = []  # a later last day gets its own ladder
+    ctx.session.add(deadline)
+    for task in tasks.active(session=ctx.session, case_no=case.case_no):
+        if task.deadline_id == deadline.id and task.kind != TaskKind.SUPERVISE:
+            task.due_at = deadline.due_at
+            ctx.session.add(task)
+    new = _deadline_facts(deadline)
+    if new != old:
+        _event(ctx, case, actor, "deadline_changed", reason=reason, old=old, new=new)
+    _refresh_overdue(ctx, case)
 
 
 def _meet(ctx: StepContext, case: Case, deadline_id: int | None, at: datetime) -> None:
@@ -154,15 +227,18 @@ def _meet(ctx: StepContext, case: Case, deadline_id: int | None, at: datetime) -
     if any(
         t.deadline_id == deadline_id
         for t in tasks.active(session=ctx.session, case_no=case.case_no)
-        if t.kind != TaskKind.SUPERVISE
+        if t.kind not in (TaskKind.SUPERVISE, TaskKind.APPROVE_EXTENSION)
     ):
         return  # another attempt under the same deadline is still open
     deadline.met_at = at
-    if deadline.state == DeadlineState.PENDING:
+    if deadline.state in (DeadlineState.PENDING, DeadlineState.PAUSED):
         deadline.state = DeadlineState.MET
     ctx.session.add(deadline)
     for task in tasks.active(session=ctx.session, case_no=case.case_no):
-        if task.kind == TaskKind.SUPERVISE and task.deadline_id == deadline_id:
+        if task.deadline_id == deadline_id and task.kind in (
+            TaskKind.SUPERVISE,
+            TaskKind.APPROVE_EXTENSION,
+        ):
             tasks.cancel(task=task)
             ctx.session.add(task)
     _event(
@@ -221,9 +297,17 @@ def _submission(ctx: StepContext, case: Case, input: RecordStepInput) -> Submiss
     return submission
 
 
+def _deadline_of(ctx: StepContext, case: Case, deadline_id: int | None) -> Deadline:
+    deadline = ctx.session.get(Deadline, deadline_id) if deadline_id else None
+    if deadline is None or deadline.case_no != case.case_no:
+        raise HTTPException(409, f"deadline {deadline_id} is not a deadline of {case.case_no}")
+    return deadline
+
+
 _FACT_KEYS = (
     "decision",
     "unit",
+    "handler",
     "ground",
     "to",
     "outcome",
@@ -232,6 +316,7 @@ _FACT_KEYS = (
     "satisfaction",
     "action",
     "working_days",
+    "approve",
 )
 
 
@@ -250,7 +335,7 @@ def _close(ctx: StepContext, case: Case, target: Status, actor: str, at: datetim
     ).all():
         # The duty ended with the case; a deadline already missed stays on record as such.
         deadline.met_at = at
-        if deadline.state == DeadlineState.PENDING:
+        if deadline.state in (DeadlineState.PENDING, DeadlineState.PAUSED):
             deadline.state = DeadlineState.MET
         ctx.session.add(deadline)
     case.closed_at = at
@@ -258,12 +343,63 @@ def _close(ctx: StepContext, case: Case, target: Status, actor: str, at: datetim
     _refresh_overdue(ctx, case)
 
 
+def _holder(ctx: StepContext, case: Case, deadline: Deadline) -> Task | None:
+    """The task the deadline bounds (the unit's work), if one is open."""
+    for task in tasks.active(session=ctx.session, case_no=case.case_no):
+        if task.deadline_id == deadline.id and task.kind not in (
+            TaskKind.SUPERVISE,
+            TaskKind.APPROVE_EXTENSION,
+        ):
+            return task
+    return None
+
+
+def _last_handler(ctx: StepContext, deadline: Deadline) -> str | None:
+    """Who held the bounded task most recently (the accountability record names them)."""
+    held = ctx.session.exec(
+        select(Task.assignee)
+        .where(Task.deadline_id == deadline.id, col(Task.assignee).is_not(None))
+        .where(col(Task.kind).not_in([TaskKind.SUPERVISE, TaskKind.APPROVE_EXTENSION]))
+        .order_by(col(Task.id).desc())
+    ).first()
+    return held
+
+
+def _supervision(
+    ctx: StepContext,
+    case: Case,
+    deadline: Deadline | None,
+    kind: SupervisionKind,
+    *,
+    unit: str | None = None,
+    handler: str | None = None,
+    by: str = SYSTEM,
+    at: datetime | None = None,
+) -> None:
+    record = SupervisionRecord(
+        case_no=case.case_no,
+        deadline_id=deadline.id if deadline else None,
+        deadline=deadline.name if deadline else None,
+        unit=unit or (deadline.unit if deadline else None) or case.unit or CITY_UNIT,
+        kind=kind,
+        handler=handler,
+        by=by,
+    )
+    if at is not None:
+        record.at = at
+    ctx.session.add(record)
+
+
 # --- the steps ---------------------------------------------------------------------------
 
 
 def _open_triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     _move(ctx, case, Status.TRIAGE, SYSTEM)
-    deadline = open_deadline(ctx, case, "triage", case.received_at, CITY_UNIT)
+    _open_triage_task(ctx, case, case.received_at)
+
+
+def _open_triage_task(ctx: StepContext, case: Case, start: datetime) -> None:
+    deadline = open_deadline(ctx, case, "triage", start, CITY_UNIT)
     task = tasks.open_task(
         session=ctx.session,
         case_no=case.case_no,
@@ -284,7 +420,8 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         case.unit = body.unit
         _move(ctx, case, Status.HANDLING, submission.actor)
         _event(ctx, case, submission.actor, "accepted", unit=body.unit)
-        deadline = open_deadline(ctx, case, "handle", at, body.unit)
+        # A hand-down (交办) or transfer (转办) carries the deadline its sender set.
+        deadline = open_deadline(ctx, case, "handle", at, body.unit, fixed_due=case.sender_due_date)
         handle = tasks.open_task(
             session=ctx.session,
             case_no=case.case_no,
@@ -317,6 +454,14 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
 def _handle(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     task, submission, body = _take(ctx, case, input, TaskKind.HANDLE)
     at = submission.created_at
+    if isinstance(body, forms.Return):
+        # 退回: a wrongly dispatched case goes back to triage; the transfer is recorded.
+        _meet(ctx, case, task.deadline_id, at)
+        _event(ctx, case, submission.actor, "returned", unit=task.unit)
+        case.unit = None
+        _move(ctx, case, Status.TRIAGE, submission.actor)
+        _open_triage_task(ctx, case, at)
+        return
     _meet(ctx, case, task.deadline_id, at)
     case.outcome = body.outcome
     if isinstance(body, forms.Termination):
@@ -401,21 +546,16 @@ def _callback(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
 
 
 def _deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
-    deadline = ctx.session.get(Deadline, input.deadline_id) if input.deadline_id else None
-    if deadline is None or deadline.case_no != case.case_no:
-        raise HTTPException(
-            409, f"deadline {input.deadline_id} is not a deadline of {case.case_no}"
-        )
+    """T: overdue (超期). The case is flagged and the city supervisor gets a 督办 task."""
+    deadline = _deadline_of(ctx, case, input.deadline_id)
     if deadline.state != DeadlineState.PENDING or deadline.met_at is not None:
         return
     deadline.state = DeadlineState.OVERDUE
     deadline.overdue_at = deadline.due_at
     ctx.session.add(deadline)
-    bounded = [
-        t
-        for t in tasks.active(session=ctx.session, case_no=case.case_no)
-        if t.deadline_id == deadline.id
-    ]
+    holder = _holder(ctx, case, deadline)
+    unit = holder.unit if holder else (deadline.unit or case.unit)
+    handler = holder.assignee if holder else None
     _event(
         ctx,
         case,
@@ -423,8 +563,11 @@ def _deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> No
         "deadline_overdue",
         name=deadline.name,
         due_at=deadline.due_at.isoformat(),
-        unit=bounded[0].unit if bounded else case.unit,
-        handler=bounded[0].assignee if bounded else None,
+        unit=unit,
+        handler=handler,
+    )
+    _supervision(
+        ctx, case, deadline, SupervisionKind.OVERDUE, unit=unit, handler=handler, at=deadline.due_at
     )
     supervise = tasks.open_task(
         session=ctx.session,
@@ -433,11 +576,7 @@ def _deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> No
         role=Role.SUPERVISOR,
         unit=CITY_UNIT,
         deadline=None,
-        context={
-            "deadline": deadline.name,
-            "due_at": deadline.due_at.isoformat(),
-            "unit": bounded[0].unit if bounded else case.unit,
-        },
+        context={"deadline": deadline.name, "due_at": deadline.due_at.isoformat(), "unit": unit},
     )
     supervise.deadline_id = deadline.id
     ctx.session.add(supervise)
@@ -453,66 +592,216 @@ def _deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> No
     _refresh_overdue(ctx, case)
 
 
+_RUNG_EVENTS = {
+    "warning": "deadline_warning",  # 预警
+    "notice": "chase_notice",  # 催办通知书
+    "criticism": "criticised",  # 通报批评
+}
+
+
+def _ladder(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    """A rung of the supervision ladder: T−2 warning, T+1 notice, then criticism."""
+    deadline = _deadline_of(ctx, case, input.deadline_id)
+    rung = input.rung
+    if rung is None or rung in deadline.rungs or deadline.met_at is not None:
+        return
+    wanted = DeadlineState.PENDING if rung == "warning" else DeadlineState.OVERDUE
+    if deadline.state != wanted:
+        return  # the deadline moved on (met, extended, paused) while the timer ran
+    deadline.rungs = [*deadline.rungs, rung]
+    ctx.session.add(deadline)
+    holder = _holder(ctx, case, deadline)
+    unit = holder.unit if holder else (deadline.unit or case.unit or CITY_UNIT)
+    handler = (holder.assignee if holder else None) or _last_handler(ctx, deadline)
+    at = {"warning": deadline.warn_at, "notice": deadline.notice_at}.get(
+        rung, deadline.criticise_at
+    )
+    data: dict[str, Any] = {
+        "name": deadline.name,
+        "unit": unit,
+        "due_at": deadline.due_at.isoformat(),
+    }
+    if rung == "warning":
+        _supervision(
+            ctx, case, deadline, SupervisionKind.WARNING, unit=unit, handler=handler, at=at
+        )
+    elif rung == "notice":
+        # Copied to the head of the unit (分局负责人).
+        data["copy_to"] = f"{unit}-supervisor" if unit != CITY_UNIT else "supervisor"
+        _supervision(ctx, case, deadline, SupervisionKind.NOTICE, unit=unit, handler=handler, at=at)
+    else:
+        data["handler"] = handler
+        _supervision(ctx, case, deadline, SupervisionKind.CRITICISM, unit=unit, at=at)
+        _supervision(
+            ctx, case, deadline, SupervisionKind.ACCOUNTABILITY, unit=unit, handler=handler, at=at
+        )
+    _event(ctx, case, SYSTEM, _RUNG_EVENTS[rung], **data)
+
+
 def _supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     task, submission, body = _take(ctx, case, input, TaskKind.SUPERVISE)
     deadline = ctx.session.get(Deadline, task.deadline_id) if task.deadline_id else None
-    bounded = [
-        t
-        for t in tasks.active(session=ctx.session, case_no=case.case_no)
-        if deadline is not None and t.deadline_id == deadline.id and t.kind != TaskKind.SUPERVISE
-    ]
+    holder = _holder(ctx, case, deadline) if deadline else None
     actor = submission.actor
+    at = submission.created_at
     if isinstance(body, forms.Urge):
-        _event(
+        unit = holder.unit if holder else case.unit
+        _event(ctx, case, actor, "urged", deadline=deadline.name if deadline else None, unit=unit)
+        _supervision(
             ctx,
             case,
-            actor,
-            "urged",
-            deadline=deadline.name if deadline else None,
-            unit=bounded[0].unit if bounded else case.unit,
+            deadline,
+            SupervisionKind.URGE,
+            unit=unit,
+            handler=holder.assignee if holder else None,
+            by=actor,
+            at=at,
         )
     elif isinstance(body, forms.Extend):
         if deadline is None:
             raise HTTPException(409, "this supervision has no deadline to extend")
-        counted = ctx.calendar.add_working_days(deadline.due_date, body.working_days)
-        old = deadline.due_at
-        deadline.due_date = counted.end
-        deadline.due_at = deadline_instant(counted.end)
-        deadline.provisional = deadline.provisional or counted.provisional
-        if deadline.due_at > submission.created_at:
-            deadline.state = DeadlineState.PENDING
-            deadline.overdue_at = None
-        ctx.session.add(deadline)
-        for t in bounded:
-            t.due_at = deadline.due_at
-            ctx.session.add(t)
-        _event(
-            ctx,
-            case,
-            actor,
-            "deadline_extended",
-            name=deadline.name,
-            old_due_at=old.isoformat(),
-            new_due_at=deadline.due_at.isoformat(),
-            working_days=body.working_days,
-        )
-        _refresh_overdue(ctx, case)
+        _extend(ctx, case, deadline, body.working_days, actor, at, "extended by the supervisor")
     else:
-        if not bounded or bounded[0].kind != TaskKind.HANDLE:
+        if holder is None:
+            raise HTTPException(409, "the supervised step has no open task to reassign")
+        if body.handler is not None:
+            previous_handler = holder.assignee
+            holder.assignee = body.handler
+            holder.status = TaskStatus.CLAIMED
+            ctx.session.add(holder)
+            _event(
+                ctx,
+                case,
+                actor,
+                "reassigned",
+                task_id=holder.id,
+                **{"from": previous_handler, "to": body.handler},
+            )
+            return
+        if holder.kind != TaskKind.HANDLE:
             raise HTTPException(409, "only a case in handling can be reassigned to another unit")
-        for t in bounded:
-            previous = t.unit
-            t.unit = body.unit
-            t.assignee = None
-            if t.status == TaskStatus.CLAIMED:
-                t.status = TaskStatus.OPEN
-            ctx.session.add(t)
-        case.unit = body.unit
+        previous = holder.unit
+        holder.unit = body.unit or holder.unit
+        holder.assignee = None
+        holder.status = TaskStatus.OPEN
+        ctx.session.add(holder)
+        case.unit = holder.unit
         ctx.session.add(case)
         if deadline is not None:
-            deadline.unit = body.unit
+            deadline.unit = holder.unit
             ctx.session.add(deadline)
-        _event(ctx, case, actor, "reassigned", **{"from": previous, "to": body.unit})
+        _event(ctx, case, actor, "reassigned", **{"from": previous, "to": holder.unit})
+
+
+def _extend(
+    ctx: StepContext,
+    case: Case,
+    deadline: Deadline,
+    working_days: int,
+    actor: str,
+    at: datetime,
+    reason: str,
+) -> None:
+    if deadline.fixed:
+        deadline.due_date = ctx.calendar.add_working_days(deadline.due_date, working_days).end
+    deadline.extended_working_days += working_days
+    _event(ctx, case, actor, "deadline_extended", name=deadline.name, working_days=working_days)
+    _redate(ctx, case, deadline, actor, reason, at)
+
+
+def _pause(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    """鉴定检测: the deadline's clock stops."""
+    deadline = _deadline_of(ctx, case, input.deadline_id)
+    submission = _submission(ctx, case, input)
+    if deadline.state != DeadlineState.PENDING or deadline.met_at is not None:
+        raise HTTPException(409, f"the {deadline.name} deadline is not running")
+    deadline.state = DeadlineState.PAUSED
+    ctx.session.add(deadline)
+    ctx.session.add(
+        DeadlinePause(
+            deadline_id=deadline.id or 0,
+            case_no=case.case_no,
+            started_at=submission.created_at,
+            reason=str(submission.body.get("reason", "")),
+            by=submission.actor,
+        )
+    )
+    _event(ctx, case, submission.actor, "clock_paused", name=deadline.name)
+
+
+def _resume(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    """The testing or appraisal is over: the clock runs again, later by the days it stood."""
+    deadline = _deadline_of(ctx, case, input.deadline_id)
+    submission = _submission(ctx, case, input)
+    pause = ctx.session.exec(
+        select(DeadlinePause).where(
+            DeadlinePause.deadline_id == deadline.id, col(DeadlinePause.ended_at).is_(None)
+        )
+    ).first()
+    if deadline.state != DeadlineState.PAUSED or pause is None:
+        raise HTTPException(409, f"the {deadline.name} deadline is not paused")
+    pause.ended_at = submission.created_at
+    ctx.session.add(pause)
+    stood = paused_working_days(ctx.calendar, pause)
+    deadline.paused_working_days += stood
+    if deadline.fixed:
+        deadline.due_date = ctx.calendar.add_working_days(deadline.due_date, stood).end
+    deadline.state = DeadlineState.PENDING
+    _event(ctx, case, submission.actor, "clock_resumed", name=deadline.name, working_days=stood)
+    # Resumed after the moved date, it is overdue at once: the workflow's timer fires.
+    _redate(ctx, case, deadline, submission.actor, "clock paused", submission.created_at)
+
+
+def _request_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    """The handler asks for more time; the city supervisor approves or refuses."""
+    deadline = _deadline_of(ctx, case, input.deadline_id)
+    submission = _submission(ctx, case, input)
+    days = int(submission.body["working_days"])
+    task = tasks.open_task(
+        session=ctx.session,
+        case_no=case.case_no,
+        kind=TaskKind.APPROVE_EXTENSION,
+        role=Role.SUPERVISOR,
+        unit=CITY_UNIT,
+        deadline=None,
+        context={
+            "deadline": deadline.name,
+            "deadline_id": deadline.id,
+            "working_days": days,
+            "requested_by": submission.actor,
+            "unit": deadline.unit,
+        },
+    )
+    task.deadline_id = deadline.id
+    ctx.session.add(task)
+    _event(
+        ctx, case, submission.actor, "extension_requested", name=deadline.name, working_days=days
+    )
+    _event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
+
+
+def _decide_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    task, submission, body = _take(ctx, case, input, TaskKind.APPROVE_EXTENSION)
+    deadline = _deadline_of(ctx, case, task.deadline_id)
+    days = int(task.context["working_days"])
+    if not body.approve:
+        _event(
+            ctx, case, submission.actor, "extension_refused", name=deadline.name, working_days=days
+        )
+        return
+    _event(ctx, case, submission.actor, "extension_approved", name=deadline.name, working_days=days)
+    _extend(
+        ctx, case, deadline, days, submission.actor, submission.created_at, "extension approved"
+    )
+
+
+def _recompute(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    """The calendar changed: every open deadline is counted again from its parts."""
+    now = utcnow()
+    for deadline in open_deadlines(session=ctx.session, case_no=case.case_no):
+        if deadline.state == DeadlineState.PAUSED:
+            continue  # counted again when the clock resumes
+        _redate(ctx, case, deadline, SYSTEM, "calendar changed", now)
 
 
 def _withdraw(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -530,4 +819,10 @@ STEPS: dict[str, Callable[[StepContext, Case, RecordStepInput], None]] = {
     "supervise": _supervise,
     "withdraw": _withdraw,
     "deadline_passed": _deadline_passed,
+    "ladder": _ladder,
+    "pause": _pause,
+    "resume": _resume,
+    "request_extension": _request_extension,
+    "decide_extension": _decide_extension,
+    "recompute": _recompute,
 }

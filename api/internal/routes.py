@@ -1,9 +1,10 @@
 """Routes for the worker's activities only (service credential)."""
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException
 
 from api.calendar.service import working_calendar
 from api.cases import steps
+from api.cases.deadlines import LadderPolicy
 from api.deps import SessionDep, SettingsDep, require_service
 from api.rules.service import rules_in_force
 from workflows.messages import RecordStepInput, StepResult
@@ -19,12 +20,11 @@ def record_step(
 ) -> StepResult:
     """Applies one workflow step, once per key: records it, moves tasks and deadlines."""
     if body.case_no != case_no:
-        from fastapi import HTTPException
-
         raise HTTPException(422, "case_no in the path and the body differ")
     ctx = steps.StepContext(
         session=session,
         calendar=working_calendar(session=session),
         rules=rules_in_force(session=session, settings=settings),
+        ladder=LadderPolicy.of(settings),
     )
     return steps.apply(ctx=ctx, input=body)

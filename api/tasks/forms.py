@@ -55,7 +55,14 @@ class Termination(_Body):
     reply: str = Field(min_length=1, max_length=10000)
 
 
-HandleBody = Annotated[Agreement | Termination, Field(discriminator="outcome")]
+class Return(_Body):
+    """退回：非本单位管辖，退回受理审查"""
+
+    outcome: Literal["return"]
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+HandleBody = Annotated[Agreement | Termination | Return, Field(discriminator="outcome")]
 
 
 class CallbackBody(_Body):
@@ -90,20 +97,36 @@ class Extend(_Body):
 
 
 class Reassign(_Body):
-    """改派承办单位"""
+    """改派：另一承办单位，或本单位另一承办人"""
 
     action: Literal["reassign"]
-    unit: str = Field(min_length=1, max_length=40)
+    unit: str | None = Field(default=None, min_length=1, max_length=40)
+    handler: str | None = Field(default=None, min_length=1, max_length=60)
     reason: str = Field(min_length=1, max_length=5000)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "Reassign":
+        if (self.unit is None) == (self.handler is None):
+            raise ValueError("give either unit or handler to reassign to")
+        return self
 
 
 SuperviseBody = Annotated[Urge | Extend | Reassign, Field(discriminator="action")]
+
+
+class ExtensionDecision(_Body):
+    """延期审批：批准或不批准"""
+
+    approve: bool
+    reason: str = Field(min_length=1, max_length=5000)
+
 
 ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
     TaskKind.TRIAGE: TypeAdapter(TriageBody),
     TaskKind.HANDLE: TypeAdapter(HandleBody),
     TaskKind.CALLBACK: TypeAdapter(CallbackBody),
     TaskKind.SUPERVISE: TypeAdapter(SuperviseBody),
+    TaskKind.APPROVE_EXTENSION: TypeAdapter(ExtensionDecision),
 }
 
 SCHEMAS: dict[TaskKind, dict[str, Any]] = {k: a.json_schema() for k, a in ADAPTERS.items()}

@@ -16,9 +16,16 @@ from api.tasks import service as tasks
 from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
 from api.units import service as units
 from api.units.models import UnitKind
-from api.users.models import User
+from api.users import service as users
+from api.users.models import Role, User
 from workflows.complaint import ComplaintWorkflow
-from workflows.messages import CallbackInput, HandlingInput, SuperviseInput, TriageInput
+from workflows.messages import (
+    CallbackInput,
+    ExtensionDecisionInput,
+    HandlingInput,
+    SuperviseInput,
+    TriageInput,
+)
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -116,12 +123,16 @@ def _unprocessable(field: str, message: str) -> HTTPException:
 
 def _check_facts(session: Session, case: Case, rule_set: Any, body: Any) -> None:
     """What the form's schema alone cannot tell: units and grounds exist."""
-    if isinstance(body, forms.AcceptTriage | forms.Reassign):
+    if isinstance(body, forms.AcceptTriage | forms.Reassign) and body.unit is not None:
         unit = units.get(session=session, code=body.unit)
         if unit is None or unit.kind != UnitKind.BRANCH:
             raise _unprocessable("unit", f"unknown branch unit: {body.unit}")
         if isinstance(body, forms.Reassign) and body.unit == case.unit:
             raise _unprocessable("unit", f"the case is already with {body.unit}")
+    if isinstance(body, forms.Reassign) and body.handler is not None:
+        handler = users.get_by_username(session=session, username=body.handler)
+        if handler is None or handler.role != Role.HANDLER or handler.unit != case.unit:
+            raise _unprocessable("handler", f"{body.handler} is not a handler of {case.unit}")
     if isinstance(body, forms.RejectTriage) and rule_set.ground("reject", body.ground) is None:
         raise _unprocessable(
             "ground", f"unknown non-acceptance ground of {rule_set.code}: {body.ground}"
@@ -150,6 +161,10 @@ def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
         case TaskKind.SUPERVISE:
             return ComplaintWorkflow.supervise, SuperviseInput(
                 task_id=task_id, submission_id=submission_id, action=body.action
+            )
+        case TaskKind.APPROVE_EXTENSION:
+            return ComplaintWorkflow.decide_extension, ExtensionDecisionInput(
+                task_id=task_id, submission_id=submission_id, approve=body.approve
             )
     raise HTTPException(409, f"tasks of kind {task.kind} cannot be completed here")
 
