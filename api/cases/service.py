@@ -231,6 +231,14 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
                 working_days=d.working_days,
                 calendar_days=d.calendar_days,
                 rule_set=d.rule_set,
+                unit=d.unit,
+                extended_working_days=d.extended_working_days,
+                paused_working_days=d.paused_working_days,
+                fixed=d.fixed,
+                warn_at=d.warn_at.astimezone(ZONE) if d.warn_at else None,
+                notice_at=d.notice_at.astimezone(ZONE) if d.notice_at else None,
+                criticise_at=d.criticise_at.astimezone(ZONE) if d.criticise_at else None,
+                rungs=list(d.rungs),
             )
             for d in deadlines
         ],
