@@ -1,31 +1,127 @@
-from typing import Annotated
+import logging
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from api.calendar.service import working_calendar
-from api.deps import CurrentUser, SessionDep
+from api.calendar import service as calendars
+from api.calendar.workdays import ZONE, CalendarSource
+from api.cases import process
+from api.deps import CurrentUser, SessionDep, SettingsDep, get_temporal, require
+from api.users.models import Role
 
 router = APIRouter(tags=["reference"])
+log = logging.getLogger(__name__)
+
+Year = Annotated[int, Path(ge=2004, le=2100)]
 
 
 class CalendarYearPublic(BaseModel):
     year: int
-    source: str
-    holidays: list[str]
-    workdays: list[str]
+    source: CalendarSource
+    holidays: list[date]
+    workdays: list[date]
+    # Only for a year from the table: who set it, and when.
+    updated_at: datetime | None = None
+    updated_by: str | None = None
 
 
-@router.get("/calendar/{year}", response_model=CalendarYearPublic)
-def get_year(
-    year: Annotated[int, Path(ge=2004, le=2100)], session: SessionDep, _user: CurrentUser
-) -> CalendarYearPublic:
+class CalendarYearUpdate(BaseModel):
+    holidays: list[date] = Field(max_length=366)
+    workdays: list[date] = Field(max_length=366)
+
+
+class CalendarYearSet(CalendarYearPublic):
+    # The cases whose open deadlines were sent to their workflows to be recomputed.
+    recomputing: list[str]
+    # True when the workflow service could not be reached: the arrangement is saved, the
+    # deadlines are not recomputed yet (the same PUT again retries).
+    recompute_pending: bool
+
+
+class CalendarChangePublic(BaseModel):
+    year: int
+    at: datetime
+    by: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+class CalendarChangesPublic(BaseModel):
+    data: list[CalendarChangePublic]
+    count: int
+
+
+@router.get("/calendar/{year}", response_model=CalendarYearPublic, response_model_exclude_none=True)
+def get_year(year: Year, session: SessionDep, _user: CurrentUser) -> CalendarYearPublic:
     """The year's holidays and make-up working days, and where they come from."""
-    calendar = working_calendar(session=session)
+    return _in_force(session=session, year=year)
+
+
+@router.put(
+    "/calendar/{year}",
+    response_model=CalendarYearSet,
+    response_model_exclude_none=True,
+    dependencies=[require(Role.ADMIN)],
+)
+async def set_year(
+    year: Year,
+    body: CalendarYearUpdate,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> CalendarYearSet:
+    """Sets the year's arrangement (放假调休安排) and recomputes the open deadlines it moves."""
+    calendars.set_year(
+        session=session,
+        year=year,
+        holidays=body.holidays,
+        workdays=body.workdays,
+        by=user.username,
+    )
+    case_nos = calendars.open_deadline_case_nos(session=session, year=year)
+    pending = False
+    if case_nos:
+        # The arrangement is committed: a Temporal outage must not undo or hide it.
+        try:
+            temporal = await get_temporal(request)
+            await process.recompute_deadlines(client=temporal, settings=settings, case_nos=case_nos)
+        except Exception:
+            log.exception("calendar %s saved; recomputing %d cases failed", year, len(case_nos))
+            pending = True
+    in_force = _in_force(session=session, year=year)
+    return CalendarYearSet(**in_force.model_dump(), recomputing=case_nos, recompute_pending=pending)
+
+
+@router.get(
+    "/calendar/{year}/changes",
+    response_model=CalendarChangesPublic,
+    dependencies=[require(Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR)],
+)
+def list_changes(year: Year, session: SessionDep) -> CalendarChangesPublic:
+    """Who changed the year's arrangement, when, from what to what."""
+    data = [
+        CalendarChangePublic(
+            year=c.year, at=c.at.astimezone(ZONE), by=c.by, before=c.before, after=c.after
+        )
+        for c in calendars.changes(session=session, year=year)
+    ]
+    return CalendarChangesPublic(data=data, count=len(data))
+
+
+def _in_force(*, session: Session, year: int) -> CalendarYearPublic:
+    calendar = calendars.working_calendar(session=session)
     arrangement = calendar.arrangement(year)
+    source = calendar.source(year)
+    row = calendars.get_year(session=session, year=year) if source == "table" else None
     return CalendarYearPublic(
         year=year,
-        source=calendar.source(year),
-        holidays=sorted(d.isoformat() for d in arrangement.holidays),
-        workdays=sorted(d.isoformat() for d in arrangement.workdays),
+        source=source,
+        holidays=sorted(arrangement.holidays),
+        workdays=sorted(arrangement.workdays),
+        updated_at=row.updated_at.astimezone(ZONE) if row else None,
+        updated_by=row.updated_by if row else None,
     )

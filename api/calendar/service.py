@@ -1,14 +1,146 @@
-from sqlmodel import Session
+"""The calendar in force: the admin's year table (日历表) over the package's years."""
 
-from api.calendar.workdays import WorkingCalendar
+import weakref
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
-_PACKAGE_ONLY = WorkingCalendar()
+from fastapi import HTTPException
+from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.calendar.models import CalendarChange, CalendarYear
+from api.calendar.workdays import WorkingCalendar, YearArrangement
+from api.cases.models import Deadline, DeadlineState
+from api.db import utcnow
+
+OPEN_STATES = (DeadlineState.PENDING, DeadlineState.OVERDUE, DeadlineState.PAUSED)
+
+# Per engine (tests run many databases in one process): the table's fingerprint and the
+# calendar built for it. Weak keys, so a disposed engine's entry goes with it.
+_built: "weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], WorkingCalendar]]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def working_calendar(*, session: Session) -> WorkingCalendar:
-    """The calendar in force: the package's years, then the Mon–Fri provisional fallback.
+    """The calendar in force: the table's years, then the package's, then Mon–Fri provisional."""
+    engine = session.get_bind().engine
+    fingerprint = _fingerprint(session=session)
+    cached = _built.get(engine)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
+    rows = session.exec(select(CalendarYear)).all()
+    calendar = WorkingCalendar({row.year: _arrangement(row) for row in rows})
+    _built[engine] = (fingerprint, calendar)
+    return calendar
 
-    The admin-maintained year table plugs in here (issue #3).
+
+def get_year(*, session: Session, year: int) -> CalendarYear | None:
+    return session.get(CalendarYear, year)
+
+
+def set_year(
+    *, session: Session, year: int, holidays: Sequence[date], workdays: Sequence[date], by: str
+) -> CalendarYear:
+    """Sets a year's arrangement (放假调休安排) and records the change; the same again is a no-op.
+
+    Holidays may include the weekend days of a break, as the State Council's notice lists
+    them; a make-up working day (调休上班) must be a Saturday or Sunday.
     """
-    del session
-    return _PACKAGE_ONLY
+    _validate(year=year, holidays=holidays, workdays=workdays)
+    new_holidays = sorted(d.isoformat() for d in holidays)
+    new_workdays = sorted(d.isoformat() for d in workdays)
+    after = {"holidays": new_holidays, "workdays": new_workdays}
+    row = session.get(CalendarYear, year, with_for_update=True)
+    before = None if row is None else {"holidays": row.holidays, "workdays": row.workdays}
+    if row is not None and before == after:
+        session.commit()  # nothing to write; ends the transaction and its row lock
+        return row
+    if row is None:
+        row = CalendarYear(year=year, holidays=new_holidays, workdays=new_workdays, updated_by=by)
+    else:
+        row.holidays, row.workdays = new_holidays, new_workdays
+        row.updated_at, row.updated_by = utcnow(), by
+    session.add(row)
+    session.add(CalendarChange(year=year, at=row.updated_at, by=by, before=before, after=after))
+    try:
+        session.commit()
+    except IntegrityError as error:
+        # Another admin created the same year in the same moment.
+        session.rollback()
+        raise HTTPException(409, f"the {year} arrangement changed meanwhile; try again") from error
+    return row
+
+
+def changes(*, session: Session, year: int) -> Sequence[CalendarChange]:
+    """The year's recorded changes, oldest first."""
+    query = select(CalendarChange).where(CalendarChange.year == year)
+    return session.exec(query.order_by(col(CalendarChange.id))).all()
+
+
+def open_deadline_case_nos(*, session: Session, year: int) -> list[str]:
+    """The cases with an open deadline that a change of ``year`` may move."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    counts_through_year = (col(Deadline.started_on) <= last) & (col(Deadline.due_date) >= first)
+    # A provisional deadline counted Mon–Fri through a year without data, wherever it started.
+    provisional_up_to_year = col(Deadline.provisional) & (col(Deadline.due_date) >= first)
+    query = (
+        select(Deadline.case_no)
+        .distinct()
+        .where(col(Deadline.met_at).is_(None))
+        .where(col(Deadline.state).in_(OPEN_STATES))
+        .where(or_(counts_through_year, provisional_up_to_year))
+        .order_by(col(Deadline.case_no))
+    )
+    return list(session.exec(query).all())
+
+
+def _fingerprint(*, session: Session) -> tuple[Any, ...]:
+    # Every change through set_year adds a CalendarChange row, whose id only grows, even if
+    # two API hosts' clocks disagree about updated_at; count and updated_at catch rows
+    # written any other way.
+    last_change = select(func.max(CalendarChange.id)).scalar_subquery()
+    query = select(
+        func.count(col(CalendarYear.year)), func.max(CalendarYear.updated_at), last_change
+    )
+    return tuple(session.exec(query).one())
+
+
+def _arrangement(row: CalendarYear) -> YearArrangement:
+    return YearArrangement(
+        year=row.year,
+        holidays=frozenset(date.fromisoformat(d) for d in row.holidays),
+        workdays=frozenset(date.fromisoformat(d) for d in row.workdays),
+    )
+
+
+def _validate(*, year: int, holidays: Sequence[date], workdays: Sequence[date]) -> None:
+    """Refuses (422) what cannot be one year's arrangement, naming every bad date."""
+    errors: list[dict[str, Any]] = []
+
+    def refuse(field: str, index: int, message: str) -> None:
+        errors.append({"loc": ["body", field, index], "msg": message, "type": "value_error"})
+
+    for field, days in (("holidays", holidays), ("workdays", workdays)):
+        seen: set[date] = set()
+        for index, day in enumerate(days):
+            if day.year != year:
+                refuse(field, index, f"{day} is not in {year}")
+            if day in seen:
+                refuse(field, index, f"{day} is listed twice")
+            seen.add(day)
+    off = set(holidays)
+    for index, day in enumerate(workdays):
+        if day in off:
+            refuse("workdays", index, f"{day} is listed both as a holiday and as a working day")
+        elif day.weekday() < 5:
+            refuse(
+                "workdays",
+                index,
+                f"{day} is a weekday: a make-up working day (调休上班) is a Saturday or Sunday",
+            )
+    if errors:
+        raise HTTPException(422, errors)

@@ -1,13 +1,18 @@
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
+from api.calendar.workdays import ZONE
 from api.db import utcnow
-from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.rules.rulesets import Ground
+from api.deps import CurrentUser, SessionDep, SettingsDep, require
+from api.rules import service as rules
+from api.rules.models import RuleSetChange, RuleSetRecord
+from api.rules.rulesets import Ground, Limit
 from api.rules.service import rules_in_force
+from api.users.models import Role, User
 
 router = APIRouter(tags=["reference"])
 
@@ -17,6 +22,51 @@ class GroundsPublic(BaseModel):
     rule_set_name: str
     kind: str
     data: list[Ground]
+    count: int
+
+
+class RuleSetPublic(BaseModel):
+    code: str
+    name: str
+    effective_from: datetime
+    version: int
+    limits: dict[str, Limit]
+    grounds: dict[str, list[Ground]]
+    updated_at: datetime
+    updated_by: str
+
+
+class RuleSetsPublic(BaseModel):
+    data: list[RuleSetPublic]
+    count: int
+
+
+class RuleSetUpdate(BaseModel):
+    """The whole rule set as it is to be from now on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str | None = Field(None, description="if given, the code in the path")
+    name: str
+    effective_from: datetime
+    limits: dict[str, Limit]
+    grounds: dict[str, list[Ground]]
+    version: int | None = Field(
+        None, description="the version this change was made from; 409 if it is no longer current"
+    )
+
+
+class RuleSetChangePublic(BaseModel):
+    code: str
+    version: int
+    at: datetime
+    by: str
+    before: dict[str, Any] | None
+    after: dict[str, Any]
+
+
+class RuleSetChangesPublic(BaseModel):
+    data: list[RuleSetChangePublic]
     count: int
 
 
@@ -46,4 +96,80 @@ def list_grounds(
         kind=kind,
         data=grounds,
         count=len(grounds),
+    )
+
+
+# Limits leave out the figures they do not have, as they are written in the rule-set file.
+@router.get("/rules", response_model=RuleSetsPublic, response_model_exclude_none=True)
+def list_rule_sets(session: SessionDep, _user: CurrentUser) -> RuleSetsPublic:
+    """Every rule set with its time limits and ground codes, oldest first."""
+    data = [_public(r) for r in rules.list_all(session=session)]
+    return RuleSetsPublic(data=data, count=len(data))
+
+
+@router.get("/rules/{code}", response_model=RuleSetPublic, response_model_exclude_none=True)
+def get_rule_set(code: str, session: SessionDep, _user: CurrentUser) -> RuleSetPublic:
+    """One rule set with its time limits and ground codes."""
+    return _public(_existing(session, code))
+
+
+@router.put("/rules/{code}", response_model=RuleSetPublic, response_model_exclude_none=True)
+def update_rule_set(
+    code: str,
+    body: RuleSetUpdate,
+    session: SessionDep,
+    user: Annotated[User, require(Role.ADMIN)],
+) -> RuleSetPublic:
+    """Changes a rule set (admin): a new version, on record; deadlines already set keep theirs."""
+    record = rules.update(
+        session=session,
+        code=code,
+        body=body.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"version"}),
+        by=user.username,
+        expected_version=body.version,
+    )
+    return _public(record)
+
+
+@router.get(
+    "/rules/{code}/changes",
+    response_model=RuleSetChangesPublic,
+    dependencies=[require(Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR)],
+)
+def list_rule_set_changes(code: str, session: SessionDep) -> RuleSetChangesPublic:
+    """The recorded changes of a rule set, newest first: who, when, before and after."""
+    _existing(session, code)
+    data = [_change_public(c) for c in rules.changes(session=session, code=code)]
+    return RuleSetChangesPublic(data=data, count=len(data))
+
+
+def _existing(session: Session, code: str) -> RuleSetRecord:
+    record = rules.get(session=session, code=code)
+    if record is None:
+        raise HTTPException(404, f"rule set {code} not found")
+    return record
+
+
+def _public(record: RuleSetRecord) -> RuleSetPublic:
+    ruleset = rules.to_ruleset(record)
+    return RuleSetPublic(
+        code=record.code,
+        name=record.name,
+        effective_from=record.effective_from.astimezone(ZONE),
+        version=record.version,
+        limits=ruleset.limits,
+        grounds=ruleset.grounds,
+        updated_at=record.updated_at.astimezone(ZONE),
+        updated_by=record.updated_by,
+    )
+
+
+def _change_public(change: RuleSetChange) -> RuleSetChangePublic:
+    return RuleSetChangePublic(
+        code=change.code,
+        version=change.version,
+        at=change.at.astimezone(ZONE),
+        by=change.by,
+        before=change.before,
+        after=change.after,
     )

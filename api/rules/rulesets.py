@@ -20,12 +20,19 @@ class Limit(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    working_days: int | None = None
-    calendar_days: int | None = None
-    extension_working_days: int | None = None
-    extension_calendar_days: int | None = None
-    count: int | None = None
-    from_: str | None = Field(None, alias="from")  # the event the clock starts from
+    # A zero or negative figure would set a deadline on (or before) the day of receipt.
+    working_days: int | None = Field(None, gt=0)
+    calendar_days: int | None = Field(None, gt=0)
+    extension_working_days: int | None = Field(None, gt=0)
+    extension_calendar_days: int | None = Field(None, gt=0)
+    count: int | None = Field(None, gt=0)
+    from_: str | None = Field(None, alias="from", min_length=1)  # the event the clock starts from
+
+    @model_validator(mode="after")
+    def _has_a_figure(self) -> "Limit":
+        if self.working_days is None and self.calendar_days is None and self.count is None:
+            raise ValueError("a limit needs working_days, calendar_days or count")
+        return self
 
 
 class Ground(BaseModel):
@@ -33,16 +40,20 @@ class Ground(BaseModel):
 
     model_config = _STRICT
 
-    code: str
-    article: str
-    text: str
+    # As long as a completion form accepts, or the code could never be chosen.
+    code: str = Field(min_length=1, max_length=20)
+    article: str = Field(min_length=1)
+    text: str = Field(min_length=1)
 
 
 class RuleSet(BaseModel):
+    """One statutory regime: its time limits by name and its ground codes by kind."""
+
     model_config = _STRICT
 
-    code: str
-    name: str
+    # The lengths of the rule-set table's columns.
+    code: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
     effective_from: datetime
     limits: dict[str, Limit]
     grounds: dict[str, list[Ground]]

@@ -26,6 +26,7 @@ HAPPY_PATH = [
     (Status.TRIAGE, Status.REJECTED),  # 不予受理
     (Status.TRIAGE, Status.REFERRED),  # 移送
     (Status.HANDLING, Status.REPLIED),  # 答复
+    (Status.HANDLING, Status.TRIAGE),  # 退回：非本单位管辖
     (Status.REPLIED, Status.CALLBACK),  # 回访未联系上，再次回访
     (Status.REPLIED, Status.CLOSED),  # 回访即办结
     (Status.CALLBACK, Status.CALLBACK),  # a further callback attempt
@@ -37,7 +38,6 @@ ILLEGAL = [
     (Status.REGISTERED, Status.HANDLING),  # dispatching without triage
     (Status.REGISTERED, Status.CLOSED),
     (Status.HANDLING, Status.CLOSED),  # closing without a reply
-    (Status.HANDLING, Status.TRIAGE),
     (Status.REPLIED, Status.HANDLING),
     (Status.CLOSED, Status.HANDLING),  # reopening a closed case
     (Status.REJECTED, Status.TRIAGE),

@@ -129,3 +129,34 @@ def test_naive_effective_from_and_duplicate_codes_are_refused(tmp_path: Path) ->
     later = _minimal(effective_from="2026-04-15T00:00:00+08:00")
     with pytest.raises(ValidationError):
         RuleBook.load(_write(tmp_path, {"rulesets": [_minimal(), later]}))
+
+
+@pytest.mark.parametrize(
+    "limit",
+    [
+        {"working_days": 0},
+        {"working_days": -7},
+        {"calendar_days": 0},
+        {"working_days": 15, "extension_working_days": -15},
+        {"count": 0},
+        {"from": "received"},
+        {},
+    ],
+)
+def test_a_limit_without_a_positive_figure_is_refused(limit: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Limit.model_validate(limit)
+
+
+@pytest.mark.parametrize(
+    "ground",
+    [
+        {"code": "", "article": "第十五条第一项", "text": "x"},
+        {"code": "R15-1-a-very-long-code", "article": "第十五条第一项", "text": "x"},
+        {"code": "R15-1", "article": "", "text": "x"},
+        {"code": "R15-1", "article": "第十五条第一项", "text": ""},
+    ],
+)
+def test_a_ground_that_could_not_be_chosen_or_cited_is_refused(ground: dict[str, str]) -> None:
+    with pytest.raises(ValidationError):
+        Ground.model_validate(ground)
