@@ -206,6 +206,7 @@ class CaseCreate(SQLModel):
 
 class DeadlinePublic(SQLModel):
     name: str
+    started_on: date | None = None
     due_at: datetime
     due_date: date
     provisional: bool

@@ -224,6 +224,7 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
         deadlines=[
             DeadlinePublic(
                 name=d.name,
+                started_on=d.started_on,
                 due_at=d.due_at.astimezone(ZONE),
                 due_date=d.due_date,
                 provisional=d.provisional,
