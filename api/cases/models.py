@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from api.cases.lifecycle import CaseKind, Channel, Status
@@ -31,6 +31,12 @@ class Respondent(SQLModel):
 
 
 class Case(SQLModel, table=True):
+    # The bulletin (/supervision/stats): a unit's complaints received or closed in a period.
+    __table_args__ = (
+        Index("ix_case_unit_received_at", "unit", "received_at"),
+        Index("ix_case_unit_closed_at", "unit", "closed_at"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     case_no: str = Field(unique=True, index=True, max_length=32)
     kind: CaseKind = Field(index=True, sa_type=String(20))
@@ -73,7 +79,21 @@ class Deadline(SQLModel, table=True):
     calendar changes, open deadlines are recomputed from these parts.
     """
 
-    __table_args__ = (Index("ix_deadline_open_unit_due", "state", "unit", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadline_open_unit_due", "state", "unit", "due_at"),
+        # Open deadlines only: /supervision/overdue and /due-soon, whatever the history.
+        Index(
+            "ix_deadline_open_state_unit_due",
+            "state",
+            "unit",
+            "due_at",
+            sqlite_where=text("met_at IS NULL"),
+            postgresql_where=text("met_at IS NULL"),
+        ),
+        # The bulletin: handle deadlines ended in a period; each case's handle deadline.
+        Index("ix_deadline_name_unit_met_at", "name", "unit", "met_at"),
+        Index("ix_deadline_case_no_name_unit_met_at", "case_no", "name", "unit", "met_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)

@@ -1,0 +1,494 @@
+"""Supervision (督办) views: overdue deadlines, deadlines due soon, the per-unit bulletin
+figures (通报) and the accountability records.
+
+All of it is read from the database, the projection the workflows keep up to date; nothing
+here moves a case, and no query here runs once per unit or per case.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from fastapi import HTTPException
+from sqlalchemy import ColumnElement, and_, case, distinct, func
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
+from api.cases.lifecycle import CaseKind, Status
+from api.cases.models import Case, Deadline, DeadlineState
+from api.supervision.models import SupervisionKind, SupervisionRecord
+from api.tasks.models import ACTIVE, Task, TaskKind
+from api.units.models import Unit, UnitKind
+from api.users.models import User
+
+# The bulletin counts these rungs as 督办 (supervision actions); a warning is only a
+# reminder and an accountability record follows a criticism already counted.
+SUPERVISED_KINDS = (
+    SupervisionKind.OVERDUE,
+    SupervisionKind.NOTICE,
+    SupervisionKind.CRITICISM,
+    SupervisionKind.URGE,
+)
+REACHED = ("satisfied", "basically_satisfied", "unsatisfied")
+SATISFIED = ("satisfied", "basically_satisfied")
+# A bulletin covers a month, a quarter or a year; a longer span is a mistake.
+MAX_PERIOD_DAYS = 366
+# Dates outside these bounds are typing mistakes, and would overflow date arithmetic.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+
+
+# --- API shapes --------------------------------------------------------------------------
+
+
+class OverdueItem(SQLModel):
+    case_no: str
+    unit: str | None
+    kind: str  # the deadline's name: the kind of task it bounds (triage, handle, …)
+    deadline_id: int
+    due_at: datetime
+    due_date: date
+    overdue_by_working_days: int
+    task_id: int | None
+    assignee: str | None
+    supervised: bool
+    status: Status
+
+
+class UnitCount(SQLModel):
+    unit: str | None
+    count: int
+
+
+class OverduePublic(SQLModel):
+    data: list[OverdueItem]
+    count: int
+    by_unit: list[UnitCount]
+
+
+class DueSoonItem(SQLModel):
+    case_no: str
+    unit: str | None
+    kind: str
+    deadline_id: int
+    due_at: datetime
+    due_date: date
+    provisional: bool
+    working_days_left: int
+    task_id: int | None
+    assignee: str | None
+    status: Status
+
+
+class DueSoonPublic(SQLModel):
+    data: list[DueSoonItem]
+    count: int
+
+
+class UnitFigures(SQLModel):
+    unit: str
+    name: str
+    received: int
+    accepted: int
+    replied: int
+    closed: int
+    reached: int
+    satisfied: int
+    handled: int  # handle deadlines that ended in the period
+    handled_on_time: int
+    on_time_rate: float | None
+    reply_rate: float | None
+    valid_callback_rate: float | None
+    satisfaction_rate: float | None
+    overdue: int
+    supervised: int
+
+
+class StatsPublic(SQLModel):
+    from_: date = Field(alias="from")
+    to: date
+    data: list[UnitFigures]
+
+
+class AccountabilityItem(SQLModel):
+    id: int
+    case_no: str
+    unit: str
+    kind: SupervisionKind
+    at: datetime
+    handler: str | None
+    deadline: str | None
+    by: str
+
+
+class AccountabilityPublic(SQLModel):
+    data: list[AccountabilityItem]
+    count: int
+
+
+# --- who sees what -------------------------------------------------------------------------
+
+
+def _field_error(field: str, message: str) -> HTTPException:
+    return HTTPException(422, [{"loc": ["query", field], "msg": message, "type": "value_error"}])
+
+
+def unit_in_view(*, session: Session, user: User, unit: str | None) -> str | None:
+    """The unit to show: the one asked for, a branch user's own, or None for every unit.
+
+    A city-unit user sees every unit; a branch supervisor only their own, and asking for
+    another unit is refused (403) rather than answered with an empty list that would read
+    as "nothing overdue there".
+    """
+    if unit is not None and session.get(Unit, unit) is None:
+        raise _field_error("unit", f"unknown unit {unit!r}")
+    if user.city_wide:
+        return unit
+    if unit is not None and unit != user.unit:
+        raise HTTPException(
+            403, f"a {user.role} of unit {user.unit} sees only unit {user.unit}, not {unit}"
+        )
+    return user.unit
+
+
+def period(*, start: date | None, end: date | None, max_days: int | None = MAX_PERIOD_DAYS) -> None:
+    """Refuses a period that ends before it starts, is too long, or lies off the calendar."""
+    for field, day in (("from", start), ("to", end)):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise _field_error(field, f"{field} must lie between {EARLIEST} and {LATEST}")
+    if start is None or end is None:
+        return
+    if end < start:
+        raise _field_error("to", f"to ({end}) is before from ({start})")
+    if max_days is not None and (end - start).days + 1 > max_days:
+        raise _field_error("to", f"the period may span at most {max_days} days")
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=ZONE)
+
+
+# --- overdue and due soon ------------------------------------------------------------------
+
+
+def _open(state: DeadlineState, unit: str | None) -> list[ColumnElement[bool]]:
+    # ``met_at IS NULL`` stays a literal (not a bound parameter), so a partial index on
+    # open deadlines can serve it.
+    where = [col(Deadline.state) == state, col(Deadline.met_at).is_(None)]
+    if unit is not None:
+        where.append(col(Deadline.unit) == unit)
+    return where
+
+
+@dataclass(frozen=True)
+class _OpenTasks:
+    bounded: dict[int, tuple[int, str | None]]  # deadline id → (task id, assignee)
+    supervised: set[int]  # deadline ids with an open supervise task
+
+
+def _open_tasks(session: Session, case_nos: set[str]) -> _OpenTasks:
+    """The open tasks of these cases, by the deadline they answer to."""
+    found = _OpenTasks({}, set())
+    if not case_nos:
+        return found
+    # Filtering the status here keeps the planner on the case number index: a case has a
+    # handful of tasks, while the open tasks of all cases are many.
+    tasks = session.exec(select(Task).where(col(Task.case_no).in_(sorted(case_nos)))).all()
+    for task in tasks:
+        if task.deadline_id is None or task.status not in ACTIVE:
+            continue
+        if task.kind == TaskKind.SUPERVISE:
+            found.supervised.add(task.deadline_id)
+        elif task.kind != TaskKind.APPROVE_EXTENSION:
+            found.bounded.setdefault(task.deadline_id, (task.id or 0, task.assignee))
+    return found
+
+
+def overdue(
+    *,
+    session: Session,
+    calendar: WorkingCalendar,
+    unit: str | None,
+    today: date,
+    limit: int,
+    offset: int,
+) -> OverduePublic:
+    """Open deadlines past due (``state == overdue`` and not met), by unit, oldest first.
+
+    ``overdue_by_working_days`` counts the working days after the last day up to and
+    including today (``working_days_between(due_date, today)``): 1 on the first working day
+    after the last day, the day the chase notice (催办通知书) is due. It is 0 while only
+    days off have passed since the last day (a deadline ending on a Friday, on Saturday).
+    """
+    where = _open(DeadlineState.OVERDUE, unit)
+    # Counted per unit: grouping by the index's next column keeps SQLite on the index of
+    # open deadlines, where a plain count would walk every deadline ever missed.
+    by_unit = [
+        UnitCount(unit=u, count=n)
+        for u, n in session.exec(
+            select(Deadline.unit, func.count()).where(*where).group_by(col(Deadline.unit))
+        ).all()
+    ]
+    by_unit.sort(key=lambda c: c.unit or "")
+    rows = session.exec(
+        select(Deadline, Case.status)
+        .join(Case, col(Case.case_no) == col(Deadline.case_no))
+        .where(*where)
+        .order_by(col(Deadline.unit), col(Deadline.due_at), col(Deadline.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    tasks = _open_tasks(session, {d.case_no for d, _ in rows})
+    data = []
+    for deadline, status in rows:
+        deadline_id = deadline.id or 0
+        task_id, assignee = tasks.bounded.get(deadline_id, (None, None))
+        data.append(
+            OverdueItem(
+                case_no=deadline.case_no,
+                unit=deadline.unit,
+                kind=deadline.name,
+                deadline_id=deadline_id,
+                due_at=deadline.due_at.astimezone(ZONE),
+                due_date=deadline.due_date,
+                overdue_by_working_days=calendar.working_days_between(deadline.due_date, today),
+                task_id=task_id,
+                assignee=assignee,
+                supervised=deadline_id in tasks.supervised,
+                status=Status(status),
+            )
+        )
+    return OverduePublic(data=data, count=sum(c.count for c in by_unit), by_unit=by_unit)
+
+
+def due_soon(
+    *,
+    session: Session,
+    calendar: WorkingCalendar,
+    unit: str | None,
+    today: date,
+    within: int,
+    limit: int,
+    offset: int,
+) -> DueSoonPublic:
+    """Pending deadlines whose last day is at most ``within`` working days after today.
+
+    ``working_days_left`` = working days after today up to the last day: 0 when it ends
+    today. A deadline past its end that the workflow has not flagged yet shows here with 0.
+    """
+    last = calendar.add_working_days(today, within).end
+    where = _open(DeadlineState.PENDING, unit)
+    where.append(col(Deadline.due_at) <= deadline_instant(last))
+    count = session.exec(select(func.count()).select_from(Deadline).where(*where)).one()
+    rows = session.exec(
+        select(Deadline, Case.status)
+        .join(Case, col(Case.case_no) == col(Deadline.case_no))
+        .where(*where)
+        .order_by(col(Deadline.due_at), col(Deadline.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    tasks = _open_tasks(session, {d.case_no for d, _ in rows})
+    data = []
+    for deadline, status in rows:
+        task_id, assignee = tasks.bounded.get(deadline.id or 0, (None, None))
+        data.append(
+            DueSoonItem(
+                case_no=deadline.case_no,
+                unit=deadline.unit,
+                kind=deadline.name,
+                deadline_id=deadline.id or 0,
+                due_at=deadline.due_at.astimezone(ZONE),
+                due_date=deadline.due_date,
+                provisional=deadline.provisional,
+                working_days_left=calendar.working_days_between(today, deadline.due_date),
+                task_id=task_id,
+                assignee=assignee,
+                status=Status(status),
+            )
+        )
+    return DueSoonPublic(data=data, count=count)
+
+
+# --- the bulletin figures ------------------------------------------------------------------
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
+
+
+def _by_unit(session: Session, query: Any) -> dict[str, tuple[int, ...]]:
+    return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.exec(query).all()}
+
+
+def stats(*, session: Session, unit: str | None, start: date, end: date) -> StatsPublic:
+    """The bulletin figures (通报) of each branch for the days ``start``..``end`` (Asia/Shanghai).
+
+    Five aggregate queries, each grouped by unit; see the route for the definitions.
+    """
+    branches = session.exec(
+        select(Unit.code, Unit.name).where(Unit.kind == UnitKind.BRANCH).order_by(col(Unit.code))
+    ).all()
+    if unit is not None:
+        branches = [b for b in branches if b[0] == unit]
+    codes = [code for code, _ in branches]
+    lo, hi = _local_midnight(start), _local_midnight(end + timedelta(days=1))
+
+    # Received in the period and dispatched to the unit; accepted = the unit's handle deadline
+    # was opened (the triage accepted it for the unit); replied = that deadline was met. A
+    # case returned (退回) by another unit and dispatched again counts for its current unit.
+    cohort = _by_unit(
+        session,
+        select(
+            Case.unit,
+            func.count(distinct(col(Case.id))),
+            func.count(distinct(col(Deadline.case_no))),
+            func.count(distinct(case((col(Deadline.met_at).is_not(None), col(Deadline.case_no))))),
+        )
+        .select_from(Case)
+        .outerjoin(
+            Deadline,
+            and_(
+                col(Deadline.case_no) == col(Case.case_no),
+                col(Deadline.name) == "handle",
+                col(Deadline.unit) == col(Case.unit),
+            ),
+        )
+        .where(
+            Case.kind == CaseKind.COMPLAINT,
+            col(Case.unit).in_(codes),
+            col(Case.received_at) >= lo,
+            col(Case.received_at) < hi,
+        )
+        .group_by(col(Case.unit)),
+    )
+    closed = _by_unit(
+        session,
+        select(
+            Case.unit,
+            func.count(),
+            func.count(case((col(Case.satisfaction).in_(REACHED), 1))),
+            func.count(case((col(Case.satisfaction).in_(SATISFIED), 1))),
+        )
+        .where(
+            Case.status == Status.CLOSED,
+            col(Case.unit).in_(codes),
+            col(Case.closed_at) >= lo,
+            col(Case.closed_at) < hi,
+        )
+        .group_by(col(Case.unit)),
+    )
+    handled = _by_unit(
+        session,
+        select(
+            Deadline.unit,
+            func.count(),
+            func.count(case((col(Deadline.state) == DeadlineState.MET, 1))),
+        )
+        .where(
+            Deadline.name == "handle",
+            col(Deadline.unit).in_(codes),
+            col(Deadline.met_at) >= lo,
+            col(Deadline.met_at) < hi,
+        )
+        .group_by(col(Deadline.unit)),
+    )
+    # A deadline ending on day D falls due at 24:00 that day, i.e. due_at = D+1 00:00.
+    missed = _by_unit(
+        session,
+        select(Deadline.unit, func.count())
+        .where(
+            Deadline.state == DeadlineState.OVERDUE,
+            col(Deadline.unit).in_(codes),
+            col(Deadline.due_at) > lo,
+            col(Deadline.due_at) <= hi,
+        )
+        .group_by(col(Deadline.unit)),
+    )
+    supervised = _by_unit(
+        session,
+        select(SupervisionRecord.unit, func.count())
+        .where(
+            col(SupervisionRecord.unit).in_(codes),
+            col(SupervisionRecord.kind).in_(SUPERVISED_KINDS),
+            col(SupervisionRecord.at) >= lo,
+            col(SupervisionRecord.at) < hi,
+        )
+        .group_by(col(SupervisionRecord.unit)),
+    )
+
+    data = []
+    for code, name in branches:
+        received, accepted, replied = cohort.get(code, (0, 0, 0))
+        closed_n, reached, satisfied = closed.get(code, (0, 0, 0))
+        handled_n, on_time = handled.get(code, (0, 0))
+        data.append(
+            UnitFigures(
+                unit=code,
+                name=name,
+                received=received,
+                accepted=accepted,
+                replied=replied,
+                closed=closed_n,
+                reached=reached,
+                satisfied=satisfied,
+                handled=handled_n,
+                handled_on_time=on_time,
+                on_time_rate=_rate(on_time, handled_n),
+                reply_rate=_rate(replied, accepted),
+                valid_callback_rate=_rate(reached, closed_n),
+                satisfaction_rate=_rate(satisfied, reached),
+                overdue=missed.get(code, (0,))[0],
+                supervised=supervised.get(code, (0,))[0],
+            )
+        )
+    return StatsPublic.model_validate({"from": start, "to": end, "data": data})
+
+
+# --- accountability ------------------------------------------------------------------------
+
+
+def accountability(
+    *,
+    session: Session,
+    unit: str | None,
+    start: date | None,
+    end: date | None,
+    kind: SupervisionKind | None,
+    limit: int,
+    offset: int,
+) -> AccountabilityPublic:
+    """The supervision records (chases, notices, criticisms, accountability), newest first."""
+    where: list[ColumnElement[bool]] = []
+    if unit is not None:
+        where.append(col(SupervisionRecord.unit) == unit)
+    if kind is not None:
+        where.append(col(SupervisionRecord.kind) == kind)
+    if start is not None:
+        where.append(col(SupervisionRecord.at) >= _local_midnight(start))
+    if end is not None:
+        where.append(col(SupervisionRecord.at) < _local_midnight(end + timedelta(days=1)))
+    count = session.exec(select(func.count()).select_from(SupervisionRecord).where(*where)).one()
+    rows = session.exec(
+        select(SupervisionRecord)
+        .where(*where)
+        .order_by(col(SupervisionRecord.at).desc(), col(SupervisionRecord.id).desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return AccountabilityPublic(
+        data=[
+            AccountabilityItem(
+                id=r.id or 0,
+                case_no=r.case_no,
+                unit=r.unit,
+                kind=r.kind,
+                at=r.at.astimezone(ZONE),
+                handler=r.handler,
+                deadline=r.deadline,
+                by=r.by,
+            )
+            for r in rows
+        ],
+        count=count,
+    )
