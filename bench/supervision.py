@@ -8,8 +8,8 @@ functions behind ``GET /supervision/overdue`` and ``GET /supervision/stats`` (me
 ``--runs`` runs after one warm-up) and prints the figures, the ratio 100k / 1k and the
 query plans (``EXPLAIN QUERY PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL).
 
-Each size is measured twice: with the schema as the migrations leave it, then again after
-creating the indexes proposed in ``PROPOSED`` (not part of the migrations yet).
+The schema is the one the migrations build, indexes included (migration 0004 added the
+ones this bench first proposed).
 
     .venv/bin/python bench/supervision.py                       # SQLite, 1,000 and 100,000
     .venv/bin/python bench/supervision.py --postgres postgresql+psycopg://postgres@127.0.0.1/test
@@ -36,7 +36,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Index, create_engine, event, insert, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,35 +76,6 @@ BATCH = 5_000
 
 _deadline = Deadline.__table__.c  # type: ignore[attr-defined]
 _case = Case.__table__.c  # type: ignore[attr-defined]
-
-# The indexes this bench proposes (see bench/README.md); created only in the second pass.
-PROPOSED = [
-    # Open deadlines only (partial): the overdue list and the due-soon view read just these,
-    # however many deadlines were met, on time or late, over the years.
-    Index(
-        "ix_deadline_open_state_unit_due",
-        _deadline.state,
-        _deadline.unit,
-        _deadline.due_at,
-        sqlite_where=text("met_at IS NULL"),
-        postgresql_where=text("met_at IS NULL"),
-    ),
-    # Handle deadlines that ended in a period, per unit (on-time rate).
-    Index("ix_deadline_name_unit_met_at", _deadline.name, _deadline.unit, _deadline.met_at),
-    # A case's handle deadline and whether it is met, without reading the row (accepted,
-    # replied): PostgreSQL then probes it per case instead of hashing every handle deadline.
-    Index(
-        "ix_deadline_case_no_name_unit_met_at",
-        _deadline.case_no,
-        _deadline.name,
-        _deadline.unit,
-        _deadline.met_at,
-    ),
-    # Complaints received / closed in a period, per unit.
-    Index("ix_case_unit_received_at", _case.unit, _case.received_at),
-    Index("ix_case_unit_closed_at", _case.unit, _case.closed_at),
-]
-
 
 # --- the data ----------------------------------------------------------------------------
 
@@ -493,15 +464,7 @@ def run_size(
             f"built in {built - started:.1f} s, inserted in {seeded - built:.1f} s"
         )
         show = args.plans == "all" or (args.plans == "largest" and n == max(args.sizes))
-        print("  schema as migrated:")
-        result = {"migrated": measure(engine, now, args.runs, show)}
-        with engine.begin() as connection:
-            for index in PROPOSED:
-                index.create(connection)
-        analyze(engine)
-        print("  with the proposed indexes:")
-        result["proposed"] = measure(engine, now, args.runs, show)
-        return result
+        return {"migrated": measure(engine, now, args.runs, show)}
 
 
 def main() -> None:
@@ -525,15 +488,13 @@ def main() -> None:
     summary = []
     for name, make in backends:
         results = {n: run_size(make, n, now, args) for n in args.sizes}
-        for schema in ("migrated", "proposed"):
-            for label, a in results[small][schema].items():
-                b = results[large][schema][label]
-                summary.append(
-                    f"| {name} | {schema} | {label} | {a * 1000:.1f} ms | {b * 1000:.1f} ms "
-                    f"| {b / a:.0f}× |"
-                )
-    print(f"\n| backend | indexes | query | {small:,} cases | {large:,} cases | ratio |")
-    print("|---|---|---|---|---|---|")
+        for label, a in results[small]["migrated"].items():
+            b = results[large]["migrated"][label]
+            summary.append(
+                f"| {name} | {label} | {a * 1000:.1f} ms | {b * 1000:.1f} ms | {b / a:.0f}× |"
+            )
+    print(f"\n| backend | query | {small:,} cases | {large:,} cases | ratio |")
+    print("|---|---|---|---|---|")
     print("\n".join(summary))
 
 
