@@ -1,93 +1,38 @@
 """ComplaintWorkflow: one per complaint, workflow id ``complaint-<case_no>``."""
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         CallbackInput,
-        CaseState,
-        ClockInput,
         ComplaintInput,
         ComplaintResult,
-        DeadlineRef,
-        ExtensionDecisionInput,
         HandlingInput,
-        RecordStepInput,
-        Rung,
-        StepName,
-        StepResult,
-        SuperviseInput,
-        TaskRef,
-        TriageInput,
         UpdateResult,
-        WithdrawInput,
     )
 
-TERMINAL = {"rejected", "referred", "closed", "withdrawn"}
-# An update that is not the current step is rejected with this type; the API answers 409.
-NOT_CURRENT = "NotCurrent"
-
-STEP_TIMEOUT = timedelta(seconds=30)
-STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+from workflows.case import (
+    LADDER_PATCH,
+    NOT_CURRENT,
+    TERMINAL,
+    CaseWorkflow,
+    _Completion,
+    workflow_id,
 )
 
-# Cases started before the supervision ladder and the search attributes keep replaying
-# the way they were recorded: their deadlines run a single timer each.
-LADDER_PATCH = "supervision-ladder-v1"
-
-CASE_NO = SearchAttributeKey.for_keyword("CaseNo")
-CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
-CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
-HANDLING_UNIT = SearchAttributeKey.for_keyword("HandlingUnit")
-NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
-OVERDUE = SearchAttributeKey.for_bool("Overdue")
-SUPERVISED = SearchAttributeKey.for_bool("Supervised")
-
-# The task kind each step completes.
-TASK_OF_STEP = {
-    "triage": "triage",
-    "handle": "handle",
-    "callback": "callback",
-    "supervise": "supervise",
-    "decide_extension": "approve_extension",
-}
-
-
-def workflow_id(case_no: str) -> str:
-    return f"complaint-{case_no}"
-
-
-@dataclass
-class _Completion:
-    step: StepName
-    submission_id: str
-    task_id: int | None = None
-    deadline_id: int | None = None
-
-
-@dataclass
-class _Wake:
-    at: datetime
-    deadline: DeadlineRef
-    rung: Rung | None  # None: the deadline itself (超期)
+__all__ = ["NOT_CURRENT", "ComplaintWorkflow", "workflow_id"]
 
 
 @workflow.defn
-class ComplaintWorkflow:
+class ComplaintWorkflow(CaseWorkflow):
     """The complaint lifecycle: triage → handling → reply → callback → closed.
 
     Every human step is a task in a staff inbox, completed through an update:
 
-    - updates: ``triage``, ``complete_handling``, ``record_callback``, ``supervise``,
-      ``withdraw``, ``pause_clock``, ``resume_clock``, ``request_extension``,
-      ``decide_extension`` (each with a ``validate_*`` validator that rejects what is not
-      current);
+    - updates: ``complete_handling``, ``record_callback``, and those of ``CaseWorkflow``
+      (``triage``, ``supervise``, ``withdraw``, the clock and extension updates), each
+      with a ``validate_*`` validator that rejects what is not current;
     - signal: ``recompute_deadlines`` (the working-day calendar changed);
     - query: ``state``.
 
@@ -99,20 +44,7 @@ class ComplaintWorkflow:
     an accountability record (责任追究). Meeting the deadline stops its ladder.
     """
 
-    def __init__(self) -> None:
-        self._case_no = ""
-        self._status = "registered"
-        self._unit: str | None = None
-        self._open_tasks: dict[int, TaskRef] = {}
-        self._deadlines: dict[int, DeadlineRef] = {}
-        self._inbox: list[_Completion] = []
-        self._done: dict[str, UpdateResult | ApplicationError] = {}
-        self._steps = 0
-        # True while record_step runs: its new tasks are already in the inbox of the API
-        # before the workflow learns their ids.
-        self._recording = False
-        self._recompute_requested = False
-        self._ladder = False
+    KIND = "complaint"
 
     @workflow.run
     async def run(self, input: ComplaintInput) -> ComplaintResult:
@@ -137,16 +69,6 @@ class ComplaintWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ComplaintResult(case_no=self._case_no, status=self._status)
 
-    # --- updates ---------------------------------------------------------------------
-
-    @workflow.update
-    async def triage(self, input: TriageInput) -> UpdateResult:
-        return await self._complete(_Completion("triage", input.submission_id, input.task_id))
-
-    @triage.validator
-    def validate_triage(self, input: TriageInput) -> None:
-        self._ensure_current("triage", input.task_id)
-
     @workflow.update
     async def complete_handling(self, input: HandlingInput) -> UpdateResult:
         return await self._complete(_Completion("handle", input.submission_id, input.task_id))
@@ -162,244 +84,3 @@ class ComplaintWorkflow:
     @record_callback.validator
     def validate_record_callback(self, input: CallbackInput) -> None:
         self._ensure_current("callback", input.task_id)
-
-    @workflow.update
-    async def supervise(self, input: SuperviseInput) -> UpdateResult:
-        return await self._complete(_Completion("supervise", input.submission_id, input.task_id))
-
-    @supervise.validator
-    def validate_supervise(self, input: SuperviseInput) -> None:
-        self._ensure_current("supervise", input.task_id)
-
-    @workflow.update
-    async def decide_extension(self, input: ExtensionDecisionInput) -> UpdateResult:
-        return await self._complete(
-            _Completion("decide_extension", input.submission_id, input.task_id)
-        )
-
-    @decide_extension.validator
-    def validate_decide_extension(self, input: ExtensionDecisionInput) -> None:
-        self._ensure_current("approve_extension", input.task_id)
-
-    @workflow.update
-    async def pause_clock(self, input: ClockInput) -> UpdateResult:
-        return await self._complete(
-            _Completion("pause", input.submission_id, deadline_id=input.deadline_id)
-        )
-
-    @pause_clock.validator
-    def validate_pause_clock(self, input: ClockInput) -> None:
-        self._ensure_deadline(input.deadline_id, ("pending",), "running")
-
-    @workflow.update
-    async def resume_clock(self, input: ClockInput) -> UpdateResult:
-        return await self._complete(
-            _Completion("resume", input.submission_id, deadline_id=input.deadline_id)
-        )
-
-    @resume_clock.validator
-    def validate_resume_clock(self, input: ClockInput) -> None:
-        self._ensure_deadline(input.deadline_id, ("paused",), "paused")
-
-    @workflow.update
-    async def request_extension(self, input: ClockInput) -> UpdateResult:
-        return await self._complete(
-            _Completion("request_extension", input.submission_id, deadline_id=input.deadline_id)
-        )
-
-    @request_extension.validator
-    def validate_request_extension(self, input: ClockInput) -> None:
-        self._ensure_deadline(input.deadline_id, ("pending", "overdue"), "open")
-
-    @workflow.update
-    async def withdraw(self, input: WithdrawInput) -> UpdateResult:
-        return await self._complete(_Completion("withdraw", input.submission_id))
-
-    @withdraw.validator
-    def validate_withdraw(self, input: WithdrawInput) -> None:
-        if self._status in TERMINAL:
-            raise ApplicationError(f"case is already {self._status}", type=NOT_CURRENT)
-        if any(c.step == "withdraw" for c in self._inbox):
-            raise ApplicationError("a withdrawal is already in progress", type=NOT_CURRENT)
-
-    @workflow.signal
-    def recompute_deadlines(self) -> None:
-        """The working-day calendar changed: recompute the open deadlines."""
-        self._recompute_requested = True
-
-    @workflow.query
-    def state(self) -> CaseState:
-        return CaseState(
-            case_no=self._case_no,
-            status=self._status,
-            unit=self._unit,
-            open_tasks=list(self._open_tasks.values()),
-            deadlines=list(self._deadlines.values()),
-        )
-
-    # --- the steps ---------------------------------------------------------------------
-
-    async def _until(self, kind: StepName) -> _Completion:
-        """Applies completions as they come until one of ``kind`` (or a withdrawal) lands.
-
-        Meanwhile the next rung of every open deadline runs as a durable timer;
-        supervision, clock pauses and extensions are applied here too, and may move it.
-        """
-        while True:
-            if self._recompute_requested:
-                self._recompute_requested = False
-                await self._record("recompute")
-                continue
-            if not self._inbox:
-                wake = self._next_wake()
-                if wake is None:
-                    await workflow.wait_condition(self._has_work)
-                    continue
-                # A past-due rung (a complaint entered late) must not schedule a negative
-                # timer: it is reached at once.
-                delay = wake.at - workflow.now()
-                if delay > timedelta(0):
-                    try:
-                        await workflow.wait_condition(self._has_work, timeout=delay)
-                    except TimeoutError:
-                        pass
-                if self._has_work():
-                    continue
-                if wake.rung is None:
-                    await self._record("deadline_passed", deadline_id=wake.deadline.id)
-                else:
-                    await self._record("ladder", deadline_id=wake.deadline.id, rung=wake.rung)
-                continue
-            completion = self._inbox.pop(0)
-            refusal = self._refusal(completion)
-            if refusal is not None:
-                self._done[completion.submission_id] = ApplicationError(refusal, type=NOT_CURRENT)
-                continue
-            await self._record(
-                completion.step,
-                task_id=completion.task_id,
-                submission_id=completion.submission_id,
-                deadline_id=completion.deadline_id,
-            )
-            self._done[completion.submission_id] = UpdateResult(status=self._status)
-            if completion.step in (kind, "withdraw") or self._status in TERMINAL:
-                return completion
-            if kind == "handle" and self._status != "handling":
-                return completion  # the handle step ended otherwise (e.g. returned)
-
-    def _has_work(self) -> bool:
-        return bool(self._inbox) or self._recompute_requested
-
-    def _refusal(self, completion: _Completion) -> str | None:
-        """Why a queued completion cannot be applied now, if it cannot."""
-        if completion.task_id is not None:
-            task = self._open_tasks.get(completion.task_id)
-            if task is None or task.kind != TASK_OF_STEP.get(completion.step):
-                return f"task {completion.task_id} is not an open {completion.step} task"
-        if completion.step == "withdraw" and self._status in TERMINAL:
-            return f"case is already {self._status}"
-        wanted = {"pause": ("pending",), "resume": ("paused",)}.get(
-            completion.step, ("pending", "overdue")
-        )
-        if completion.deadline_id is not None:
-            deadline = self._deadlines.get(completion.deadline_id)
-            if deadline is None or deadline.state not in wanted:
-                return f"deadline {completion.deadline_id} cannot be changed now"
-        return None
-
-    async def _record(
-        self,
-        step: StepName,
-        *,
-        task_id: int | None = None,
-        submission_id: str | None = None,
-        deadline_id: int | None = None,
-        rung: Rung | None = None,
-    ) -> StepResult:
-        self._steps += 1
-        self._recording = True
-        result: StepResult = await workflow.execute_activity(
-            "record_step",
-            RecordStepInput(
-                case_no=self._case_no,
-                key=f"{self._steps}:{step}",
-                step=step,
-                task_id=task_id,
-                submission_id=submission_id,
-                deadline_id=deadline_id,
-                rung=rung,
-            ),
-            result_type=StepResult,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
-        )
-        self._recording = False
-        self._status = result.status
-        self._unit = result.unit
-        self._open_tasks = {t.id: t for t in result.open_tasks}
-        self._deadlines = {d.id: d for d in result.deadlines}
-        if self._ladder:
-            self._publish()
-        return result
-
-    def _publish(self) -> None:
-        """The case's search attributes: case number and non-personal facts only."""
-        pending = [d.due_at for d in self._deadlines.values() if d.state == "pending"]
-        updates: list[SearchAttributeUpdate] = [
-            CASE_NO.value_set(self._case_no),
-            CASE_KIND.value_set("complaint"),
-            CASE_STATUS.value_set(self._status),
-            HANDLING_UNIT.value_set(self._unit or ""),
-            OVERDUE.value_set(any(d.state == "overdue" for d in self._deadlines.values())),
-            SUPERVISED.value_set(any(t.kind == "supervise" for t in self._open_tasks.values())),
-            NEXT_DEADLINE.value_set(min(pending)) if pending else NEXT_DEADLINE.value_unset(),
-        ]
-        workflow.upsert_search_attributes(updates)
-
-    async def _complete(self, completion: _Completion) -> UpdateResult:
-        self._inbox.append(completion)
-        await workflow.wait_condition(lambda: completion.submission_id in self._done)
-        outcome = self._done.pop(completion.submission_id)
-        if isinstance(outcome, ApplicationError):
-            raise outcome
-        return outcome
-
-    def _ensure_current(self, kind: str, task_id: int) -> None:
-        task = self._open_tasks.get(task_id)
-        # A task unknown while a step is being recorded may be one that step just opened:
-        # it is queued, and checked again once the step's result is in (``_until``).
-        unknown_but_maybe_new = task is None and self._recording
-        if (task is None or task.kind != kind) and not unknown_but_maybe_new:
-            raise ApplicationError(
-                f"task {task_id} is not an open {kind} task of this case", type=NOT_CURRENT
-            )
-        if any(c.task_id == task_id for c in self._inbox):
-            raise ApplicationError(f"task {task_id} is already being completed", type=NOT_CURRENT)
-
-    def _ensure_deadline(self, deadline_id: int, states: tuple[str, ...], wanted: str) -> None:
-        deadline = self._deadlines.get(deadline_id)
-        if deadline is None or deadline.state not in states:
-            raise ApplicationError(
-                f"deadline {deadline_id} is not {wanted} on this case", type=NOT_CURRENT
-            )
-        if any(c.deadline_id == deadline_id for c in self._inbox):
-            raise ApplicationError(
-                f"deadline {deadline_id} is already being changed", type=NOT_CURRENT
-            )
-
-    def _next_wake(self) -> _Wake | None:
-        """The next rung of any open deadline (only the deadline itself before the ladder)."""
-        now = workflow.now()
-        wakes: list[_Wake] = []
-        for d in self._deadlines.values():
-            if d.state == "pending":
-                if self._ladder and d.warn_at and "warning" not in d.rungs and now < d.due_at:
-                    wakes.append(_Wake(d.warn_at, d, "warning"))
-                else:
-                    wakes.append(_Wake(d.due_at, d, None))
-            elif d.state == "overdue" and self._ladder:
-                if d.notice_at and "notice" not in d.rungs:
-                    wakes.append(_Wake(d.notice_at, d, "notice"))
-                elif d.criticise_at and "criticism" not in d.rungs:
-                    wakes.append(_Wake(d.criticise_at, d, "criticism"))
-        return min(wakes, key=lambda w: w.at, default=None)

@@ -24,12 +24,17 @@ StepName = Literal[
     "request_extension",  # 承办人申请延期
     "decide_extension",  # 督办人审批延期
     "recompute",  # 日历变更：重算期限
+    "complete_task",  # 核查、调查、告知举报人 …
 ]
 
 Rung = Literal["warning", "notice", "criticism"]
 
 
 class ComplaintInput(BaseModel):
+    case_no: str
+
+
+class ReportInput(BaseModel):
     case_no: str
 
 
@@ -95,6 +100,14 @@ class SuperviseInput(BaseModel):
     task_id: int
     submission_id: str
     action: Literal["urge", "extend", "reassign"]
+
+
+class TaskInput(BaseModel):
+    """The completion of a task that carries no fact the workflow branches on."""
+
+    task_id: int
+    submission_id: str
+    kind: str
 
 
 class WithdrawInput(BaseModel):
