@@ -11,10 +11,11 @@ from activities.cases import CaseActivities, service_client
 from api.config import Settings, get_settings
 from api.temporal import connect
 from workflows.complaint import ComplaintWorkflow
+from workflows.report import ReportWorkflow
 
 log = logging.getLogger("weiquan.worker")
 
-WORKFLOWS = [ComplaintWorkflow]
+WORKFLOWS = [ComplaintWorkflow, ReportWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, activities: CaseActivities) -> Worker:

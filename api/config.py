@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # The organisation (units and districts) and the statutory rule sets, as data.
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"
     rules_file: Path = Path(__file__).resolve().parent.parent / "config" / "rulesets.json"
+    campaigns_file: Path = Path(__file__).resolve().parent.parent / "config" / "campaigns.json"
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":

@@ -4,11 +4,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api.calendar import service as calendars
 from api.calendar.workdays import ZONE, CalendarSource
 from api.cases import process
+from api.cases.models import Case
 from api.deps import CurrentUser, SessionDep, SettingsDep, get_temporal, require
 from api.users.models import Role
 
@@ -88,7 +89,14 @@ async def set_year(
         # The arrangement is committed: a Temporal outage must not undo or hide it.
         try:
             temporal = await get_temporal(request)
-            await process.recompute_deadlines(client=temporal, settings=settings, case_nos=case_nos)
+            kinds = dict(
+                session.exec(
+                    select(Case.case_no, Case.kind).where(col(Case.case_no).in_(case_nos))
+                ).all()
+            )
+            await process.recompute_deadlines(
+                client=temporal, settings=settings, cases=[(n, kinds[n]) for n in case_nos]
+            )
         except Exception:
             log.exception("calendar %s saved; recomputing %d cases failed", year, len(case_nos))
             pending = True

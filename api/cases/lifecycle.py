@@ -20,6 +20,7 @@ class Channel(StrEnum):
     STATION = "station"  # 维权服务站
     HAND_DOWN = "hand_down"  # 上级交办
     TRANSFER = "transfer"  # 外部转办
+    EX_OFFICIO = "ex_officio"  # 依职权发现（调解中发现的违法线索）
 
 
 class Status(StrEnum):
@@ -32,7 +33,16 @@ class Status(StrEnum):
     CALLBACK = "callback"  # 回访中
     CLOSED = "closed"  # 办结
     WITHDRAWN = "withdrawn"  # 撤回
+    # Reports (举报)
+    VERIFICATION = "verification"  # 核查
+    NOT_FILED = "not_filed"  # 不予立案，待告知举报人
+    INVESTIGATION = "investigation"  # 立案调查
 
+
+# Statuses only a report (举报) takes.
+REPORT_ONLY: frozenset[Status] = frozenset(
+    {Status.VERIFICATION, Status.NOT_FILED, Status.INVESTIGATION}
+)
 
 TERMINAL: frozenset[Status] = frozenset(
     {Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHDRAWN}
@@ -57,6 +67,21 @@ for _status in _OPEN:
     ALLOWED[_status] = ALLOWED[_status] | {Status.WITHDRAWN}
 
 
+# 举报: registered → triage → verification → investigation (立案) or not_filed → closed.
+REPORT_ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.REGISTERED: frozenset({Status.TRIAGE, Status.WITHDRAWN}),
+    Status.TRIAGE: frozenset({Status.VERIFICATION, Status.REFERRED, Status.WITHDRAWN}),
+    Status.VERIFICATION: frozenset(
+        {Status.INVESTIGATION, Status.NOT_FILED, Status.CLOSED, Status.TRIAGE, Status.WITHDRAWN}
+    ),
+    Status.NOT_FILED: frozenset({Status.CLOSED, Status.WITHDRAWN}),
+    Status.INVESTIGATION: frozenset({Status.CLOSED, Status.WITHDRAWN}),
+    Status.REFERRED: frozenset(),
+    Status.CLOSED: frozenset(),
+    Status.WITHDRAWN: frozenset(),
+}
+
+
 class IllegalTransition(Exception):
     def __init__(self, current: Status, target: Status) -> None:
         super().__init__(f"a case cannot move from {current.value} to {target.value}")
@@ -64,9 +89,12 @@ class IllegalTransition(Exception):
         self.target = target
 
 
-def ensure_transition(current: Status, target: Status) -> Status:
-    """Returns ``target`` if the move is allowed, else raises IllegalTransition."""
-    if target not in ALLOWED[current]:
+def ensure_transition(
+    current: Status, target: Status, kind: CaseKind = CaseKind.COMPLAINT
+) -> Status:
+    """Returns ``target`` if the move is allowed for the kind, else raises IllegalTransition."""
+    table = REPORT_ALLOWED if kind == CaseKind.REPORT else ALLOWED
+    if target not in table.get(current, frozenset()):
         raise IllegalTransition(current, target)
     return target
 

@@ -53,6 +53,14 @@ class Case(SQLModel, table=True):
     description: str = ""
     claim: str | None = None
     complainant: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # A report's reporter (举报人): sealed, shown only to the case's handlers and
+    # supervisors, every read logged. None for an anonymous report or a clue found by
+    # the bureau itself.
+    reporter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    anonymous: bool = False
+    # A complaint and the report it came with, or the report a clue in mediation opened.
+    linked_case_no: str | None = Field(default=None, max_length=32)
+    campaign: str | None = Field(default=None, max_length=40, index=True)  # 专项整治
     respondent: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     client_ref: str | None = Field(default=None, unique=True, max_length=100)
     # A hand-down (交办) or transfer (转办): who sent it, their reference and their last day.
@@ -192,13 +200,32 @@ class CaseCreate(SQLModel):
     kind: CaseKind = CaseKind.COMPLAINT
     channel: Channel
     received_at: datetime | None = None
-    complainant: Party
+    complainant: Party | None = None
+    reporter: Party | None = None
+    anonymous: bool = False
+    # A complaint that also reports a violation: a linked report is registered with it.
+    also_report: bool = False
+    campaign: str | None = Field(default=None, max_length=40)
     respondent: Respondent
     category: str | None = Field(default=None, max_length=100)
     description: str = Field(min_length=1, max_length=20000)
     claim: str | None = Field(default=None, max_length=5000)
     client_ref: str | None = Field(default=None, min_length=1, max_length=100)
     sender: Sender | None = None
+
+    def party_errors(self) -> list[tuple[str, str]]:
+        """The fields that do not fit the kind: (field, why)."""
+        if self.kind == CaseKind.COMPLAINT:
+            errors = [] if self.complainant else [("complainant", "a complaint needs it")]
+            if self.reporter is not None or self.anonymous:
+                errors.append(("reporter", "reporter and anonymous are for reports"))
+            return errors
+        errors = []
+        if self.complainant is not None or self.also_report:
+            errors.append(("complainant", "a report has a reporter, not a complainant"))
+        if self.anonymous == (self.reporter is not None):
+            errors.append(("reporter", "a report has either a reporter or anonymous: true"))
+        return errors
 
     @model_validator(mode="after")
     def _sender_for_hand_downs(self) -> "CaseCreate":
@@ -259,6 +286,10 @@ class CasePublic(SQLModel):
     description: str
     claim: str | None
     complainant: dict[str, Any] | None
+    reporter: dict[str, Any] | None = None
+    anonymous: bool = False
+    linked_case_no: str | None = None
+    campaign: str | None = None
     respondent: dict[str, Any]
     outcome: str | None
     satisfaction: str | None
@@ -305,6 +336,13 @@ class ResumeRequest(SQLModel):
 class ExtensionRequest(SQLModel):
     working_days: int = Field(ge=1, le=250)
     reason: str = Field(min_length=1, max_length=2000)
+
+
+class ClueReport(SQLModel):
+    """A violation clue found while mediating (调解中发现的违法线索)."""
+
+    description: str = Field(min_length=1, max_length=20000)
+    campaign: str | None = Field(default=None, max_length=40)
 
 
 class WithdrawRequest(SQLModel):

@@ -14,19 +14,27 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.config import Settings
-from workflows.complaint import NOT_CURRENT, ComplaintWorkflow, workflow_id
-from workflows.messages import ComplaintInput, UpdateResult
+from workflows.case import NOT_CURRENT, CaseWorkflow, workflow_id
+from workflows.complaint import ComplaintWorkflow
+from workflows.messages import ComplaintInput, ReportInput, UpdateResult
+from workflows.report import ReportWorkflow
 
 
 class NotConfirmed(Exception):
     """The workflow did not answer in time: the decision may still be applied."""
 
 
-async def start(*, client: Client, settings: Settings, case_no: str) -> None:
+async def start(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
+    run: Any
+    arg: ComplaintInput | ReportInput
+    if kind == "report":
+        run, arg = ReportWorkflow.run, ReportInput(case_no=case_no)
+    else:
+        run, arg = ComplaintWorkflow.run, ComplaintInput(case_no=case_no)
     await client.start_workflow(
-        ComplaintWorkflow.run,
-        ComplaintInput(case_no=case_no),
-        id=workflow_id(case_no),
+        run,
+        arg,
+        id=workflow_id(case_no, kind),
         task_queue=settings.task_queue,
         # A case number is never reused: an existing workflow of that id means the
         # database and Temporal disagree, which must fail loudly, not attach silently.
@@ -35,25 +43,27 @@ async def start(*, client: Client, settings: Settings, case_no: str) -> None:
     )
 
 
-async def ensure_started(*, client: Client, settings: Settings, case_no: str) -> None:
+async def ensure_started(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
     """Starts the case's workflow unless it runs (or ran) already."""
     try:
-        await start(client=client, settings=settings, case_no=case_no)
+        await start(client=client, settings=settings, case_no=case_no, kind=kind)
     except WorkflowAlreadyStartedError:
         pass
 
 
-async def recompute_deadlines(*, client: Client, settings: Settings, case_nos: list[str]) -> None:
+async def recompute_deadlines(
+    *, client: Client, settings: Settings, cases: list[tuple[str, str]]
+) -> None:
     """Asks each case's workflow to recompute its open deadlines (the calendar changed).
 
     A signal: the workflow applies it between steps. A case whose workflow has ended has
     no open deadline left, so a missing workflow is skipped.
     """
     del settings
-    for case_no in case_nos:
+    for case_no, kind in cases:
         try:
-            await client.get_workflow_handle(workflow_id(case_no)).signal(
-                ComplaintWorkflow.recompute_deadlines
+            await client.get_workflow_handle(workflow_id(case_no, kind)).signal(
+                CaseWorkflow.recompute_deadlines
             )
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
@@ -61,10 +71,10 @@ async def recompute_deadlines(*, client: Client, settings: Settings, case_nos: l
 
 
 async def update(
-    *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any
+    *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any, kind: str
 ) -> UpdateResult:
     """Runs one update to completion. A refusal by the workflow is a 409 here."""
-    handle = client.get_workflow_handle(workflow_id(case_no))
+    handle = client.get_workflow_handle(workflow_id(case_no, kind))
     try:
         result: UpdateResult = await handle.execute_update(
             handler, arg, rpc_timeout=timedelta(seconds=settings.update_timeout_seconds)

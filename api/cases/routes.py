@@ -7,16 +7,18 @@ from temporalio.client import Client
 from api.calendar.workdays import ZONE
 from api.cases import history, process
 from api.cases import service as cases
-from api.cases.lifecycle import CaseKind, Status, is_open
+from api.cases.lifecycle import CaseKind, Channel, Status, is_open
 from api.cases.models import (
     CaseCreate,
     CasePublic,
     CasesPublic,
+    ClueReport,
     Deadline,
     EventPublic,
     ExtensionRequest,
     HistoryPublic,
     PauseRequest,
+    Respondent,
     ResumeRequest,
     WithdrawRequest,
 )
@@ -24,7 +26,7 @@ from api.config import Settings
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require
 from api.rules.service import rules_in_force
 from api.users.models import CITY_UNIT, Role, User
-from workflows.complaint import ComplaintWorkflow
+from workflows.case import CaseWorkflow
 from workflows.messages import ClockInput, WithdrawInput
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -45,7 +47,7 @@ async def register_case(
     user: CurrentUser,
     response: Response,
 ) -> CasePublic:
-    """Registers (登记) a complaint and starts its workflow."""
+    """Registers (登记) a complaint or a report (or both, linked) and starts its workflow."""
     if body.client_ref:
         existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref)
         if existing is not None:
@@ -53,18 +55,49 @@ async def register_case(
                 # The first request may have died between saving the case and starting
                 # its workflow: the retry finishes the job.
                 await process.ensure_started(
-                    client=temporal, settings=settings, case_no=existing.case_no
+                    client=temporal,
+                    settings=settings,
+                    case_no=existing.case_no,
+                    kind=existing.kind,
                 )
             response.status_code = 200
             return cases.to_public(session=session, user=user, case=existing)
+    rules = rules_in_force(session=session, settings=settings)
+    campaign_codes = cases.campaigns(settings.campaigns_file)
     try:
         case = cases.register(
             session=session,
-            rules=rules_in_force(session=session, settings=settings),
+            rules=rules,
             user=user,
             body=body,
             prefix=settings.case_no_prefix,
+            campaign_codes=campaign_codes,
+            commit=not body.also_report,
         )
+        registered = [case]
+        if body.also_report:
+            # 投诉兼举报: the complainant reports a violation too; a linked report.
+            report = cases.register(
+                session=session,
+                rules=rules,
+                user=user,
+                body=body.model_copy(
+                    update={
+                        "kind": CaseKind.REPORT,
+                        "reporter": body.complainant,
+                        "complainant": None,
+                        "also_report": False,
+                        "client_ref": None,
+                    }
+                ),
+                prefix=settings.case_no_prefix,
+                campaign_codes=campaign_codes,
+                linked_case_no=case.case_no,
+            )
+            case.linked_case_no = report.case_no
+            session.add(case)
+            session.commit()
+            registered.append(report)
     except cases.DuplicateClientRef:
         # The same client_ref registered concurrently by another request: that one won.
         existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref or "")
@@ -72,9 +105,13 @@ async def register_case(
         response.status_code = 200
         return cases.to_public(session=session, user=user, case=existing)
     try:
-        await process.start(client=temporal, settings=settings, case_no=case.case_no)
+        for each in registered:
+            await process.start(
+                client=temporal, settings=settings, case_no=each.case_no, kind=each.kind
+            )
     except Exception as error:
-        cases.discard(session=session, case=case)
+        for each in registered:
+            cases.discard(session=session, case=each)
         raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
     return cases.to_public(session=session, user=user, case=case)
 
@@ -148,8 +185,9 @@ async def withdraw_case(
             client=temporal,
             settings=settings,
             case_no=case_no,
-            handler=ComplaintWorkflow.withdraw,
+            handler=CaseWorkflow.withdraw,
             arg=WithdrawInput(submission_id=submission.id),
+            kind=case.kind,
         )
     except HTTPException:
         cases.drop_submission(session=session, submission=submission)
@@ -208,7 +246,12 @@ async def _clock(
     arg = ClockInput(deadline_id=deadline.id or 0, submission_id=submission.id)
     try:
         await process.update(
-            client=temporal, settings=settings, case_no=case_no, handler=handler, arg=arg
+            client=temporal,
+            settings=settings,
+            case_no=case_no,
+            handler=handler,
+            arg=arg,
+            kind=case.kind,
         )
     except HTTPException:
         cases.drop_submission(session=session, submission=submission)
@@ -235,7 +278,7 @@ async def pause_clock(
         case_no=case_no,
         name=name,
         body=body,
-        handler=ComplaintWorkflow.pause_clock,
+        handler=CaseWorkflow.pause_clock,
         session=session,
         settings=settings,
         temporal=temporal,
@@ -258,7 +301,7 @@ async def resume_clock(
         case_no=case_no,
         name=name,
         body=body,
-        handler=ComplaintWorkflow.resume_clock,
+        handler=CaseWorkflow.resume_clock,
         session=session,
         settings=settings,
         temporal=temporal,
@@ -277,13 +320,85 @@ async def request_extension(
     user: CurrentUser,
 ) -> CasePublic:
     """Asks for more working days (延期申请); a supervisor approves or refuses it."""
+    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    deadline = _open_deadline(session, case.case_no, name)
+    limit = rules_in_force(session=session, settings=settings).by_code(case.rule_set).limit(name)
+    most = limit.extension_working_days or limit.extension_calendar_days
+    if most is not None:
+        # A statutory extension (核查 +15 working days, 调查 +30 days) is granted once.
+        if deadline.extended_working_days:
+            raise HTTPException(409, f"the {name} deadline has been extended once already")
+        if body.working_days > most:
+            raise HTTPException(
+                422,
+                [
+                    {
+                        "loc": ["body", "working_days"],
+                        "msg": f"the {name} deadline can be extended by {most} days at most",
+                        "type": "value_error",
+                    }
+                ],
+            )
     return await _clock(
         case_no=case_no,
         name=name,
         body=body,
-        handler=ComplaintWorkflow.request_extension,
+        handler=CaseWorkflow.request_extension,
         session=session,
         settings=settings,
         temporal=temporal,
         user=user,
     )
+
+
+@router.post(
+    "/{case_no}/reports",
+    response_model=CasePublic,
+    status_code=201,
+    dependencies=[require(Role.HANDLER)],
+)
+async def report_clue(
+    case_no: str,
+    body: ClueReport,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+) -> CasePublic:
+    """Opens a report linked to this complaint: a violation clue found while mediating."""
+    complaint = cases.get_visible(session=session, user=user, case_no=case_no)
+    if complaint.kind != CaseKind.COMPLAINT or complaint.unit != user.unit:
+        raise HTTPException(403, "only the handling unit of a complaint can report its clues")
+    report = cases.register(
+        session=session,
+        rules=rules_in_force(session=session, settings=settings),
+        user=user,
+        body=CaseCreate(
+            kind=CaseKind.REPORT,
+            channel=Channel.EX_OFFICIO,
+            anonymous=True,  # the bureau's own finding: there is no reporter to protect
+            respondent=Respondent.model_validate(complaint.respondent),
+            category=complaint.category,
+            description=body.description,
+            campaign=body.campaign,
+        ),
+        prefix=settings.case_no_prefix,
+        campaign_codes=cases.campaigns(settings.campaigns_file),
+        linked_case_no=complaint.case_no,
+    )
+    try:
+        await process.start(
+            client=temporal, settings=settings, case_no=report.case_no, kind="report"
+        )
+    except Exception as error:
+        cases.discard(session=session, case=report)
+        raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
+    history.append(
+        session=session,
+        case_no=complaint.case_no,
+        actor=user.username,
+        type="clue_reported",
+        data={"report": report.case_no},
+    )
+    session.commit()
+    return cases.to_public(session=session, user=user, case=report)

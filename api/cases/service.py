@@ -1,4 +1,8 @@
+import json
+from collections.abc import Collection
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -47,8 +51,23 @@ def by_client_ref(*, session: Session, user: User, client_ref: str) -> Case | No
     return case
 
 
+@lru_cache
+def campaigns(path: Path) -> dict[str, str]:
+    """The special campaigns (专项整治) a report can be tagged to: code → name."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {c["code"]: c["name"] for c in data["campaigns"]}
+
+
 def register(
-    *, session: Session, rules: RuleBook, user: User, body: CaseCreate, prefix: str = ""
+    *,
+    session: Session,
+    rules: RuleBook,
+    user: User,
+    body: CaseCreate,
+    prefix: str = "",
+    campaign_codes: Collection[str] = (),
+    linked_case_no: str | None = None,
+    commit: bool = True,
 ) -> Case:
     """Registers (登记) a case; the caller starts its workflow."""
     now = utcnow()
@@ -57,8 +76,11 @@ def register(
         raise HTTPException(
             422, [_field_error("received_at", "received_at may not be in the future")]
         )
-    if body.kind != CaseKind.COMPLAINT:
-        raise HTTPException(422, [_field_error("kind", "only complaints can be registered so far")])
+    wrong = body.party_errors()
+    if wrong:
+        raise HTTPException(422, [_field_error(field, why) for field, why in wrong])
+    if body.campaign is not None and body.campaign not in campaign_codes:
+        raise HTTPException(422, [_field_error("campaign", f"unknown campaign: {body.campaign}")])
     try:
         ruleset = rules.for_received(received_at)
     except ValueError as error:
@@ -78,7 +100,11 @@ def register(
         category=body.category,
         description=body.description,
         claim=body.claim,
-        complainant=body.complainant.model_dump(exclude_none=True),
+        complainant=body.complainant.model_dump(exclude_none=True) if body.complainant else None,
+        reporter=body.reporter.model_dump(exclude_none=True) if body.reporter else None,
+        anonymous=body.anonymous,
+        linked_case_no=linked_case_no,
+        campaign=body.campaign,
         respondent=body.respondent.model_dump(exclude_none=True),
         client_ref=body.client_ref,
         sender=body.sender.model_dump(mode="json") if body.sender else None,
@@ -109,9 +135,13 @@ def register(
             "received_at": received_at.isoformat(),
             "rule_set": ruleset.code,
             "suggested_unit": case.suggested_unit,
+            "anonymous": case.anonymous,
+            "linked_case_no": linked_case_no,
+            "campaign": case.campaign,
         },
     )
-    session.commit()
+    if commit:
+        session.commit()
     return case
 
 
@@ -196,6 +226,30 @@ def sees_parties(user: User) -> bool:
     return user.role in (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.STATION)
 
 
+def sees_reporter(user: User, case: Case) -> bool:
+    """The reporter is sealed: only the case's handlers and its supervisors see them."""
+    if user.role == Role.SUPERVISOR:
+        return user.unit in (CITY_UNIT, case.unit)
+    return user.role == Role.HANDLER and case.unit is not None and user.unit == case.unit
+
+
+def reporter_as_seen(*, session: Session, user: User, case: Case) -> dict[str, Any] | None:
+    """The reporter for this user: revealed (and the read logged in the history), or sealed."""
+    if case.reporter is None:
+        return None
+    if not sees_reporter(user, case):
+        return {"sealed": True}
+    history.append(
+        session=session,
+        case_no=case.case_no,
+        actor=user.username,
+        type="reporter_identity_read",
+        data={"role": user.role, "unit": user.unit},
+    )
+    session.commit()
+    return case.reporter
+
+
 def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
     deadlines = session.exec(
         select(Deadline).where(Deadline.case_no == case.case_no).order_by(col(Deadline.id))
@@ -216,6 +270,10 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
         description=case.description,
         claim=case.claim,
         complainant=case.complainant if show else _mask(case.complainant),
+        reporter=reporter_as_seen(session=session, user=user, case=case),
+        anonymous=case.anonymous,
+        linked_case_no=case.linked_case_no,
+        campaign=case.campaign,
         respondent=case.respondent,
         outcome=case.outcome,
         satisfaction=case.satisfaction,

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from api.calendar.workdays import WorkingCalendar, local_date
 from api.cases import history
 from api.cases.deadlines import LadderPolicy, paused_working_days, reckon, set_due
-from api.cases.lifecycle import Status, ensure_transition
+from api.cases.lifecycle import CaseKind, Status, ensure_transition
 from api.cases.models import (
     Case,
     Deadline,
@@ -128,7 +128,7 @@ def _event(ctx: StepContext, case: Case, actor: str, type_: str, **data: Any) ->
 
 def _move(ctx: StepContext, case: Case, target: Status, actor: str) -> None:
     previous = case.status
-    case.status = ensure_transition(Status(case.status), target)
+    case.status = ensure_transition(Status(case.status), target, CaseKind(case.kind))
     ctx.session.add(case)
     _event(ctx, case, actor, "status_changed", **{"from": previous, "to": target})
 
@@ -416,7 +416,13 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     task, submission, body = _take(ctx, case, input, TaskKind.TRIAGE)
     at = submission.created_at
     _meet(ctx, case, task.deadline_id, at)
-    if isinstance(body, forms.AcceptTriage):
+    if case.kind == CaseKind.REPORT and isinstance(body, forms.AcceptTriage):
+        case.unit = body.unit
+        _move(ctx, case, Status.VERIFICATION, submission.actor)
+        _event(ctx, case, submission.actor, "accepted", unit=body.unit)
+        # 核查: fifteen working days from receipt (行政处罚程序规定 art. 18).
+        _open(ctx, case, TaskKind.VERIFY, "verify", case.received_at, Role.HANDLER, body.unit)
+    elif isinstance(body, forms.AcceptTriage):
         case.unit = body.unit
         _move(ctx, case, Status.HANDLING, submission.actor)
         _event(ctx, case, submission.actor, "accepted", unit=body.unit)
@@ -449,6 +455,75 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         case.outcome = "referred"
         _event(ctx, case, submission.actor, "referred", to=body.to)
         _close(ctx, case, Status.REFERRED, submission.actor, at)
+
+
+def _open(
+    ctx: StepContext,
+    case: Case,
+    kind: TaskKind,
+    limit: str,
+    start: datetime,
+    role: Role,
+    unit: str,
+    context: dict[str, Any] | None = None,
+) -> Task:
+    """A task bounded by a deadline of the rule set, both opened now."""
+    deadline = open_deadline(ctx, case, limit, start, unit)
+    task = tasks.open_task(
+        session=ctx.session,
+        case_no=case.case_no,
+        kind=kind,
+        role=role,
+        unit=unit,
+        deadline=deadline,
+        context=context,
+    )
+    _event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
+    return task
+
+
+def _complete_task(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    """A report's steps: verification, telling the reporter, investigation."""
+    task = ctx.session.get(Task, input.task_id) if input.task_id else None
+    if task is None:
+        raise HTTPException(409, f"task {input.task_id} is not a task of {case.case_no}")
+    task, submission, body = _take(ctx, case, input, TaskKind(task.kind))
+    at = submission.created_at
+    actor = submission.actor
+    unit = task.unit
+    _meet(ctx, case, task.deadline_id, at)
+    told = not case.anonymous and case.reporter is not None
+    if isinstance(body, forms.Verify):
+        filed = body.decision == "file"
+        _event(ctx, case, actor, "filed" if filed else "not_filed")  # 立案 / 不予立案
+        if told:
+            _open(
+                ctx,
+                case,
+                TaskKind.NOTIFY_REPORTER,
+                "reporter_notice",
+                at,
+                Role.HANDLER,
+                unit,
+                {"decision": body.decision},
+            )
+        if filed:
+            _move(ctx, case, Status.INVESTIGATION, actor)
+            _open(ctx, case, TaskKind.INVESTIGATE, "investigate", at, Role.HANDLER, unit)
+        else:
+            case.outcome = "not_filed"
+            if told:
+                _move(ctx, case, Status.NOT_FILED, actor)
+            else:
+                _close(ctx, case, Status.CLOSED, actor, at)
+    elif isinstance(body, forms.NotifyReporter):
+        _event(ctx, case, actor, "reporter_told", channel=body.channel)
+        if case.status == Status.NOT_FILED:
+            _close(ctx, case, Status.CLOSED, actor, at)
+    elif isinstance(body, forms.Investigate):
+        case.outcome = body.decision
+        _event(ctx, case, actor, "investigation_decided", decision=body.decision)
+        _close(ctx, case, Status.CLOSED, actor, at)
 
 
 def _handle(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -825,4 +900,5 @@ STEPS: dict[str, Callable[[StepContext, Case, RecordStepInput], None]] = {
     "request_extension": _request_extension,
     "decide_extension": _decide_extension,
     "recompute": _recompute,
+    "complete_task": _complete_task,
 }

@@ -121,12 +121,36 @@ class ExtensionDecision(_Body):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+class Verify(_Body):
+    """核查结论：立案或不予立案"""
+
+    decision: Literal["file", "no_file"]
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class NotifyReporter(_Body):
+    """告知实名举报人（立案或不予立案）"""
+
+    channel: Literal["phone", "sms", "letter", "in_person", "online"]
+    note: str | None = Field(default=None, max_length=5000)
+
+
+class Investigate(_Body):
+    """调查终结：处罚、未发现违法、移送"""
+
+    decision: Literal["penalty", "no_violation", "transfer"]
+    summary: str = Field(min_length=1, max_length=10000)
+
+
 ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
     TaskKind.TRIAGE: TypeAdapter(TriageBody),
     TaskKind.HANDLE: TypeAdapter(HandleBody),
     TaskKind.CALLBACK: TypeAdapter(CallbackBody),
     TaskKind.SUPERVISE: TypeAdapter(SuperviseBody),
     TaskKind.APPROVE_EXTENSION: TypeAdapter(ExtensionDecision),
+    TaskKind.VERIFY: TypeAdapter(Verify),
+    TaskKind.NOTIFY_REPORTER: TypeAdapter(NotifyReporter),
+    TaskKind.INVESTIGATE: TypeAdapter(Investigate),
 }
 
 SCHEMAS: dict[TaskKind, dict[str, Any]] = {k: a.json_schema() for k, a in ADAPTERS.items()}

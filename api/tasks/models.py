@@ -15,6 +15,9 @@ class TaskKind(StrEnum):
     CALLBACK = "callback"  # 回访
     SUPERVISE = "supervise"  # 督办
     APPROVE_EXTENSION = "approve_extension"  # 延期审批
+    VERIFY = "verify"  # 举报核查
+    NOTIFY_REPORTER = "notify_reporter"  # 告知实名举报人
+    INVESTIGATE = "investigate"  # 立案调查
 
 
 class TaskStatus(StrEnum):

@@ -18,12 +18,14 @@ from api.units import service as units
 from api.units.models import UnitKind
 from api.users import service as users
 from api.users.models import Role, User
+from workflows.case import CaseWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.messages import (
     CallbackInput,
     ExtensionDecisionInput,
     HandlingInput,
     SuperviseInput,
+    TaskInput,
     TriageInput,
 )
 
@@ -137,6 +139,11 @@ def _check_facts(session: Session, case: Case, rule_set: Any, body: Any) -> None
         raise _unprocessable(
             "ground", f"unknown non-acceptance ground of {rule_set.code}: {body.ground}"
         )
+    if isinstance(body, forms.Investigate) and any(
+        t.kind == TaskKind.NOTIFY_REPORTER
+        for t in tasks.active(session=session, case_no=case.case_no)
+    ):
+        raise HTTPException(409, "tell the real-name reporter that the case was filed first")
     if isinstance(body, forms.Termination) and rule_set.ground("terminate", body.ground) is None:
         raise _unprocessable(
             "ground", f"unknown termination ground of {rule_set.code}: {body.ground}"
@@ -147,7 +154,7 @@ def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
     task_id = task.id or 0
     match task.kind:
         case TaskKind.TRIAGE:
-            return ComplaintWorkflow.triage, TriageInput(
+            return CaseWorkflow.triage, TriageInput(
                 task_id=task_id, submission_id=submission_id, decision=body.decision
             )
         case TaskKind.HANDLE:
@@ -159,12 +166,16 @@ def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
                 task_id=task_id, submission_id=submission_id, reached=body.reached
             )
         case TaskKind.SUPERVISE:
-            return ComplaintWorkflow.supervise, SuperviseInput(
+            return CaseWorkflow.supervise, SuperviseInput(
                 task_id=task_id, submission_id=submission_id, action=body.action
             )
         case TaskKind.APPROVE_EXTENSION:
-            return ComplaintWorkflow.decide_extension, ExtensionDecisionInput(
+            return CaseWorkflow.decide_extension, ExtensionDecisionInput(
                 task_id=task_id, submission_id=submission_id, approve=body.approve
+            )
+        case TaskKind.VERIFY | TaskKind.NOTIFY_REPORTER | TaskKind.INVESTIGATE:
+            return CaseWorkflow.complete_task, TaskInput(
+                task_id=task_id, submission_id=submission_id, kind=task.kind
             )
     raise HTTPException(409, f"tasks of kind {task.kind} cannot be completed here")
 
@@ -202,7 +213,12 @@ async def complete_task(
     arg.submission_id = submission.id
     try:
         await process.update(
-            client=temporal, settings=settings, case_no=task.case_no, handler=handler, arg=arg
+            client=temporal,
+            settings=settings,
+            case_no=task.case_no,
+            handler=handler,
+            arg=arg,
+            kind=case.kind,
         )
     except HTTPException:
         cases.drop_submission(session=session, submission=submission)

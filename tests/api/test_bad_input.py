@@ -93,7 +93,9 @@ async def test_registration_writes_nothing_for_invalid_bodies_and_once_per_clien
         "description": complaint(description=""),
         "channel": complaint(channel="fax"),
         "received_at": complaint(received_at="2026-09-30T10:00:00"),  # no offset
-        "kind": complaint(kind="report"),  # reports are not supported yet
+        # A report names its reporter (or is anonymous); it has no complainant.
+        "reporter": complaint(kind="report"),
+        "campaign": complaint(campaign="no-such-campaign"),
     }
 
     for field, body in refused.items():

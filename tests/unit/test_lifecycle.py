@@ -4,7 +4,10 @@ import pytest
 
 from api.cases.lifecycle import (
     ALLOWED,
+    REPORT_ALLOWED,
+    REPORT_ONLY,
     TERMINAL,
+    CaseKind,
     IllegalTransition,
     Status,
     ensure_transition,
@@ -82,10 +85,52 @@ def test_terminal_statuses_have_no_moves(current: Status) -> None:
             ensure_transition(current, target)
 
 
-def test_the_table_covers_every_status_and_only_terminal_ones_are_dead_ends() -> None:
-    assert set(ALLOWED) == set(Status)
+def test_the_table_covers_every_complaint_status_and_only_terminal_ones_are_dead_ends() -> None:
+    assert set(ALLOWED) == set(Status) - REPORT_ONLY
     assert {s for s, moves in ALLOWED.items() if not moves} == TERMINAL
-    assert [s for s in Status if is_open(s)] == OPEN
+    assert [s for s in ALLOWED if is_open(s)] == OPEN
+
+
+REPORT_PATH = [
+    (Status.REGISTERED, Status.TRIAGE),
+    (Status.TRIAGE, Status.VERIFICATION),  # 分送核查
+    (Status.TRIAGE, Status.REFERRED),
+    (Status.VERIFICATION, Status.INVESTIGATION),  # 立案
+    (Status.VERIFICATION, Status.NOT_FILED),  # 不予立案，待告知实名举报人
+    (Status.VERIFICATION, Status.CLOSED),  # 不予立案，匿名举报
+    (Status.NOT_FILED, Status.CLOSED),
+    (Status.INVESTIGATION, Status.CLOSED),  # 处罚决定 / 未发现违法 / 移送
+]
+
+
+@pytest.mark.parametrize(("current", "target"), REPORT_PATH)
+def test_a_report_moves_along_its_own_path(current: Status, target: Status) -> None:
+    assert ensure_transition(current, target, CaseKind.REPORT) == target
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (Status.TRIAGE, Status.HANDLING),  # a report is not mediated
+        (Status.VERIFICATION, Status.REPLIED),
+        (Status.INVESTIGATION, Status.VERIFICATION),
+        (Status.CLOSED, Status.INVESTIGATION),
+    ],
+)
+def test_a_report_refuses_the_complaints_moves(current: Status, target: Status) -> None:
+    with pytest.raises(IllegalTransition):
+        ensure_transition(current, target, CaseKind.REPORT)
+
+
+def test_a_complaint_never_takes_a_report_status() -> None:
+    for status in REPORT_ONLY:
+        with pytest.raises(IllegalTransition):
+            ensure_transition(Status.TRIAGE, status)
+
+
+def test_a_report_can_be_withdrawn_from_every_open_status() -> None:
+    sources = {s for s, moves in REPORT_ALLOWED.items() if Status.WITHDRAWN in moves}
+    assert sources == {s for s in REPORT_ALLOWED if is_open(s)}
 
 
 def test_withdrawn_is_reached_only_by_withdrawal_from_an_open_status() -> None:
