@@ -253,6 +253,8 @@ class CaseWorkflow:
                 return completion
             if kind == "handle" and self._status != "handling":
                 return completion  # the handle step ended otherwise (e.g. returned)
+            if kind == "callback" and self._status == "handling":
+                return completion  # sent back for redo after an unsatisfied callback
 
     def _has_work(self) -> bool:
         return bool(self._inbox) or self._recompute_requested

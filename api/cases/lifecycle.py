@@ -56,7 +56,8 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     # A branch returns (退回) a wrongly dispatched case to triage.
     Status.HANDLING: frozenset({Status.REPLIED, Status.TRIAGE}),
     Status.REPLIED: frozenset({Status.CALLBACK, Status.CLOSED}),
-    Status.CALLBACK: frozenset({Status.CALLBACK, Status.CLOSED}),
+    # Unsatisfied with the handling: the supervisor sends it back for redo (重办).
+    Status.CALLBACK: frozenset({Status.CALLBACK, Status.CLOSED, Status.HANDLING}),
     Status.REJECTED: frozenset(),
     Status.REFERRED: frozenset(),
     Status.CLOSED: frozenset(),

@@ -520,6 +520,16 @@ def _complete_task(ctx: StepContext, case: Case, input: RecordStepInput) -> None
         _event(ctx, case, actor, "reporter_told", channel=body.channel)
         if case.status == Status.NOT_FILED:
             _close(ctx, case, Status.CLOSED, actor, at)
+    elif isinstance(body, forms.Review):
+        if body.decision == "confirm":
+            _event(ctx, case, actor, "handling_confirmed")
+            _close(ctx, case, Status.CLOSED, actor, at)
+            return
+        _event(ctx, case, actor, "sent_back_for_redo", unit=case.unit)
+        case.outcome = None
+        case.satisfaction = None
+        _move(ctx, case, Status.HANDLING, actor)
+        _open(ctx, case, TaskKind.HANDLE, "handle", at, Role.HANDLER, case.unit or CITY_UNIT)
     elif isinstance(body, forms.Investigate):
         case.outcome = body.decision
         _event(ctx, case, actor, "investigation_decided", decision=body.decision)
@@ -587,6 +597,29 @@ def _callback(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             satisfaction=body.satisfaction,
         )
         _meet(ctx, case, task.deadline_id, at)
+        if body.satisfaction == "unsatisfied":
+            # 不满意: the supervisor sends it back for redo, or confirms the handling.
+            if case.status != Status.CALLBACK:
+                _move(ctx, case, Status.CALLBACK, submission.actor)
+            review = tasks.open_task(
+                session=ctx.session,
+                case_no=case.case_no,
+                kind=TaskKind.REVIEW,
+                role=Role.SUPERVISOR,
+                unit=CITY_UNIT,
+                deadline=None,
+                context={"satisfaction": body.satisfaction, "unit": case.unit},
+            )
+            _event(
+                ctx,
+                case,
+                SYSTEM,
+                "task_opened",
+                task_id=review.id,
+                kind=review.kind,
+                unit=CITY_UNIT,
+            )
+            return
         _close(ctx, case, Status.CLOSED, submission.actor, at)
         return
     limit = ctx.rules.by_code(case.rule_set).limit("callback_attempts").count or 1

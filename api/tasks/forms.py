@@ -142,6 +142,13 @@ class Investigate(_Body):
     summary: str = Field(min_length=1, max_length=10000)
 
 
+class Review(_Body):
+    """回访不满意：退回重办，或确认办结"""
+
+    decision: Literal["redo", "confirm"]
+    reason: str = Field(min_length=1, max_length=5000)
+
+
 ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
     TaskKind.TRIAGE: TypeAdapter(TriageBody),
     TaskKind.HANDLE: TypeAdapter(HandleBody),
@@ -151,6 +158,7 @@ ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
     TaskKind.VERIFY: TypeAdapter(Verify),
     TaskKind.NOTIFY_REPORTER: TypeAdapter(NotifyReporter),
     TaskKind.INVESTIGATE: TypeAdapter(Investigate),
+    TaskKind.REVIEW: TypeAdapter(Review),
 }
 
 SCHEMAS: dict[TaskKind, dict[str, Any]] = {k: a.json_schema() for k, a in ADAPTERS.items()}

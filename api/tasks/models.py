@@ -18,6 +18,7 @@ class TaskKind(StrEnum):
     VERIFY = "verify"  # 举报核查
     NOTIFY_REPORTER = "notify_reporter"  # 告知实名举报人
     INVESTIGATE = "investigate"  # 立案调查
+    REVIEW = "review"  # 回访不满意：督办人决定重办或确认
 
 
 class TaskStatus(StrEnum):

@@ -173,7 +173,7 @@ def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
             return CaseWorkflow.decide_extension, ExtensionDecisionInput(
                 task_id=task_id, submission_id=submission_id, approve=body.approve
             )
-        case TaskKind.VERIFY | TaskKind.NOTIFY_REPORTER | TaskKind.INVESTIGATE:
+        case TaskKind.VERIFY | TaskKind.NOTIFY_REPORTER | TaskKind.INVESTIGATE | TaskKind.REVIEW:
             return CaseWorkflow.complete_task, TaskInput(
                 task_id=task_id, submission_id=submission_id, kind=task.kind
             )

@@ -169,3 +169,37 @@ async def test_a_referred_complaint_ends_at_triage(stack: Stack) -> None:
         ComplaintWorkflow.run, workflow_id(case_no)
     ).result()
     assert result.status == "referred"
+
+
+@SQLITE_ONLY
+async def test_an_unsatisfied_callback_is_sent_back_for_redo_then_confirmed(stack: Stack) -> None:
+    case_no = await register(stack)
+    await complete(stack, case_no, "triage", "operator", {"decision": "accept", "unit": "guichi"})
+    agreement = {"outcome": "agreement", "summary": "商家同意维修", "reply": "已维修"}
+    await complete(stack, case_no, "handle", "guichi", agreement)
+    await complete(
+        stack, case_no, "callback", "operator", {"reached": True, "satisfaction": "unsatisfied"}
+    )
+    case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    assert case["status"] == "callback"
+
+    review = await open_task(stack, case_no, "review", "supervisor")
+    assert review["context"]["unit"] == "guichi"
+    await complete(stack, case_no, "review", "supervisor", {"decision": "redo", "reason": "未退款"})
+    case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    assert case["status"] == "handling"
+    assert len([d for d in case["deadlines"] if d["name"] == "handle"]) == 2
+
+    await complete(stack, case_no, "handle", "guichi", agreement)
+    await complete(
+        stack, case_no, "callback", "operator", {"reached": True, "satisfaction": "unsatisfied"}
+    )
+    await complete(
+        stack, case_no, "review", "supervisor", {"decision": "confirm", "reason": "已依法处理"}
+    )
+    case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    assert case["status"] == "closed"
+    assert case["satisfaction"] == "unsatisfied"
+    history = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    types = [e["type"] for e in history["events"]]
+    assert types.count("sent_back_for_redo") == 1 and "handling_confirmed" in types

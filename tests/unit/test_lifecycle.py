@@ -34,6 +34,7 @@ HAPPY_PATH = [
     (Status.REPLIED, Status.CLOSED),  # 回访即办结
     (Status.CALLBACK, Status.CALLBACK),  # a further callback attempt
     (Status.CALLBACK, Status.CLOSED),  # 办结
+    (Status.CALLBACK, Status.HANDLING),  # 不满意，退回重办
 ]
 
 ILLEGAL = [
