@@ -399,17 +399,8 @@ def _open_triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
 
 
 def _open_triage_task(ctx: StepContext, case: Case, start: datetime) -> None:
-    deadline = open_deadline(ctx, case, "triage", start, CITY_UNIT)
-    task = tasks.open_task(
-        session=ctx.session,
-        case_no=case.case_no,
-        kind=TaskKind.TRIAGE,
-        role=Role.OPERATOR,
-        unit=CITY_UNIT,
-        deadline=deadline,
-        context={"suggested_unit": case.suggested_unit},
-    )
-    _event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
+    context = {"suggested_unit": case.suggested_unit}
+    _open(ctx, case, TaskKind.TRIAGE, "triage", start, Role.OPERATOR, CITY_UNIT, context)
 
 
 def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -428,16 +419,13 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         _event(ctx, case, submission.actor, "accepted", unit=body.unit)
         # A hand-down (交办) or transfer (转办) carries the deadline its sender set.
         deadline = open_deadline(ctx, case, "handle", at, body.unit, fixed_due=case.sender_due_date)
-        handle = tasks.open_task(
-            session=ctx.session,
-            case_no=case.case_no,
-            kind=TaskKind.HANDLE,
-            role=Role.HANDLER,
-            unit=body.unit,
+        _task(
+            ctx,
+            case,
+            TaskKind.HANDLE,
+            Role.HANDLER,
+            body.unit,
             deadline=deadline,
-        )
-        _event(
-            ctx, case, SYSTEM, "task_opened", task_id=handle.id, kind=handle.kind, unit=handle.unit
         )
     elif isinstance(body, forms.RejectTriage):
         ground = ctx.rules.by_code(case.rule_set).ground("reject", body.ground)
@@ -457,6 +445,35 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         _close(ctx, case, Status.REFERRED, submission.actor, at)
 
 
+def _task(
+    ctx: StepContext,
+    case: Case,
+    kind: TaskKind,
+    role: Role,
+    unit: str,
+    *,
+    deadline: Deadline | None = None,
+    bound_to: Deadline | None = None,
+    context: dict[str, Any] | None = None,
+) -> Task:
+    """Opens a task in the inbox and records it. ``deadline`` bounds it; a supervision
+    task is ``bound_to`` the deadline it watches without being bounded by it."""
+    task = tasks.open_task(
+        session=ctx.session,
+        case_no=case.case_no,
+        kind=kind,
+        role=role,
+        unit=unit,
+        deadline=deadline,
+        context=context,
+    )
+    if bound_to is not None:
+        task.deadline_id = bound_to.id
+        ctx.session.add(task)
+    _event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
+    return task
+
+
 def _open(
     ctx: StepContext,
     case: Case,
@@ -469,17 +486,7 @@ def _open(
 ) -> Task:
     """A task bounded by a deadline of the rule set, both opened now."""
     deadline = open_deadline(ctx, case, limit, start, unit)
-    task = tasks.open_task(
-        session=ctx.session,
-        case_no=case.case_no,
-        kind=kind,
-        role=role,
-        unit=unit,
-        deadline=deadline,
-        context=context,
-    )
-    _event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
-    return task
+    return _task(ctx, case, kind, role, unit, deadline=deadline, context=context)
 
 
 def _complete_task(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -561,25 +568,7 @@ def _handle(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         )
     _move(ctx, case, Status.REPLIED, submission.actor)
     _event(ctx, case, submission.actor, "replied", unit=task.unit)
-    deadline = open_deadline(ctx, case, "callback", at, CITY_UNIT)
-    callback = tasks.open_task(
-        session=ctx.session,
-        case_no=case.case_no,
-        kind=TaskKind.CALLBACK,
-        role=Role.OPERATOR,
-        unit=CITY_UNIT,
-        deadline=deadline,
-        context={"attempt": 1},
-    )
-    _event(
-        ctx,
-        case,
-        SYSTEM,
-        "task_opened",
-        task_id=callback.id,
-        kind=callback.kind,
-        unit=callback.unit,
-    )
+    _open(ctx, case, TaskKind.CALLBACK, "callback", at, Role.OPERATOR, CITY_UNIT, {"attempt": 1})
 
 
 def _callback(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -601,23 +590,13 @@ def _callback(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             # 不满意: the supervisor sends it back for redo, or confirms the handling.
             if case.status != Status.CALLBACK:
                 _move(ctx, case, Status.CALLBACK, submission.actor)
-            review = tasks.open_task(
-                session=ctx.session,
-                case_no=case.case_no,
-                kind=TaskKind.REVIEW,
-                role=Role.SUPERVISOR,
-                unit=CITY_UNIT,
-                deadline=None,
-                context={"satisfaction": body.satisfaction, "unit": case.unit},
-            )
-            _event(
+            _task(
                 ctx,
                 case,
-                SYSTEM,
-                "task_opened",
-                task_id=review.id,
-                kind=review.kind,
-                unit=CITY_UNIT,
+                TaskKind.REVIEW,
+                Role.SUPERVISOR,
+                CITY_UNIT,
+                context={"satisfaction": body.satisfaction, "unit": case.unit},
             )
             return
         _close(ctx, case, Status.CLOSED, submission.actor, at)
@@ -632,24 +611,14 @@ def _callback(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     if case.status != Status.CALLBACK:
         _move(ctx, case, Status.CALLBACK, submission.actor)
     deadline = ctx.session.get(Deadline, task.deadline_id) if task.deadline_id else None
-    again = tasks.open_task(
-        session=ctx.session,
-        case_no=case.case_no,
-        kind=TaskKind.CALLBACK,
-        role=Role.OPERATOR,
-        unit=CITY_UNIT,
-        deadline=deadline,
-        context={"attempt": attempt + 1},
-    )
-    _event(
+    _task(
         ctx,
         case,
-        SYSTEM,
-        "task_opened",
-        task_id=again.id,
-        kind=again.kind,
-        unit=again.unit,
-        attempt=attempt + 1,
+        TaskKind.CALLBACK,
+        Role.OPERATOR,
+        CITY_UNIT,
+        deadline=deadline,
+        context={"attempt": attempt + 1},
     )
 
 
@@ -677,25 +646,14 @@ def _deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> No
     _supervision(
         ctx, case, deadline, SupervisionKind.OVERDUE, unit=unit, handler=handler, at=deadline.due_at
     )
-    supervise = tasks.open_task(
-        session=ctx.session,
-        case_no=case.case_no,
-        kind=TaskKind.SUPERVISE,
-        role=Role.SUPERVISOR,
-        unit=CITY_UNIT,
-        deadline=None,
-        context={"deadline": deadline.name, "due_at": deadline.due_at.isoformat(), "unit": unit},
-    )
-    supervise.deadline_id = deadline.id
-    ctx.session.add(supervise)
-    _event(
+    _task(
         ctx,
         case,
-        SYSTEM,
-        "task_opened",
-        task_id=supervise.id,
-        kind=supervise.kind,
-        unit=supervise.unit,
+        TaskKind.SUPERVISE,
+        Role.SUPERVISOR,
+        CITY_UNIT,
+        bound_to=deadline,
+        context={"deadline": deadline.name, "due_at": deadline.due_at.isoformat(), "unit": unit},
     )
     _refresh_overdue(ctx, case)
 
@@ -865,13 +823,13 @@ def _request_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> 
     deadline = _deadline_of(ctx, case, input.deadline_id)
     submission = _submission(ctx, case, input)
     days = int(submission.body["working_days"])
-    task = tasks.open_task(
-        session=ctx.session,
-        case_no=case.case_no,
-        kind=TaskKind.APPROVE_EXTENSION,
-        role=Role.SUPERVISOR,
-        unit=CITY_UNIT,
-        deadline=None,
+    _task(
+        ctx,
+        case,
+        TaskKind.APPROVE_EXTENSION,
+        Role.SUPERVISOR,
+        CITY_UNIT,
+        bound_to=deadline,
         context={
             "deadline": deadline.name,
             "deadline_id": deadline.id,
@@ -880,12 +838,9 @@ def _request_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> 
             "unit": deadline.unit,
         },
     )
-    task.deadline_id = deadline.id
-    ctx.session.add(task)
     _event(
         ctx, case, submission.actor, "extension_requested", name=deadline.name, working_days=days
     )
-    _event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
 
 
 def _decide_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> None:

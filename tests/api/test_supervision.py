@@ -167,6 +167,14 @@ async def bureau(stack: Stack) -> Bureau:
 
     g_satisfied = await closed(stack, "guichi", reached("satisfied"))
     g_unsatisfied = await closed(stack, "guichi", reached("unsatisfied"))
+    # Unsatisfied: the supervisor reviews, and confirms the handling (确认办结).
+    await complete(
+        stack,
+        g_unsatisfied,
+        "review",
+        "supervisor",
+        {"decision": "confirm", "reason": "已依法处理"},
+    )
     g_unreachable = await closed(stack, "guichi", UNREACHED, UNREACHED, UNREACHED)
     g_late = await accepted(stack, "guichi")
     move_deadline(stack, g_late, "handle", working_days_ago(4), DeadlineState.OVERDUE)
