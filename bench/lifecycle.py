@@ -23,7 +23,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.ports import stable_free_port  # noqa: E402
 from tests.factories import complaint  # noqa: E402
 
 HOST = "127.0.0.1"
@@ -66,9 +66,7 @@ class BenchError(Exception):
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
+    return stable_free_port(HOST)
 
 
 class Stack:

@@ -6,7 +6,6 @@ stopped and started again, and the case and its running workflow carry on.
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from scripts.ports import stable_free_port
 from tests.factories import complaint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,9 +24,7 @@ API = "/api/v1"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return stable_free_port("127.0.0.1")
 
 
 class Embedded:
