@@ -1,9 +1,11 @@
 """Talking to a case's workflow: starting it and sending it a person's decision."""
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from fastapi import HTTPException
+from sqlmodel import Session
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -13,6 +15,8 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.cases import service as cases
+from api.cases.models import Case
 from api.config import Settings
 from workflows.case import NOT_CURRENT, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
@@ -93,3 +97,42 @@ async def update(
         if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise NotConfirmed() from error
         raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
+
+
+async def submit(
+    *,
+    session: Session,
+    client: Client,
+    settings: Settings,
+    case: Case,
+    task_id: int | None,
+    actor: str,
+    body: dict[str, Any],
+    handler: Any,
+    arg_for: Callable[[str], Any],
+) -> None:
+    """Stores a person's decision and sends it to the case's workflow.
+
+    The free text stays in the database (a ``Submission``); the update carries its id.
+    A refusal by the workflow leaves nothing behind.
+    """
+    submission = cases.new_submission(
+        session=session, case_no=case.case_no, task_id=task_id, actor=actor, body=body
+    )
+    try:
+        await update(
+            client=client,
+            settings=settings,
+            case_no=case.case_no,
+            handler=handler,
+            arg=arg_for(submission.id),
+            kind=case.kind,
+        )
+    except HTTPException:
+        cases.drop_submission(session=session, submission=submission)
+        raise
+    except NotConfirmed as error:
+        raise HTTPException(
+            503, "the decision was sent but not yet confirmed; look again shortly"
+        ) from error
+    session.expire_all()

@@ -177,26 +177,17 @@ async def withdraw_case(
     case = cases.get_visible(session=session, user=user, case_no=case_no)
     if not is_open(Status(case.status)):
         raise HTTPException(409, f"case {case_no} is already {case.status}")
-    submission = cases.new_submission(
-        session=session, case_no=case_no, task_id=None, actor=user.username, body=body.model_dump()
+    await process.submit(
+        session=session,
+        client=temporal,
+        settings=settings,
+        case=case,
+        task_id=None,
+        actor=user.username,
+        body=body.model_dump(),
+        handler=CaseWorkflow.withdraw,
+        arg_for=lambda submission_id: WithdrawInput(submission_id=submission_id),
     )
-    try:
-        await process.update(
-            client=temporal,
-            settings=settings,
-            case_no=case_no,
-            handler=CaseWorkflow.withdraw,
-            arg=WithdrawInput(submission_id=submission.id),
-            kind=case.kind,
-        )
-    except HTTPException:
-        cases.drop_submission(session=session, submission=submission)
-        raise
-    except process.NotConfirmed as error:
-        raise HTTPException(
-            503, "the withdrawal was sent but not yet confirmed; look again shortly"
-        ) from error
-    session.expire_all()
     case = cases.get_visible(session=session, user=user, case_no=case_no)
     return cases.to_public(session=session, user=user, case=case)
 
@@ -240,25 +231,19 @@ async def _clock(
     case = cases.get_visible(session=session, user=user, case_no=case_no)
     deadline = _open_deadline(session, case.case_no, name)
     _may_hold(user, deadline)
-    submission = cases.new_submission(
-        session=session, case_no=case_no, task_id=None, actor=user.username, body=body.model_dump()
+    await process.submit(
+        session=session,
+        client=temporal,
+        settings=settings,
+        case=case,
+        task_id=None,
+        actor=user.username,
+        body=body.model_dump(),
+        handler=handler,
+        arg_for=lambda submission_id: ClockInput(
+            deadline_id=deadline.id or 0, submission_id=submission_id
+        ),
     )
-    arg = ClockInput(deadline_id=deadline.id or 0, submission_id=submission.id)
-    try:
-        await process.update(
-            client=temporal,
-            settings=settings,
-            case_no=case_no,
-            handler=handler,
-            arg=arg,
-            kind=case.kind,
-        )
-    except HTTPException:
-        cases.drop_submission(session=session, submission=submission)
-        raise
-    except process.NotConfirmed as error:
-        raise HTTPException(503, "sent but not yet confirmed; look again shortly") from error
-    session.expire_all()
     case = cases.get_visible(session=session, user=user, case_no=case_no)
     return cases.to_public(session=session, user=user, case=case)
 

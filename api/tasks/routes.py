@@ -203,29 +203,15 @@ async def complete_task(
         parsed,
     )
     handler, arg = _update_for(task, "", parsed)
-    submission = cases.new_submission(
+    await process.submit(
         session=session,
-        case_no=task.case_no,
+        client=temporal,
+        settings=settings,
+        case=case,
         task_id=task.id,
         actor=user.username,
         body=parsed.model_dump(mode="json"),
+        handler=handler,
+        arg_for=lambda submission_id: arg.model_copy(update={"submission_id": submission_id}),
     )
-    arg.submission_id = submission.id
-    try:
-        await process.update(
-            client=temporal,
-            settings=settings,
-            case_no=task.case_no,
-            handler=handler,
-            arg=arg,
-            kind=case.kind,
-        )
-    except HTTPException:
-        cases.drop_submission(session=session, submission=submission)
-        raise
-    except process.NotConfirmed as error:
-        raise HTTPException(
-            503, "the decision was sent but not yet confirmed; look again shortly"
-        ) from error
-    session.expire_all()
     return to_public(_visible_task(session, user, task_id))
