@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query
@@ -150,31 +151,32 @@ def _check_facts(session: Session, case: Case, rule_set: Any, body: Any) -> None
         )
 
 
-def _update_for(task: Task, submission_id: str, body: Any) -> tuple[Any, Any]:
+def _update_for(task: Task, body: Any) -> tuple[Any, Callable[[str], Any]]:
+    """The workflow update that completes the task, and its input for a submission id."""
     task_id = task.id or 0
     match task.kind:
         case TaskKind.TRIAGE:
-            return CaseWorkflow.triage, TriageInput(
+            return CaseWorkflow.triage, lambda submission_id: TriageInput(
                 task_id=task_id, submission_id=submission_id, decision=body.decision
             )
         case TaskKind.HANDLE:
-            return ComplaintWorkflow.complete_handling, HandlingInput(
+            return ComplaintWorkflow.complete_handling, lambda submission_id: HandlingInput(
                 task_id=task_id, submission_id=submission_id, outcome=body.outcome
             )
         case TaskKind.CALLBACK:
-            return ComplaintWorkflow.record_callback, CallbackInput(
+            return ComplaintWorkflow.record_callback, lambda submission_id: CallbackInput(
                 task_id=task_id, submission_id=submission_id, reached=body.reached
             )
         case TaskKind.SUPERVISE:
-            return CaseWorkflow.supervise, SuperviseInput(
+            return CaseWorkflow.supervise, lambda submission_id: SuperviseInput(
                 task_id=task_id, submission_id=submission_id, action=body.action
             )
         case TaskKind.APPROVE_EXTENSION:
-            return CaseWorkflow.decide_extension, ExtensionDecisionInput(
+            return CaseWorkflow.decide_extension, lambda submission_id: ExtensionDecisionInput(
                 task_id=task_id, submission_id=submission_id, approve=body.approve
             )
         case TaskKind.VERIFY | TaskKind.NOTIFY_REPORTER | TaskKind.INVESTIGATE | TaskKind.REVIEW:
-            return CaseWorkflow.complete_task, TaskInput(
+            return CaseWorkflow.complete_task, lambda submission_id: TaskInput(
                 task_id=task_id, submission_id=submission_id, kind=task.kind
             )
     raise HTTPException(409, f"tasks of kind {task.kind} cannot be completed here")
@@ -202,7 +204,7 @@ async def complete_task(
         rules_in_force(session=session, settings=settings).by_code(case.rule_set),
         parsed,
     )
-    handler, arg = _update_for(task, "", parsed)
+    handler, arg_for = _update_for(task, parsed)
     await process.submit(
         session=session,
         client=temporal,
@@ -212,6 +214,6 @@ async def complete_task(
         actor=user.username,
         body=parsed.model_dump(mode="json"),
         handler=handler,
-        arg_for=lambda submission_id: arg.model_copy(update={"submission_id": submission_id}),
+        arg_for=arg_for,
     )
     return to_public(_visible_task(session, user, task_id))
