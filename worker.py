@@ -11,11 +11,12 @@ from activities.cases import CaseActivities, service_client
 from api.config import Settings, get_settings
 from api.temporal import connect
 from workflows.complaint import ComplaintWorkflow
+from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
 log = logging.getLogger("weiquan.worker")
 
-WORKFLOWS = [ComplaintWorkflow, ReportWorkflow]
+WORKFLOWS = [ComplaintWorkflow, MediationWorkflow, ReportWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, activities: CaseActivities) -> Worker:

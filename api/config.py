@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"
     rules_file: Path = Path(__file__).resolve().parent.parent / "config" / "rulesets.json"
     campaigns_file: Path = Path(__file__).resolve().parent.parent / "config" / "campaigns.json"
+    # The people's mediation committees (人民调解委员会) a branch may refer a dispute to.
+    committees_file: Path = Path(__file__).resolve().parent.parent / "config" / "committees.json"
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":

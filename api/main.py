@@ -16,6 +16,7 @@ from api.cases.routes import router as cases_router
 from api.config import Settings, get_settings
 from api.db import make_engine
 from api.internal.routes import router as internal_router
+from api.mediation.routes import router as mediation_router
 from api.migrations import migrate
 from api.pages.routes import router as pages_router
 from api.rules import service as rules
@@ -29,7 +30,7 @@ from api.users import service as users
 
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
-    migrate(engine)
+    migrate(engine, settings.rules_file)
     with Session(engine) as session:
         units.load_org(session=session, path=settings.org_file)
         rules.seed(session=session, settings=settings)
@@ -69,6 +70,7 @@ def create_app(
         rules_router,
         calendar_router,
         supervision_router,
+        mediation_router,
     ):
         app.include_router(router, prefix="/api/v1")
     app.include_router(internal_router)

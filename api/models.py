@@ -2,6 +2,7 @@
 
 from api.calendar.models import CalendarChange, CalendarYear
 from api.cases.models import Case, Deadline, DeadlinePause, Event, StepRecord, Submission
+from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord
 from api.supervision.models import SupervisionRecord
 from api.tasks.models import Task
@@ -15,6 +16,10 @@ __all__ = [
     "Deadline",
     "DeadlinePause",
     "Event",
+    "Mediation",
+    "MediationConsent",
+    "MediationRung",
+    "MediationSession",
     "RuleSetChange",
     "RuleSetRecord",
     "StepRecord",

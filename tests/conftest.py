@@ -34,10 +34,12 @@ from api.cases.models import Case
 from api.config import Settings
 from api.db import make_engine
 from api.main import create_app, prepare_database
+from api.mediation.models import Mediation
 from api.search_attributes import SEARCH_ATTRIBUTES
 from tests.factories import complaint, eventually
 from worker import build_worker
 from workflows.complaint import workflow_id
+from workflows.mediation import mediation_id
 
 VENV_BIN = Path(sys.executable).parent
 POSTGRES_URL = os.environ.get(
@@ -229,10 +231,13 @@ async def _terminate_workflows(client: Client, engine: Engine) -> None:
     """Ends the test's workflows: on the time-skipping server, a timer due on a task
     queue nobody polls any more would stop time from skipping for the next test."""
     with Session(engine) as session:
-        case_nos = session.exec(select(Case.case_no)).all()
-    for case_no in case_nos:
+        cases = session.exec(select(Case.case_no, Case.kind)).all()
+        ladders = session.exec(select(Mediation.case_no, Mediation.number)).all()
+    ids = [mediation_id(case_no, number) for case_no, number in ladders]
+    ids += [workflow_id(case_no, kind) for case_no, kind in cases]
+    for each in ids:
         try:
-            await client.get_workflow_handle(workflow_id(case_no)).terminate("test over")
+            await client.get_workflow_handle(each).terminate("test over")
         except RPCError:
             pass  # already finished
 

@@ -206,8 +206,9 @@ class CaseWorkflow:
 
     # --- the steps ---------------------------------------------------------------------
 
-    async def _until(self, kind: StepName | None) -> _Completion:
-        """Applies completions as they come until one of ``kind`` (any, for None) lands.
+    async def _until(self, kind: StepName | None) -> _Completion | None:
+        """Applies completions as they come until one of ``kind`` (any, for None) lands,
+        or (None) until ``_finished()`` holds with nothing left to apply.
 
         Meanwhile the next rung of every open deadline runs as a durable timer;
         supervision, clock pauses and extensions are applied here too, and may move it.
@@ -218,6 +219,8 @@ class CaseWorkflow:
                 await self._record("recompute")
                 continue
             if not self._inbox:
+                if self._finished():
+                    return None
                 wake = self._next_wake()
                 if wake is None:
                     await workflow.wait_condition(self._has_work)
@@ -257,7 +260,11 @@ class CaseWorkflow:
                 return completion  # sent back for redo after an unsatisfied callback
 
     def _has_work(self) -> bool:
-        return bool(self._inbox) or self._recompute_requested
+        return bool(self._inbox) or self._recompute_requested or self._finished()
+
+    def _finished(self) -> bool:
+        """Whether ``_until`` should stop waiting: never, unless a subclass says so."""
+        return False
 
     def _refusal(self, completion: _Completion) -> str | None:
         """Why a queued completion cannot be applied now, if it cannot."""
@@ -290,14 +297,16 @@ class CaseWorkflow:
         self._recording = True
         result: StepResult = await workflow.execute_activity(
             "record_step",
-            RecordStepInput(
-                case_no=self._case_no,
-                key=f"{self._steps}:{step}",
-                step=step,
-                task_id=task_id,
-                submission_id=submission_id,
-                deadline_id=deadline_id,
-                rung=rung,
+            self._step_input(
+                RecordStepInput(
+                    case_no=self._case_no,
+                    key=f"{self._steps}:{step}",
+                    step=step,
+                    task_id=task_id,
+                    submission_id=submission_id,
+                    deadline_id=deadline_id,
+                    rung=rung,
+                )
             ),
             result_type=StepResult,
             start_to_close_timeout=STEP_TIMEOUT,
@@ -310,7 +319,15 @@ class CaseWorkflow:
         self._deadlines = {d.id: d for d in result.deadlines}
         if self._ladder:
             self._publish()
+        await self._after_step(result)
         return result
+
+    def _step_input(self, input: RecordStepInput) -> RecordStepInput:
+        """What a subclass adds to each step it records (the mediation it runs)."""
+        return input
+
+    async def _after_step(self, result: StepResult) -> None:
+        """Runs after each recorded step, before an update waiting on it is answered."""
 
     def _publish(self) -> None:
         """The case's search attributes: case number and non-personal facts only."""

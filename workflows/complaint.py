@@ -2,6 +2,7 @@
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
@@ -9,6 +10,11 @@ with workflow.unsafe.imports_passed_through():
         ComplaintInput,
         ComplaintResult,
         HandlingInput,
+        MediationEnded,
+        MediationInput,
+        MediationResult,
+        RecordStepInput,
+        StepResult,
         UpdateResult,
     )
 
@@ -20,13 +26,23 @@ from workflows.case import (
     _Completion,
     workflow_id,
 )
+from workflows.mediation import MediationWorkflow, mediation_id
 
 __all__ = ["NOT_CURRENT", "ComplaintWorkflow", "workflow_id"]
+
+# Cases started before the mediation ladder keep their plain handle task; new cases hand
+# each dispute to a MediationWorkflow.
+MEDIATION_PATCH = "mediation-v1"
 
 
 @workflow.defn
 class ComplaintWorkflow(CaseWorkflow):
     """The complaint lifecycle: triage → handling → reply → callback → closed.
+
+    Handling is the mediation ladder (patch ``mediation-v1``): acceptance hands the
+    dispute to a ``MediationWorkflow`` child, and the ladder's outcome completes the
+    handle step. A complaint registered at a station first goes to that station's
+    reconciliation (和解), also a ``MediationWorkflow``, and to triage if it fails.
 
     Every human step is a task in a staff inbox, completed through an update:
 
@@ -46,14 +62,25 @@ class ComplaintWorkflow(CaseWorkflow):
 
     KIND = "complaint"
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._mediation_ladder = False
+        self._child: ChildWorkflowHandle[MediationWorkflow, MediationResult] | None = None
+        self._started: set[int] = set()
+        self._child_number = 0
+        self._ended: set[int] = set()
+
     @workflow.run
     async def run(self, input: ComplaintInput) -> ComplaintResult:
         self._case_no = input.case_no
         self._ladder = workflow.patched(LADDER_PATCH)
+        self._mediation_ladder = workflow.patched(MEDIATION_PATCH)
         await self._record("open_triage")
 
         while self._status not in TERMINAL:
-            if self._status == "triage":
+            if self._child is not None:
+                await self._follow_mediation()
+            elif self._status == "triage":
                 await self._until("triage")
             elif self._status == "handling":
                 await self._until("handle")
@@ -68,6 +95,63 @@ class ComplaintWorkflow(CaseWorkflow):
         self._inbox.clear()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return ComplaintResult(case_no=self._case_no, status=self._status)
+
+    # --- the mediation ladder -------------------------------------------------------------
+
+    def _step_input(self, input: RecordStepInput) -> RecordStepInput:
+        if not self._mediation_ladder:
+            return input
+        return input.model_copy(update={"mediation_ladder": True})
+
+    async def _after_step(self, result: StepResult) -> None:
+        """A step that handed the dispute to mediation (acceptance, a station's
+        registration, a redo) opened its first rung: its workflow starts before the
+        clerk who took the step is answered, so the rung's tasks can be acted on at once."""
+        ref = result.mediation
+        if not self._mediation_ladder or ref is None or ref.state != "starting":
+            return
+        if ref.number in self._started:
+            return
+        self._started.add(ref.number)
+        self._child_number = ref.number
+        # REQUEST_CANCEL: if this complaint ends without ending the mediation (an operator
+        # terminates it), the mediation is asked to end and records why. TERMINATE would
+        # record nothing and leave its tasks open; ABANDON would leave its timers chasing
+        # a case that no longer runs.
+        self._child = await workflow.start_child_workflow(
+            MediationWorkflow.run,
+            MediationInput(case_no=self._case_no, number=ref.number),
+            id=mediation_id(self._case_no, ref.number),
+            parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
+        )
+
+    @workflow.signal
+    def mediation_ended(self, input: MediationEnded) -> None:
+        """The mediation's workflow reports that its ladder has an outcome."""
+        self._ended.add(input.number)
+
+    def _finished(self) -> bool:
+        if self._child is None:
+            return False
+        return self._child.done() or self._child_number in self._ended
+
+    async def _follow_mediation(self) -> None:
+        """Waits for the ladder's outcome, applying this case's own updates meanwhile
+        (a withdrawal); then the handle step completes from that outcome, and the
+        mediation is told so (it answers the clerk who ended it only then)."""
+        child = self._child
+        assert child is not None
+        while not self._finished() and self._status not in TERMINAL:
+            await self._until(None)
+        if self._status in TERMINAL:
+            if not child.done():
+                child.cancel()  # withdrawn: the withdrawal already ended the ladder
+        else:
+            await self._record("conclude_mediation")
+            if not child.done():
+                await child.signal(MediationWorkflow.concluded)
+        await child
+        self._child = None
 
     @workflow.update
     async def complete_handling(self, input: HandlingInput) -> UpdateResult:

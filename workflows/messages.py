@@ -24,7 +24,10 @@ StepName = Literal[
     "request_extension",  # 承办人申请延期
     "decide_extension",  # 督办人审批延期
     "recompute",  # 日历变更：重算期限
-    "complete_task",  # 核查、调查、告知举报人 …
+    "complete_task",  # 核查、调查、告知举报人、调解阶梯各级 …
+    "open_mediation",  # 调解流程开始：接手其第一级
+    "end_mediation",  # 投诉已结束（撤回）：调解流程随之结束
+    "conclude_mediation",  # 调解阶梯的最终结果：答复、办结或转受理
 ]
 
 Rung = Literal["warning", "notice", "criticism"]
@@ -41,6 +44,32 @@ class ReportInput(BaseModel):
 class ComplaintResult(BaseModel):
     case_no: str
     status: str
+
+
+class MediationInput(BaseModel):
+    case_no: str
+    number: int  # the case's n-th run of the ladder
+
+
+class MediationResult(BaseModel):
+    case_no: str
+    number: int
+    outcome: str | None  # None: ended with the case (withdrawn) before an outcome
+
+
+class MediationEnded(BaseModel):
+    """Signal from a mediation's workflow to its complaint: the ladder has an outcome."""
+
+    number: int
+
+
+class MediationRef(BaseModel):
+    """A run of the mediation ladder, as the workflows need it (no names, no text)."""
+
+    number: int
+    state: str  # starting | open | ended
+    stage: str
+    outcome: str | None = None
 
 
 class TaskRef(BaseModel):
@@ -69,6 +98,11 @@ class RecordStepInput(BaseModel):
     submission_id: str | None = None
     deadline_id: int | None = None
     rung: Rung | None = None
+    # The step of mediation ``n``'s workflow (its tasks and deadlines); None: the case's own.
+    mediation: int | None = None
+    # The case's workflow runs the mediation ladder (patch ``mediation-v1``): acceptance
+    # hands the dispute to a MediationWorkflow instead of opening a plain handle task.
+    mediation_ladder: bool = False
 
 
 class StepResult(BaseModel):
@@ -76,6 +110,9 @@ class StepResult(BaseModel):
     unit: str | None
     open_tasks: list[TaskRef]
     deadlines: list[DeadlineRef]
+    # For the case's workflow: its latest mediation (``starting`` ones it must start);
+    # for a mediation's workflow: that mediation.
+    mediation: MediationRef | None = None
 
 
 class TriageInput(BaseModel):

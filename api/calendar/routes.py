@@ -11,6 +11,7 @@ from api.calendar.workdays import ZONE, CalendarSource
 from api.cases import process
 from api.cases.models import Case
 from api.deps import CurrentUser, SessionDep, SettingsDep, get_temporal, require
+from api.mediation.models import Mediation
 from api.users.models import Role
 
 router = APIRouter(tags=["reference"])
@@ -83,19 +84,26 @@ async def set_year(
         workdays=body.workdays,
         by=user.username,
     )
-    case_nos = calendars.open_deadline_case_nos(session=session, year=year)
+    owners = calendars.open_deadline_owners(session=session, year=year)
+    case_nos = sorted({case_no for case_no, _ in owners})
     pending = False
     if case_nos:
         # The arrangement is committed: a Temporal outage must not undo or hide it.
         try:
             temporal = await get_temporal(request)
-            kinds = dict(
-                session.exec(
-                    select(Case.case_no, Case.kind).where(col(Case.case_no).in_(case_nos))
-                ).all()
-            )
+            cases = {
+                c.case_no: c
+                for c in session.exec(select(Case).where(col(Case.case_no).in_(case_nos))).all()
+            }
             await process.recompute_deadlines(
-                client=temporal, settings=settings, cases=[(n, kinds[n]) for n in case_nos]
+                client=temporal,
+                settings=settings,
+                workflows=[
+                    process.owner_of(
+                        cases[case_no], session.get(Mediation, owner) if owner else None
+                    )
+                    for case_no, owner in owners
+                ],
             )
         except Exception:
             log.exception("calendar %s saved; recomputing %d cases failed", year, len(case_nos))

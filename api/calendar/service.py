@@ -81,21 +81,27 @@ def changes(*, session: Session, year: int) -> Sequence[CalendarChange]:
     return session.exec(query.order_by(col(CalendarChange.id))).all()
 
 
-def open_deadline_case_nos(*, session: Session, year: int) -> list[str]:
-    """The cases with an open deadline that a change of ``year`` may move."""
+def open_deadline_owners(*, session: Session, year: int) -> list[tuple[str, int | None]]:
+    """Who times an open deadline that a change of ``year`` may move: (case number, the
+    mediation owning it or None for the case's own workflow)."""
     first, last = date(year, 1, 1), date(year, 12, 31)
     counts_through_year = (col(Deadline.started_on) <= last) & (col(Deadline.due_date) >= first)
     # A provisional deadline counted Mon–Fri through a year without data, wherever it started.
     provisional_up_to_year = col(Deadline.provisional) & (col(Deadline.due_date) >= first)
     query = (
-        select(Deadline.case_no)
+        select(Deadline.case_no, Deadline.mediation_id)
         .distinct()
         .where(col(Deadline.met_at).is_(None))
         .where(col(Deadline.state).in_(OPEN_STATES))
         .where(or_(counts_through_year, provisional_up_to_year))
         .order_by(col(Deadline.case_no))
     )
-    return list(session.exec(query).all())
+    return [(case_no, owner) for case_no, owner in session.exec(query).all()]
+
+
+def open_deadline_case_nos(*, session: Session, year: int) -> list[str]:
+    """The cases with an open deadline that a change of ``year`` may move."""
+    return sorted({case_no for case_no, _ in open_deadline_owners(session=session, year=year)})
 
 
 def _fingerprint(*, session: Session) -> tuple[Any, ...]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from api.calendar.workdays import WorkingCalendar, deadline_instant, local_date
-from api.cases.models import Deadline, DeadlinePause
+from api.cases.models import Deadline, DeadlinePause, DeadlinePolicy
 from api.config import Settings
 
 
@@ -77,6 +77,10 @@ def set_due(
     deadline.due_at = deadline_instant(due_date)
     deadline.provisional = provisional
     deadline.warn_at = deadline_instant(working_day_before(calendar, due_date, policy.warning))
+    if deadline.policy != DeadlinePolicy.SUPERVISE:
+        # It ends by itself, or is another authority's: a reminder before it, no chase.
+        deadline.notice_at = deadline.criticise_at = None
+        return
     notice_day = calendar.add_working_days(due_date, policy.notice).end
     deadline.notice_at = deadline_instant(notice_day)
     criticism_day = calendar.add_working_days(notice_day, policy.criticism).end

@@ -25,6 +25,7 @@ class Channel(StrEnum):
 
 class Status(StrEnum):
     REGISTERED = "registered"  # 登记
+    RECONCILIATION = "reconciliation"  # 和解（维权站、ODR企业）
     TRIAGE = "triage"  # 受理审查
     REJECTED = "rejected"  # 不予受理
     REFERRED = "referred"  # 移送
@@ -48,10 +49,20 @@ TERMINAL: frozenset[Status] = frozenset(
     {Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHDRAWN}
 )
 
-_OPEN = {Status.REGISTERED, Status.TRIAGE, Status.HANDLING, Status.REPLIED, Status.CALLBACK}
+_OPEN = {
+    Status.REGISTERED,
+    Status.RECONCILIATION,
+    Status.TRIAGE,
+    Status.HANDLING,
+    Status.REPLIED,
+    Status.CALLBACK,
+}
 
 ALLOWED: dict[Status, frozenset[Status]] = {
-    Status.REGISTERED: frozenset({Status.TRIAGE}),
+    # A complaint registered at a station goes to reconciliation (和解) first.
+    Status.REGISTERED: frozenset({Status.TRIAGE, Status.RECONCILIATION}),
+    # Settled at the station, or on to the centre's triage.
+    Status.RECONCILIATION: frozenset({Status.CLOSED, Status.TRIAGE}),
     Status.TRIAGE: frozenset({Status.HANDLING, Status.REJECTED, Status.REFERRED}),
     # A branch returns (退回) a wrongly dispatched case to triage.
     Status.HANDLING: frozenset({Status.REPLIED, Status.TRIAGE}),

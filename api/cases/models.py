@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from api.cases.lifecycle import CaseKind, Channel, Status
 from api.db import UTCDateTime, utcnow
+from api.mediation.models import LadderPublic
 
 
 class Party(SQLModel):
@@ -79,6 +80,14 @@ class DeadlineState(StrEnum):
     PAUSED = "paused"
 
 
+class DeadlinePolicy(StrEnum):
+    """What happens when a deadline passes."""
+
+    SUPERVISE = "supervise"  # the unit is late: the supervision ladder (督办) chases it
+    EXPIRE = "expire"  # the step ends by law (调解期满终止、申请期限届满): no one is late
+    WATCH = "watch"  # another authority's time (法院): a reminder, nobody is chased
+
+
 class Deadline(SQLModel, table=True):
     """A statutory time limit bounding one task kind of a case.
 
@@ -108,6 +117,9 @@ class Deadline(SQLModel, table=True):
     name: str = Field(max_length=40)
     # The unit that must meet it: the centre for triage and callback, the branch for handle.
     unit: str | None = Field(default=None, max_length=40)
+    # The mediation whose workflow times it; None: the case's own workflow.
+    mediation_id: int | None = Field(default=None, foreign_key="mediation.id", index=True)
+    policy: DeadlinePolicy = Field(default=DeadlinePolicy.SUPERVISE, sa_type=String(20))
     extended_working_days: int = 0
     paused_working_days: int = 0
     # Set by a hand-down or transfer: the sender's last day, not computed here.
@@ -269,6 +281,7 @@ class DeadlinePublic(SQLModel):
     notice_at: datetime | None = None
     criticise_at: datetime | None = None
     rungs: list[str] = []
+    policy: DeadlinePolicy = DeadlinePolicy.SUPERVISE
 
 
 class CasePublic(SQLModel):
@@ -296,6 +309,8 @@ class CasePublic(SQLModel):
     closed_at: datetime | None
     sender: dict[str, Any] | None = None
     deadlines: list[DeadlinePublic]
+    # The mediation ladder (三位一体 + 诉调衔接): the current rung and each rung's outcome.
+    mediation: LadderPublic | None = None
 
 
 class CaseSummary(SQLModel):

@@ -18,8 +18,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.cases import service as cases
 from api.cases.models import Case
 from api.config import Settings
+from api.mediation.models import Mediation
 from workflows.case import NOT_CURRENT, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
+from workflows.mediation import mediation_id
 from workflows.messages import ComplaintInput, ReportInput, UpdateResult
 from workflows.report import ReportWorkflow
 
@@ -55,30 +57,35 @@ async def ensure_started(*, client: Client, settings: Settings, case_no: str, ki
         pass
 
 
-async def recompute_deadlines(
-    *, client: Client, settings: Settings, cases: list[tuple[str, str]]
-) -> None:
-    """Asks each case's workflow to recompute its open deadlines (the calendar changed).
+async def recompute_deadlines(*, client: Client, settings: Settings, workflows: list[str]) -> None:
+    """Asks each workflow that times an open deadline to recompute them (the calendar
+    changed).
 
-    A signal: the workflow applies it between steps. A case whose workflow has ended has
-    no open deadline left, so a missing workflow is skipped.
+    A signal: the workflow applies it between steps. A workflow that has ended has no open
+    deadline left, so a missing workflow is skipped.
     """
     del settings
-    for case_no, kind in cases:
+    for workflow in workflows:
         try:
-            await client.get_workflow_handle(workflow_id(case_no, kind)).signal(
-                CaseWorkflow.recompute_deadlines
-            )
+            await client.get_workflow_handle(workflow).signal(CaseWorkflow.recompute_deadlines)
         except RPCError as error:
             if error.status != RPCStatusCode.NOT_FOUND:
                 raise
 
 
+def owner_of(case: Case, mediation: Mediation | None) -> str:
+    """The workflow that completes a task or times a deadline: the case's own, or that of
+    the mediation owning it."""
+    if mediation is not None:
+        return mediation_id(case.case_no, mediation.number)
+    return workflow_id(case.case_no, case.kind)
+
+
 async def update(
-    *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any, kind: str
+    *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any, workflow: str
 ) -> UpdateResult:
     """Runs one update to completion. A refusal by the workflow is a 409 here."""
-    handle = client.get_workflow_handle(workflow_id(case_no, kind))
+    handle = client.get_workflow_handle(workflow)
     try:
         result: UpdateResult = await handle.execute_update(
             handler, arg, rpc_timeout=timedelta(seconds=settings.update_timeout_seconds)
@@ -110,8 +117,10 @@ async def submit(
     body: dict[str, Any],
     handler: Any,
     arg_for: Callable[[str], Any],
+    mediation: Mediation | None = None,
 ) -> None:
-    """Stores a person's decision and sends it to the case's workflow.
+    """Stores a person's decision and sends it to the workflow that owns the step: the
+    case's own, or that of ``mediation``.
 
     The free text stays in the database (a ``Submission``); the update carries its id.
     A refusal by the workflow leaves nothing behind.
@@ -126,7 +135,7 @@ async def submit(
             case_no=case.case_no,
             handler=handler,
             arg=arg_for(submission.id),
-            kind=case.kind,
+            workflow=owner_of(case, mediation),
         )
     except HTTPException:
         cases.drop_submission(session=session, submission=submission)

@@ -24,6 +24,7 @@ from api.cases.models import (
 )
 from api.config import Settings
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep, require
+from api.mediation.models import Mediation
 from api.rules.service import rules_in_force
 from api.users.models import CITY_UNIT, Role, User
 from workflows.case import CaseWorkflow
@@ -48,6 +49,18 @@ async def register_case(
     response: Response,
 ) -> CasePublic:
     """Registers (登记) a complaint or a report (or both, linked) and starts its workflow."""
+    if user.role == Role.STATION and body.channel != Channel.STATION:
+        # A station's registration is what sends a complaint to its reconciliation first.
+        raise HTTPException(
+            422,
+            [
+                {
+                    "loc": ["body", "channel"],
+                    "msg": "a station registers with the channel station",
+                    "type": "value_error",
+                }
+            ],
+        )
     if body.client_ref:
         existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref)
         if existing is not None:
@@ -243,6 +256,8 @@ async def _clock(
         arg_for=lambda submission_id: ClockInput(
             deadline_id=deadline.id or 0, submission_id=submission_id
         ),
+        # A rung's deadline (the 45 days of mediation) is timed by its mediation's workflow.
+        mediation=session.get(Mediation, deadline.mediation_id) if deadline.mediation_id else None,
     )
     case = cases.get_visible(session=session, user=user, case_no=case_no)
     return cases.to_public(session=session, user=user, case=case)

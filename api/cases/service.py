@@ -25,6 +25,7 @@ from api.cases.models import (
     Submission,
 )
 from api.db import utcnow
+from api.mediation import service as mediation
 from api.rules.rulesets import RuleBook
 from api.units import service as units
 from api.users.models import CITY_UNIT, Role, User
@@ -298,9 +299,11 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
                 notice_at=d.notice_at.astimezone(ZONE) if d.notice_at else None,
                 criticise_at=d.criticise_at.astimezone(ZONE) if d.criticise_at else None,
                 rungs=list(d.rungs),
+                policy=d.policy,
             )
             for d in deadlines
         ],
+        mediation=mediation.ladder(session=session, case_no=case.case_no),
     )
 
 

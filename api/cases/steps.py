@@ -7,6 +7,7 @@ the same key applied again returns the first result and changes nothing.
 
 from collections.abc import Callable
 from datetime import datetime
+from types import EllipsisType
 from typing import Any
 
 from fastapi import HTTPException
@@ -21,18 +22,23 @@ from api.cases.models import (
     Case,
     Deadline,
     DeadlinePause,
+    DeadlinePolicy,
     DeadlineState,
     StepRecord,
     Submission,
 )
 from api.db import utcnow
+from api.mediation import steps as mediation
+from api.mediation.models import Mediation
 from api.rules.rulesets import RuleBook
 from api.supervision.models import SupervisionKind, SupervisionRecord
 from api.tasks import forms
 from api.tasks import service as tasks
 from api.tasks.models import Task, TaskKind, TaskStatus
+from api.units import service as units
+from api.units.models import UnitKind
 from api.users.models import CITY_UNIT, Role
-from workflows.messages import DeadlineRef, RecordStepInput, StepResult, TaskRef
+from workflows.messages import DeadlineRef, MediationRef, RecordStepInput, StepResult, TaskRef
 
 SYSTEM = "system"
 OPEN_STATES = (DeadlineState.PENDING, DeadlineState.OVERDUE, DeadlineState.PAUSED)
@@ -46,11 +52,23 @@ class StepContext:
         calendar: WorkingCalendar,
         rules: RuleBook,
         ladder: LadderPolicy,
+        committees: dict[str, str] | None = None,
     ) -> None:
         self.session = session
+        # The people's mediation committees a referral may name: code → name.
+        self.committees = committees or {}
         self.calendar = calendar
         self.rules = rules
         self.ladder = ladder
+        # The mediation whose workflow takes this step; None: the case's own workflow.
+        self.mediation: Mediation | None = None
+        # The case's workflow runs the mediation ladder (RecordStepInput.mediation_ladder).
+        self.mediation_ladder = False
+
+    @property
+    def owner(self) -> int | None:
+        """The owner of the tasks and deadlines this step opens (Task.mediation_id)."""
+        return self.mediation.id if self.mediation else None
 
 
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
@@ -58,11 +76,18 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     done = _recorded(session, input)
     if done is not None:
         return done
-    case = session.exec(select(Case).where(Case.case_no == input.case_no)).first()
+    # One step of a case at a time: the case's workflow and its mediation's may both
+    # take one (a withdrawal while the ladder moves). SQLite serialises writers anyway.
+    case = session.exec(select(Case).where(Case.case_no == input.case_no).with_for_update()).first()
     if case is None:
         raise HTTPException(404, f"case {input.case_no} not found")
-    STEPS[input.step](ctx, case, input)
-    result = snapshot(session=session, case=case)
+    ctx.mediation_ladder = input.mediation_ladder
+    if input.mediation is not None:
+        ctx.mediation = mediation.of_case(session=session, case=case, number=input.mediation)
+    # A mediation the case ended first (a withdrawal) has nothing left to act on.
+    if ctx.mediation is None or not mediation.has_ended(ctx.mediation):
+        STEPS[input.step](ctx, case, input)
+    result = snapshot(session=session, case=case, mediation=ctx.mediation)
     session.add(
         StepRecord(case_no=case.case_no, key=input.key, result=result.model_dump(mode="json"))
     )
@@ -79,12 +104,28 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     return result
 
 
-def snapshot(*, session: Session, case: Case) -> StepResult:
-    open_tasks = tasks.active(session=session, case_no=case.case_no)
+def snapshot(*, session: Session, case: Case, mediation: Mediation | None = None) -> StepResult:
+    """What a workflow needs after a step: the tasks and deadlines it owns (those of
+    ``mediation`` for a mediation's workflow), and the mediation it runs or must start."""
+    owner = mediation.id if mediation else None
+    open_tasks = [
+        t for t in tasks.active(session=session, case_no=case.case_no) if t.mediation_id == owner
+    ]
+    latest = mediation or mediation_of(session=session, case=case)
     return StepResult(
         status=case.status,
         unit=case.unit,
         open_tasks=[TaskRef(id=t.id or 0, kind=t.kind) for t in open_tasks],
+        mediation=(
+            MediationRef(
+                number=latest.number,
+                state=latest.state,
+                stage=latest.stage,
+                outcome=latest.outcome,
+            )
+            if latest is not None
+            else None
+        ),
         deadlines=[
             DeadlineRef(
                 id=d.id or 0,
@@ -97,8 +138,18 @@ def snapshot(*, session: Session, case: Case) -> StepResult:
                 rungs=list(d.rungs),
             )
             for d in open_deadlines(session=session, case_no=case.case_no)
+            if d.mediation_id == owner
         ],
     )
+
+
+def mediation_of(*, session: Session, case: Case) -> Mediation | None:
+    """The case's latest run of the mediation ladder, if it has one."""
+    return session.exec(
+        select(Mediation)
+        .where(Mediation.case_no == case.case_no)
+        .order_by(col(Mediation.number).desc())
+    ).first()
 
 
 def open_deadlines(*, session: Session, case_no: str) -> list[Deadline]:
@@ -150,10 +201,13 @@ def open_deadline(
     unit: str | None,
     *,
     fixed_due: Any = None,
+    policy: DeadlinePolicy = DeadlinePolicy.SUPERVISE,
+    owner: int | None | EllipsisType = ...,
 ) -> Deadline:
     """A time limit of the case's rule set, counted from ``start`` (that day not counted).
 
-    ``fixed_due`` is the last day a sender of a hand-down or transfer set: it is kept.
+    ``fixed_due`` is the last day a sender of a hand-down or transfer (or a court) set: it
+    is kept. ``owner`` is the mediation whose workflow times it (default: this step's).
     """
     ruleset = ctx.rules.by_code(case.rule_set)
     limit = ruleset.limit(name)
@@ -168,6 +222,8 @@ def open_deadline(
         rule_set=ruleset.code,
         unit=unit,
         fixed=fixed_due is not None,
+        policy=policy,
+        mediation_id=ctx.owner if owner is ... else owner,
     )
     if fixed_due is not None:
         set_due(ctx.calendar, ctx.ladder, deadline, fixed_due, False)
@@ -185,6 +241,7 @@ def open_deadline(
         calendar_days=limit.calendar_days,
         rule_set=ruleset.code,
         fixed=deadline.fixed,
+        policy=deadline.policy,
     )
     return deadline
 
@@ -254,11 +311,13 @@ def _meet(ctx: StepContext, case: Case, deadline_id: int | None, at: datetime) -
 
 def _refresh_overdue(ctx: StepContext, case: Case) -> None:
     ctx.session.flush()
+    # Another authority's lapsed time (a court's) does not make the bureau's case late.
     still = ctx.session.exec(
         select(Deadline.id).where(
             Deadline.case_no == case.case_no,
             Deadline.state == DeadlineState.OVERDUE,
             col(Deadline.met_at).is_(None),
+            Deadline.policy != DeadlinePolicy.WATCH,
         )
     ).first()
     case.overdue = still is not None
@@ -394,6 +453,20 @@ def _supervision(
 
 
 def _open_triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
+    registrar = units.get(session=ctx.session, code=case.registered_unit)
+    at_station = registrar is not None and registrar.kind == UnitKind.STATION
+    if ctx.mediation_ladder and case.kind == CaseKind.COMPLAINT and at_station:
+        # 和解: a station's complaint is first for the business to settle there.
+        _move(ctx, case, Status.RECONCILIATION, SYSTEM)
+        mediation.begin(
+            ctx,
+            case,
+            rung=mediation.Rung.RECONCILIATION,
+            unit=case.registered_unit,
+            at=case.received_at,
+            via="registered",
+        )
+        return
     _move(ctx, case, Status.TRIAGE, SYSTEM)
     _open_triage_task(ctx, case, case.received_at)
 
@@ -417,6 +490,17 @@ def _triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         case.unit = body.unit
         _move(ctx, case, Status.HANDLING, submission.actor)
         _event(ctx, case, submission.actor, "accepted", unit=body.unit)
+        if ctx.mediation_ladder:
+            # 行政调解: the dispute goes to the branch's mediation, rung 1 of the ladder.
+            mediation.begin(
+                ctx,
+                case,
+                rung=mediation.Rung.ADMINISTRATIVE,
+                unit=body.unit,
+                at=at,
+                via="accepted",
+            )
+            return
         # A hand-down (交办) or transfer (转办) carries the deadline its sender set.
         deadline = open_deadline(ctx, case, "handle", at, body.unit, fixed_due=case.sender_due_date)
         _task(
@@ -455,9 +539,11 @@ def _task(
     deadline: Deadline | None = None,
     bound_to: Deadline | None = None,
     context: dict[str, Any] | None = None,
+    owner: int | None | EllipsisType = ...,
 ) -> Task:
     """Opens a task in the inbox and records it. ``deadline`` bounds it; a supervision
-    task is ``bound_to`` the deadline it watches without being bounded by it."""
+    task is ``bound_to`` the deadline it watches without being bounded by it. ``owner``
+    is the mediation whose workflow completes it (default: this step's)."""
     task = tasks.open_task(
         session=ctx.session,
         case_no=case.case_no,
@@ -466,6 +552,7 @@ def _task(
         unit=unit,
         deadline=deadline,
         context=context,
+        mediation_id=ctx.owner if owner is ... else owner,
     )
     if bound_to is not None:
         task.deadline_id = bound_to.id
@@ -490,11 +577,15 @@ def _open(
 
 
 def _complete_task(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
-    """A report's steps: verification, telling the reporter, investigation."""
+    """A report's steps (verification, telling the reporter, investigation), the review of
+    an unsatisfied callback, and each rung of a mediation."""
     task = ctx.session.get(Task, input.task_id) if input.task_id else None
     if task is None:
         raise HTTPException(409, f"task {input.task_id} is not a task of {case.case_no}")
     task, submission, body = _take(ctx, case, input, TaskKind(task.kind))
+    if ctx.mediation is not None:
+        mediation.complete(ctx, case, ctx.mediation, task, submission, body)
+        return
     at = submission.created_at
     actor = submission.actor
     unit = task.unit
@@ -536,6 +627,16 @@ def _complete_task(ctx: StepContext, case: Case, input: RecordStepInput) -> None
         case.outcome = None
         case.satisfaction = None
         _move(ctx, case, Status.HANDLING, actor)
+        if ctx.mediation_ladder:
+            mediation.begin(
+                ctx,
+                case,
+                rung=mediation.Rung.ADMINISTRATIVE,
+                unit=case.unit or CITY_UNIT,
+                at=at,
+                via="redo",
+            )
+            return
         _open(ctx, case, TaskKind.HANDLE, "handle", at, Role.HANDLER, case.unit or CITY_UNIT)
     elif isinstance(body, forms.Investigate):
         case.outcome = body.decision
@@ -547,12 +648,8 @@ def _handle(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     task, submission, body = _take(ctx, case, input, TaskKind.HANDLE)
     at = submission.created_at
     if isinstance(body, forms.Return):
-        # 退回: a wrongly dispatched case goes back to triage; the transfer is recorded.
         _meet(ctx, case, task.deadline_id, at)
-        _event(ctx, case, submission.actor, "returned", unit=task.unit)
-        case.unit = None
-        _move(ctx, case, Status.TRIAGE, submission.actor)
-        _open_triage_task(ctx, case, at)
+        return_to_triage(ctx, case, submission.actor, at, task.unit)
         return
     _meet(ctx, case, task.deadline_id, at)
     case.outcome = body.outcome
@@ -566,8 +663,21 @@ def _handle(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             "mediation_agreed",
             amount_recovered=str(body.amount_recovered),
         )
-    _move(ctx, case, Status.REPLIED, submission.actor)
-    _event(ctx, case, submission.actor, "replied", unit=task.unit)
+    reply(ctx, case, submission.actor, at, task.unit)
+
+
+def return_to_triage(ctx: StepContext, case: Case, actor: str, at: datetime, unit: str) -> None:
+    """退回: a wrongly dispatched case goes back to triage; the transfer is recorded."""
+    _event(ctx, case, actor, "returned", unit=unit)
+    case.unit = None
+    _move(ctx, case, Status.TRIAGE, actor)
+    _open_triage_task(ctx, case, at)
+
+
+def reply(ctx: StepContext, case: Case, actor: str, at: datetime, unit: str | None) -> None:
+    """答复: the result is told to the complainant; the centre calls back."""
+    _move(ctx, case, Status.REPLIED, actor)
+    _event(ctx, case, actor, "replied", unit=unit)
     _open(ctx, case, TaskKind.CALLBACK, "callback", at, Role.OPERATOR, CITY_UNIT, {"attempt": 1})
 
 
@@ -627,12 +737,30 @@ def _deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> No
     deadline = _deadline_of(ctx, case, input.deadline_id)
     if deadline.state != DeadlineState.PENDING or deadline.met_at is not None:
         return
+    if deadline.policy == DeadlinePolicy.EXPIRE:
+        # The step ends by law when its time is up (调解期满终止, 申请期限届满).
+        if ctx.mediation is None:
+            raise HTTPException(409, f"the {deadline.name} deadline belongs to no mediation")
+        mediation.expire(ctx, case, ctx.mediation, deadline)
+        return
     deadline.state = DeadlineState.OVERDUE
     deadline.overdue_at = deadline.due_at
     ctx.session.add(deadline)
     holder = _holder(ctx, case, deadline)
     unit = holder.unit if holder else (deadline.unit or case.unit)
     handler = holder.assignee if holder else None
+    if deadline.policy == DeadlinePolicy.WATCH:
+        # Another authority's time (a court's): the unit follows it up; nobody is chased.
+        _event(
+            ctx,
+            case,
+            SYSTEM,
+            "deadline_lapsed",
+            name=deadline.name,
+            due_at=deadline.due_at.isoformat(),
+            unit=unit,
+        )
+        return
     _event(
         ctx,
         case,
@@ -687,6 +815,10 @@ def _ladder(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         "unit": unit,
         "due_at": deadline.due_at.isoformat(),
     }
+    if deadline.policy != DeadlinePolicy.SUPERVISE:
+        # A time that ends by itself, or another authority's: a reminder, no supervision.
+        _event(ctx, case, SYSTEM, "deadline_reminder", **data)
+        return
     if rung == "warning":
         _supervision(
             ctx, case, deadline, SupervisionKind.WARNING, unit=unit, handler=handler, at=at
@@ -756,6 +888,8 @@ def _supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         if deadline is not None:
             deadline.unit = holder.unit
             ctx.session.add(deadline)
+        if ctx.mediation is not None:
+            mediation.reassign(ctx, ctx.mediation, holder.unit)
         _event(ctx, case, actor, "reassigned", **{"from": previous, "to": holder.unit})
 
 
@@ -862,6 +996,8 @@ def _recompute(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     """The calendar changed: every open deadline is counted again from its parts."""
     now = utcnow()
     for deadline in open_deadlines(session=ctx.session, case_no=case.case_no):
+        if deadline.mediation_id != ctx.owner:
+            continue  # the other workflow of the case recomputes its own
         if deadline.state == DeadlineState.PAUSED:
             continue  # counted again when the clock resumes
         _redate(ctx, case, deadline, SYSTEM, "calendar changed", now)
@@ -871,6 +1007,8 @@ def _withdraw(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     submission = _submission(ctx, case, input)
     case.outcome = "withdrawn"
     _event(ctx, case, submission.actor, "withdrawn")
+    # The ladder ends with the complaint, at whatever rung it stands.
+    mediation.end_open(ctx, case, submission.actor, submission.created_at)
     _close(ctx, case, Status.WITHDRAWN, submission.actor, submission.created_at)
 
 
@@ -889,4 +1027,7 @@ STEPS: dict[str, Callable[[StepContext, Case, RecordStepInput], None]] = {
     "decide_extension": _decide_extension,
     "recompute": _recompute,
     "complete_task": _complete_task,
+    "open_mediation": lambda ctx, case, input: mediation.opened(ctx, case),
+    "end_mediation": lambda ctx, case, input: mediation.stopped(ctx, case),
+    "conclude_mediation": lambda ctx, case, input: mediation.conclude(ctx, case),
 }

@@ -6,6 +6,7 @@ from api.calendar.service import working_calendar
 from api.cases import steps
 from api.cases.deadlines import LadderPolicy
 from api.deps import SessionDep, SettingsDep, require_service
+from api.mediation.service import committees
 from api.rules.service import rules_in_force
 from workflows.messages import RecordStepInput, StepResult
 
@@ -26,5 +27,6 @@ def record_step(
         calendar=working_calendar(session=session),
         rules=rules_in_force(session=session, settings=settings),
         ladder=LadderPolicy.of(settings),
+        committees=committees(settings.committees_file),
     )
     return steps.apply(ctx=ctx, input=body)

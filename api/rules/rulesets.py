@@ -27,6 +27,9 @@ class Limit(BaseModel):
     extension_calendar_days: int | None = Field(None, gt=0)
     count: int | None = Field(None, gt=0)
     from_: str | None = Field(None, alias="from", min_length=1)  # the event the clock starts from
+    # The termination ground (of ``grounds.terminate``) recorded when the limit ends the
+    # step by itself: administrative mediation past its 45 working days.
+    expiry_ground: str | None = Field(None, min_length=1, max_length=20)
 
     @model_validator(mode="after")
     def _has_a_figure(self) -> "Limit":
@@ -71,6 +74,16 @@ class RuleSet(BaseModel):
             codes = [g.code for g in grounds]
             if len(codes) != len(set(codes)):
                 raise ValueError(f"rule set {self.code}: duplicate ground codes in {kind!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _expiry_grounds_exist(self) -> "RuleSet":
+        for name, limit in self.limits.items():
+            if limit.expiry_ground and self.ground("terminate", limit.expiry_ground) is None:
+                raise ValueError(
+                    f"rule set {self.code}: the expiry_ground {limit.expiry_ground!r} of "
+                    f"{name} is not one of its terminate grounds"
+                )
         return self
 
     def limit(self, name: str) -> Limit:

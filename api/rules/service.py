@@ -219,6 +219,11 @@ def _check_still_usable(current: RuleSet, new: RuleSet) -> None:
             )
         if limit.count and not replacement.count:
             raise _unprocessable(["limits", name], f"the limit {name} needs a count")
+        if limit.expiry_ground and not replacement.expiry_ground:
+            raise _unprocessable(
+                ["limits", name, "expiry_ground"],
+                f"the limit {name} ends a step by itself: it needs its expiry_ground",
+            )
 
 
 def _unprocessable(loc: list[str], message: str) -> HTTPException:

@@ -15,7 +15,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
 from api.cases.lifecycle import CaseKind, Status
-from api.cases.models import Case, Deadline, DeadlineState
+from api.cases.models import Case, Deadline, DeadlinePolicy, DeadlineState
 from api.supervision.models import SupervisionKind, SupervisionRecord
 from api.tasks.models import ACTIVE, Task, TaskKind
 from api.units.models import Unit, UnitKind
@@ -175,6 +175,8 @@ def _open(state: DeadlineState, unit: str | None) -> list[ColumnElement[bool]]:
     # ``met_at IS NULL`` stays a literal (not a bound parameter), so a partial index on
     # open deadlines can serve it.
     where = [col(Deadline.state) == state, col(Deadline.met_at).is_(None)]
+    # A court's time (司法确认, 诉讼) is watched by the branch, not a deadline it can miss.
+    where.append(col(Deadline.policy) != DeadlinePolicy.WATCH)
     if unit is not None:
         where.append(col(Deadline.unit) == unit)
     return where
@@ -399,6 +401,7 @@ def stats(*, session: Session, unit: str | None, start: date, end: date) -> Stat
         select(Deadline.unit, func.count())
         .where(
             Deadline.state == DeadlineState.OVERDUE,
+            col(Deadline.policy) != DeadlinePolicy.WATCH,
             col(Deadline.unit).in_(codes),
             col(Deadline.due_at) > lo,
             col(Deadline.due_at) <= hi,

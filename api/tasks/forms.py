@@ -1,5 +1,6 @@
 """The completion body of each task kind; its JSON Schema is the task's ``form``."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -149,6 +150,148 @@ class Review(_Body):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+# --- the mediation ladder -----------------------------------------------------------------
+
+Channel = Literal["phone", "sms", "letter", "in_person", "online"]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+class Settled(_Body):
+    """和解成功：商家与消费者自行和解"""
+
+    outcome: Literal["settled"]
+    summary: str = Field(min_length=1, max_length=10000)
+    amount_recovered: Amount = Decimal(0)
+
+
+class NotSettled(_Body):
+    """和解不成：转12315指挥中心受理审查"""
+
+    outcome: Literal["not_settled"]
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+ReconcileBody = Annotated[Settled | NotSettled, Field(discriminator="outcome")]
+
+
+class TerminationNotice(_Body):
+    """终止调解告知：如何告知双方，以及下一步（结束、人民调解、诉讼引导）"""
+
+    complainant: Channel = Field(description="how the complainant was told")
+    respondent: Channel = Field(description="how the respondent was told")
+    told_on: date
+    next: Literal["end", "people", "litigation"]
+    committee: str | None = Field(
+        default=None, min_length=1, max_length=40, description="for next=people"
+    )
+    note: str | None = Field(default=None, max_length=5000)
+
+    @model_validator(mode="after")
+    def _committee_for_people(self) -> "TerminationNotice":
+        _committee_iff_people(self.next, self.committee)
+        return self
+
+
+class CommitteeAgreement(_Body):
+    """人民调解达成协议（签字即生效）"""
+
+    result: Literal["agreement"]
+    signed_on: date
+    summary: str = Field(min_length=1, max_length=10000)
+    amount_recovered: Amount = Decimal(0)
+
+
+class CommitteeFailed(_Body):
+    """人民调解未达成协议：结束，或诉讼引导"""
+
+    result: Literal["failed"]
+    reason: str = Field(min_length=1, max_length=5000)
+    next: Literal["end", "litigation"]
+
+
+CommitteeResultBody = Annotated[CommitteeAgreement | CommitteeFailed, Field(discriminator="result")]
+
+
+class JudicialApplied(_Body):
+    """双方已共同向人民法院申请司法确认"""
+
+    decision: Literal["applied"]
+    court: str = Field(min_length=1, max_length=200)
+    applied_on: date
+
+
+class JudicialDeclined(_Body):
+    """双方不申请司法确认"""
+
+    decision: Literal["declined"]
+    note: str | None = Field(default=None, max_length=5000)
+
+
+JudicialApplicationBody = Annotated[
+    JudicialApplied | JudicialDeclined, Field(discriminator="decision")
+]
+
+
+class RulingConfirmed(_Body):
+    """法院裁定调解协议有效（可申请强制执行）"""
+
+    ruling: Literal["confirmed"]
+    ruling_no: str = Field(min_length=1, max_length=100)
+    ruled_on: date
+
+
+class RulingInvalid(_Body):
+    """法院裁定驳回申请：重新人民调解、诉讼引导，或结束"""
+
+    ruling: Literal["invalid"]
+    ruling_no: str | None = Field(default=None, max_length=100)
+    ruled_on: date
+    reason: str = Field(min_length=1, max_length=5000)
+    next: Literal["people", "litigation", "end"]
+    committee: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _committee_for_people(self) -> "RulingInvalid":
+        _committee_iff_people(self.next, self.committee)
+        return self
+
+
+CourtRulingBody = Annotated[RulingConfirmed | RulingInvalid, Field(discriminator="ruling")]
+
+
+class CourtDecided(_Body):
+    """诉讼结果：判决、法院调解、撤诉，或消费者未起诉"""
+
+    outcome: Literal["judgment", "court_mediation", "lawsuit_withdrawn", "not_sued"]
+    summary: str = Field(min_length=1, max_length=10000)
+    amount_recovered: Amount = Decimal(0)
+
+
+class CourtEntrusted(_Body):
+    """法院委托调解：回到行政调解或人民调解，期限由法院确定"""
+
+    outcome: Literal["entrusted"]
+    rung: Literal["administrative", "people"]
+    due_on: date = Field(description="the last day the court set for the mediation")
+    court_ref: str | None = Field(default=None, max_length=100)
+    committee: str | None = Field(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _committee_for_people(self) -> "CourtEntrusted":
+        _committee_iff_people("people" if self.rung == "people" else "", self.committee)
+        return self
+
+
+CourtOutcomeBody = Annotated[CourtDecided | CourtEntrusted, Field(discriminator="outcome")]
+
+
+def _committee_iff_people(next_: str, committee: str | None) -> None:
+    if next_ == "people" and committee is None:
+        raise ValueError("people's mediation needs the committee it goes to")
+    if next_ != "people" and committee is not None:
+        raise ValueError("a committee is only for people's mediation")
+
+
 ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
     TaskKind.TRIAGE: TypeAdapter(TriageBody),
     TaskKind.HANDLE: TypeAdapter(HandleBody),
@@ -159,7 +302,40 @@ ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
     TaskKind.NOTIFY_REPORTER: TypeAdapter(NotifyReporter),
     TaskKind.INVESTIGATE: TypeAdapter(Investigate),
     TaskKind.REVIEW: TypeAdapter(Review),
+    TaskKind.RECONCILE: TypeAdapter(ReconcileBody),
+    TaskKind.NOTIFY_TERMINATION: TypeAdapter(TerminationNotice),
+    TaskKind.COMMITTEE_RESULT: TypeAdapter(CommitteeResultBody),
+    TaskKind.JUDICIAL_APPLICATION: TypeAdapter(JudicialApplicationBody),
+    TaskKind.COURT_RULING: TypeAdapter(CourtRulingBody),
+    TaskKind.COURT_OUTCOME: TypeAdapter(CourtOutcomeBody),
 }
+
+
+def decision(body: Any) -> str:
+    """The move a ladder task's body makes (``api.mediation.ladder.MOVES``)."""
+    match body:
+        case Settled() | NotSettled() | CourtDecided():
+            return body.outcome
+        case Agreement():
+            return "agreement"
+        case Termination():
+            return "terminated"
+        case Return():
+            return "return"
+        case TerminationNotice():
+            return body.next
+        case CommitteeAgreement():
+            return "agreement"
+        case CommitteeFailed() | RulingInvalid():
+            return body.next
+        case JudicialApplied() | JudicialDeclined():
+            return body.decision
+        case RulingConfirmed():
+            return "confirmed"
+        case CourtEntrusted():
+            return f"entrusted_{body.rung}"
+    raise ValueError(f"{type(body).__name__} is not a step of the mediation ladder")
+
 
 SCHEMAS: dict[TaskKind, dict[str, Any]] = {k: a.json_schema() for k, a in ADAPTERS.items()}
 

@@ -19,6 +19,13 @@ class TaskKind(StrEnum):
     NOTIFY_REPORTER = "notify_reporter"  # 告知实名举报人
     INVESTIGATE = "investigate"  # 立案调查
     REVIEW = "review"  # 回访不满意：督办人决定重办或确认
+    # The mediation ladder (三位一体 + 诉调衔接); ``handle`` is its rung 1 (行政调解).
+    RECONCILE = "reconcile"  # 和解：维权站记录商家和解结果
+    NOTIFY_TERMINATION = "notify_termination"  # 终止调解告知双方，并定下一步
+    COMMITTEE_RESULT = "committee_result"  # 人民调解委员会调解结果
+    JUDICIAL_APPLICATION = "judicial_application"  # 共同申请司法确认（协议生效后三十日内）
+    COURT_RULING = "court_ruling"  # 法院司法确认裁定
+    COURT_OUTCOME = "court_outcome"  # 诉讼结果
 
 
 class TaskStatus(StrEnum):
@@ -40,6 +47,8 @@ class Task(SQLModel, table=True):
     assignee: str | None = Field(default=None, max_length=60)
     status: TaskStatus = Field(default=TaskStatus.OPEN, index=True, sa_type=String(20))
     deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
+    # The mediation whose workflow completes it; None: the case's own workflow.
+    mediation_id: int | None = Field(default=None, foreign_key="mediation.id", index=True)
     due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

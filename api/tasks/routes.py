@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query
@@ -6,11 +7,18 @@ from pydantic import ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.calendar.workdays import ZONE
+from api.calendar.workdays import ZONE, local_date
 from api.cases import process
 from api.cases import service as cases
-from api.cases.models import Case
+from api.cases.models import Case, Deadline
+from api.config import Settings
+from api.db import utcnow
 from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep
+from api.mediation import ladder
+from api.mediation import service as ladder_service
+from api.mediation import steps as ladder_steps
+from api.mediation.ladder import Stage
+from api.mediation.models import Mediation, MediationRung
 from api.rules.service import rules_in_force
 from api.tasks import forms
 from api.tasks import service as tasks
@@ -151,9 +159,72 @@ def _check_facts(session: Session, case: Case, rule_set: Any, body: Any) -> None
         )
 
 
+def _check_ladder(
+    session: Session, settings: Settings, task: Task, mediation: Mediation, body: Any
+) -> None:
+    """What a rung's form cannot tell alone: the committee exists, the dates hold, and the
+    move has the parties' consent it legally needs (人民调解法 arts. 17, 33)."""
+    today = local_date(utcnow())
+    for field in ("told_on", "signed_on", "applied_on", "ruled_on"):
+        day = getattr(body, field, None)
+        if day is not None and day > today:
+            raise _unprocessable(field, f"{field} may not be in the future")
+    entered = local_date(task.created_at)
+    for field in ("told_on", "signed_on"):
+        day = getattr(body, field, None)
+        if day is not None and day < entered:
+            raise _unprocessable(field, f"{field} is before this step began ({entered})")
+    committee = getattr(body, "committee", None)
+    if committee is not None and committee not in ladder_service.committees(
+        settings.committees_file
+    ):
+        raise _unprocessable("committee", f"unknown people's mediation committee: {committee}")
+    if isinstance(body, forms.JudicialApplied):
+        window = session.get(Deadline, task.deadline_id) if task.deadline_id else None
+        signed = date.fromisoformat(str(task_rung_fact(session, mediation, "signed_on")))
+        if body.applied_on < signed:
+            raise _unprocessable("applied_on", f"applied_on is before the agreement ({signed})")
+        if window is not None and body.applied_on > window.due_date:
+            raise _unprocessable(
+                "applied_on", f"the 30 days to apply ended on {window.due_date.isoformat()}"
+            )
+    if isinstance(body, forms.CourtEntrusted) and body.due_on <= today:
+        raise _unprocessable("due_on", "the court's due date must be after today")
+    try:
+        purpose = ladder.move(Stage(mediation.stage), forms.decision(body)).consent
+    except ladder.IllegalMove as error:
+        raise HTTPException(409, str(error)) from error
+    if purpose is not None:
+        why = ladder_steps.missing_consent(session=session, mediation=mediation, purpose=purpose)
+        if why is not None:
+            raise HTTPException(409, f"{why}: the consent of both parties is needed first")
+
+
+def task_rung_fact(session: Session, mediation: Mediation, key: str) -> Any:
+    """A fact of the mediation's rung records (the latest that has it)."""
+    for record in reversed(
+        session.exec(
+            select(MediationRung)
+            .where(MediationRung.mediation_id == mediation.id)
+            .order_by(col(MediationRung.id))
+        ).all()
+    ):
+        if key in record.details:
+            return record.details[key]
+    raise HTTPException(409, f"mediation {mediation.number} has no {key} on record")
+
+
 def _update_for(task: Task, body: Any) -> tuple[Any, Callable[[str], Any]]:
     """The workflow update that completes the task, and its input for a submission id."""
     task_id = task.id or 0
+    if task.mediation_id is not None and task.kind not in (
+        TaskKind.SUPERVISE,
+        TaskKind.APPROVE_EXTENSION,
+    ):
+        # A rung of the ladder (its rung 1 is ``handle``): the mediation's workflow.
+        return CaseWorkflow.complete_task, lambda submission_id: TaskInput(
+            task_id=task_id, submission_id=submission_id, kind=task.kind
+        )
     match task.kind:
         case TaskKind.TRIAGE:
             return CaseWorkflow.triage, lambda submission_id: TriageInput(
@@ -204,6 +275,9 @@ async def complete_task(
         rules_in_force(session=session, settings=settings).by_code(case.rule_set),
         parsed,
     )
+    mediation = session.get(Mediation, task.mediation_id) if task.mediation_id else None
+    if mediation is not None and task.kind in ladder_steps.LADDER_KINDS:
+        _check_ladder(session, settings, task, mediation, parsed)
     handler, arg_for = _update_for(task, parsed)
     await process.submit(
         session=session,
@@ -215,5 +289,10 @@ async def complete_task(
         body=parsed.model_dump(mode="json"),
         handler=handler,
         arg_for=arg_for,
+        mediation=mediation,
     )
-    return to_public(_visible_task(session, user, task_id))
+    done = _visible_task(session, user, task_id)
+    if done.status != TaskStatus.DONE:
+        # The case ended meanwhile (a withdrawal took the ladder with it).
+        raise HTTPException(409, f"task {task_id} was {done.status} before it could be done")
+    return to_public(done)

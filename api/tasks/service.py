@@ -18,6 +18,7 @@ def open_task(
     unit: str,
     deadline: Deadline | None,
     context: dict[str, Any] | None = None,
+    mediation_id: int | None = None,
 ) -> Task:
     task = Task(
         case_no=case_no,
@@ -27,6 +28,7 @@ def open_task(
         deadline_id=deadline.id if deadline else None,
         due_at=deadline.due_at if deadline else None,
         context=context or {},
+        mediation_id=mediation_id,
     )
     session.add(task)
     session.flush()

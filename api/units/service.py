@@ -1,19 +1,28 @@
 import json
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api.units.models import Unit, UnitKind
 
 
 def load_org(*, session: Session, path: Path) -> None:
-    """Seeds the units from the organisation file when the table is empty."""
-    if session.exec(select(Unit).limit(1)).first() is not None:
-        return
+    """Adds the units of the organisation file that the table does not have yet.
+
+    A unit already in the table is left as it is (an admin may have changed it); a unit
+    new to the file (a station opened since) is added.
+    """
     org = json.loads(path.read_text(encoding="utf-8"))
-    for raw in org["units"]:
-        session.add(Unit(**raw))
-    session.commit()
+    known = set(session.exec(select(Unit.code)).all())
+    added = [Unit(**raw) for raw in org["units"] if raw["code"] not in known]
+    if not added:
+        return
+    session.add_all(added)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another process added them first
 
 
 def get(*, session: Session, code: str) -> Unit | None:

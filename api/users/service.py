@@ -45,6 +45,9 @@ def seed_demo_users(*, session: Session) -> None:
     wanted += [(b.code, Role.HANDLER, b.code) for b in branches]
     # A branch head (分局负责人) who supervises their own unit only.
     wanted += [(f"{b.code}-supervisor", Role.SUPERVISOR, b.code) for b in branches]
+    # The staff of each consumer-rights station (维权服务站) and ODR enterprise.
+    stations = session.exec(select(Unit).where(Unit.kind == UnitKind.STATION)).all()
+    wanted += [(s.code, Role.STATION, s.code) for s in stations]
     for username, role, unit in wanted:
         if get_by_username(session=session, username=username) is None:
             create(session=session, username=username, password=DEMO_PASSWORD, role=role, unit=unit)

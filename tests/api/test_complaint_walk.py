@@ -1,11 +1,12 @@
 """A complaint walks its whole lifecycle over the HTTP API, on SQLite and PostgreSQL."""
 
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from tests.conftest import Stack, open_task, register
-from tests.factories import complaint
+from tests.factories import ZONE, complaint
 from workflows.complaint import ComplaintWorkflow, workflow_id
 
 
@@ -92,6 +93,10 @@ async def test_complaint_walks_from_registration_to_closed(stack: Stack) -> None
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 
+def today() -> str:
+    return datetime.now(ZONE).date().isoformat()
+
+
 async def complete(stack: Stack, case_no: str, kind: str, as_: str, body: dict[str, Any]) -> None:
     task = await open_task(stack, case_no, kind, as_)
     response = await stack.call("POST", f"/api/v1/tasks/{task['id']}/complete", as_, json=body)
@@ -132,6 +137,14 @@ async def test_three_unreached_callbacks_close_the_case_as_unreachable(stack: St
         "handle",
         "shitai",
         {"outcome": "terminated", "ground": "T21-3", "reply": "被投诉人拒绝调解，已告知"},
+    )
+    # Both parties are told of the termination (7 working days); the ladder ends there.
+    await complete(
+        stack,
+        case_no,
+        "notify_termination",
+        "shitai",
+        {"complainant": "phone", "respondent": "letter", "told_on": today(), "next": "end"},
     )
     for attempt in (1, 2, 3):
         task = await open_task(stack, case_no, "callback", "operator")

@@ -1,12 +1,16 @@
 """The migrations build exactly the schema the models describe, and run both ways."""
 
+import json
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel
 
 import api.models  # noqa: F401  (every table)
 from api.migrations import config, migrate
+from api.rules import service as rules
 from tests.conftest import Database
 
 
@@ -20,3 +24,51 @@ def test_migrations_match_the_models_and_downgrade_cleanly(database: Database) -
     migrate(database.engine)
     with database.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), SQLModel.metadata) == []
+
+
+def test_an_upgrade_adds_the_ladders_figures_to_rule_sets_an_admin_keeps(
+    database: Database, tmp_path: Path
+) -> None:
+    """Rule sets stored before the mediation ladder get its figures from the configured
+    file, on record; a figure an admin changed is kept."""
+    full = json.loads(database.settings.rules_file.read_text(encoding="utf-8"))
+    before = json.loads(json.dumps(full))
+    for ruleset in before["rulesets"]:
+        for name in LADDER_LIMITS:
+            del ruleset["limits"][name]
+        del ruleset["limits"]["handle"]["expiry_ground"]
+        ruleset["limits"]["handle"]["working_days"] = 40  # an admin's own figure
+    old_file = tmp_path / "rulesets-0005.json"
+    old_file.write_text(json.dumps(before, ensure_ascii=False), encoding="utf-8")
+
+    command.upgrade(config(database.engine), "0005")
+    with Session(database.engine) as session:
+        rules.seed(
+            session=session, settings=database.settings.model_copy(update={"rules_file": old_file})
+        )
+    migrate(database.engine, database.settings.rules_file)
+
+    with Session(database.engine) as session:
+        for record in rules.list_all(session=session):
+            assert set(LADDER_LIMITS) <= set(record.limits)
+            assert record.limits["handle"] == {
+                "working_days": 40,
+                "from": "accepted",
+                "expiry_ground": "T21-5",
+            }
+            assert record.limits["judicial_confirmation"]["calendar_days"] == 30
+            assert record.version == 2 and record.updated_by == "migration"
+            change = rules.changes(session=session, code=record.code)[0]
+            assert (change.version, change.by) == (2, "migration")
+            assert "reconcile" not in change.before["limits"]
+            assert "reconcile" in change.after["limits"]
+            rules.to_ruleset(record)  # still a valid rule set
+
+
+LADDER_LIMITS = (
+    "reconcile",
+    "people_mediation",
+    "judicial_confirmation",
+    "court_ruling",
+    "court_outcome",
+)

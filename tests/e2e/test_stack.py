@@ -185,6 +185,17 @@ def test_a_complaint_walks_to_closed_across_a_restart(embedded: Embedded) -> Non
         "guichi",
         json={"outcome": "terminated", "ground": "T21-4", "reply": "双方未能达成一致，已告知"},
     )
+    notice = client.task(case_no, "notify_termination", "guichi")
+    client.post(
+        f"/tasks/{notice['id']}/complete",
+        "guichi",
+        json={
+            "complainant": "sms",
+            "respondent": "letter",
+            "told_on": notice["created_at"][:10],
+            "next": "end",
+        },
+    )
     callback = client.task(case_no, "callback", "operator")
     client.post(
         f"/tasks/{callback['id']}/complete",

@@ -16,6 +16,7 @@ from api.cases.lifecycle import (
 
 OPEN = [
     Status.REGISTERED,
+    Status.RECONCILIATION,
     Status.TRIAGE,
     Status.HANDLING,
     Status.REPLIED,
@@ -25,6 +26,9 @@ CLOSED_FOR_GOOD = [Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHD
 
 HAPPY_PATH = [
     (Status.REGISTERED, Status.TRIAGE),  # 登记 → 受理审查
+    (Status.REGISTERED, Status.RECONCILIATION),  # 维权站登记 → 和解
+    (Status.RECONCILIATION, Status.CLOSED),  # 和解成功
+    (Status.RECONCILIATION, Status.TRIAGE),  # 和解不成，转受理审查
     (Status.TRIAGE, Status.HANDLING),  # 受理，分送承办单位
     (Status.TRIAGE, Status.REJECTED),  # 不予受理
     (Status.TRIAGE, Status.REFERRED),  # 移送
@@ -47,6 +51,8 @@ ILLEGAL = [
     (Status.REJECTED, Status.TRIAGE),
     (Status.REFERRED, Status.HANDLING),
     (Status.TRIAGE, Status.REGISTERED),
+    (Status.RECONCILIATION, Status.HANDLING),  # a station's case is accepted by the centre
+    (Status.HANDLING, Status.RECONCILIATION),
 ]
 
 
@@ -113,6 +119,7 @@ def test_a_report_moves_along_its_own_path(current: Status, target: Status) -> N
     ("current", "target"),
     [
         (Status.TRIAGE, Status.HANDLING),  # a report is not mediated
+        (Status.REGISTERED, Status.RECONCILIATION),
         (Status.VERIFICATION, Status.REPLIED),
         (Status.INVESTIGATION, Status.VERIFICATION),
         (Status.CLOSED, Status.INVESTIGATION),

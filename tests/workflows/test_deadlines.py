@@ -115,7 +115,14 @@ async def test_triage_deadline_passes_on_its_timer_and_meeting_it_late_clears_th
 async def test_supervisor_extends_then_reassigns_an_overdue_handling(
     skipping_stack: Stack, skipping_env: WorkflowEnvironment
 ) -> None:
-    case_no = await register(skipping_stack)
+    # A hand-down's handling date is chased by the supervision ladder (the statutory 45
+    # days of mediation end the mediation instead: test_mediation_deadlines.py).
+    sender_due = WorkingCalendar().add_working_days(datetime.now(ZONE).date(), 45).end
+    case_no = await register(
+        skipping_stack,
+        channel="hand_down",
+        sender={"authority": "安徽省市场监督管理局", "due_date": sender_due.isoformat()},
+    )
     triage_task = (await eventually(lambda: tasks_of(skipping_stack, case_no, "triage")))[0]
     accepted = await skipping_stack.call(
         "POST",

@@ -1,4 +1,5 @@
-"""The supervision ladder (督办), rung by rung, on the time-skipping server.
+"""The supervision ladder (督办), rung by rung, on the time-skipping server, on the
+handling deadline a hand-down's sender set.
 
 T−2 working days a warning (预警); T overdue with a supervise task; T+1 working day a
 chase notice (催办通知书); five working days later a criticism (通报批评) and an
@@ -14,7 +15,7 @@ import pytest_asyncio
 from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.calendar.workdays import WorkingCalendar, deadline_instant
+from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
 from api.cases.deadlines import working_day_before
 from api.supervision.models import SupervisionRecord
 from tests.conftest import Database, Stack, open_task, register, running_stack
@@ -56,8 +57,19 @@ def records(stack: Stack, case_no: str) -> list[tuple[str, str, str | None]]:
 
 
 async def handling_case(stack: Stack, unit: str) -> tuple[str, dict[str, Any]]:
-    """A complaint accepted to ``unit`` whose handler has claimed the handle task."""
-    case_no = await register(stack)
+    """A hand-down (交办) accepted to ``unit`` whose handler has claimed the handle task.
+
+    Its handle deadline is the sender's date, which the supervision ladder chases; the
+    statutory 45 days of mediation instead end the mediation by law when they pass
+    (tests/workflows/test_mediation_deadlines.py).
+    """
+    calendar = WorkingCalendar()
+    sender_due = calendar.add_working_days(datetime.now(ZONE).date(), 20).end
+    case_no = await register(
+        stack,
+        channel="hand_down",
+        sender={"authority": "安徽省市场监督管理局", "due_date": sender_due.isoformat()},
+    )
     triage = await open_task(stack, case_no, "triage", "operator")
     accepted = await stack.call(
         "POST",

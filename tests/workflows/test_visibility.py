@@ -59,14 +59,26 @@ async def test_the_overdue_list_agrees_with_a_visibility_query(stack: Stack) -> 
     assert all(attrs["Supervised"] is True for attrs in from_temporal.values())
     assert all(attrs["CaseStatus"] == "triage" for attrs in from_temporal.values())
 
-    async def handling() -> dict[str, dict[str, Any]] | None:
-        found = await visible(stack, f"CaseNo STARTS_WITH '{prefix}' AND HandlingUnit = 'guichi'")
-        return found if set(found) == {handled} else None
+    def handling(kind: str) -> Any:
+        async def check() -> dict[str, dict[str, Any]] | None:
+            found = await visible(
+                stack,
+                f"CaseNo STARTS_WITH '{prefix}' AND HandlingUnit = 'guichi' "
+                f"AND CaseKind = '{kind}'",
+            )
+            return found if set(found) == {handled} else None
 
-    guichi = await eventually(handling, timeout=30, interval=0.5)
+        return check
+
+    guichi = await eventually(handling("complaint"), timeout=30, interval=0.5)
     assert guichi[handled]["CaseStatus"] == "handling"
     assert guichi[handled]["Overdue"] is False
-    assert guichi[handled]["NextDeadline"] is not None
+    # The handling deadline is timed by the case's mediation workflow, which publishes it.
+    mediating = await eventually(handling("mediation"), timeout=30, interval=0.5)
+    case = (await stack.call("GET", f"/api/v1/cases/{handled}", "supervisor")).json()
+    due = next(d["due_at"] for d in case["deadlines"] if d["name"] == "handle")
+    assert mediating[handled]["NextDeadline"] == datetime.fromisoformat(due)
+    assert mediating[handled]["Overdue"] is False
 
 
 async def listed_until(check: Any) -> Any:

@@ -1,0 +1,122 @@
+"""MediationWorkflow: one run of the mediation ladder, id ``mediation-<case_no>-<number>``."""
+
+import asyncio
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.messages import (
+        MediationEnded,
+        MediationInput,
+        MediationRef,
+        MediationResult,
+        RecordStepInput,
+        StepResult,
+    )
+
+from workflows.case import NOT_CURRENT, CaseWorkflow, UpdateResult, _Completion
+
+# The signal a complaint takes its mediation's end by (ComplaintWorkflow.mediation_ended).
+MEDIATION_ENDED = "mediation_ended"
+
+
+def mediation_id(case_no: str, number: int) -> str:
+    """``mediation-<case_no>-<number>``: the case's n-th run of the ladder."""
+    return f"mediation-{case_no}-{number}"
+
+
+@workflow.defn
+class MediationWorkflow(CaseWorkflow):
+    """One dispute's way up the ladder (三位一体 + 诉调衔接), a child of its complaint:
+    和解 at a station (rung 0), or 行政调解 by the branch (rung 1) → 人民调解 by a committee
+    (rung 2) → 司法确认 or litigation (rung 3), and back down when a court entrusts the
+    dispute to mediation (委托调解).
+
+    The same machinery as the case workflows: each rung's tasks are completed through
+    ``complete_task`` (``handle``, ``notify_termination``, ``committee_result``,
+    ``judicial_application``, ``court_ruling``, ``court_outcome``, ``reconcile``), and the
+    rung's deadlines run as durable timers. A deadline that ends its step by law
+    (administrative mediation after 45 working days, the 30-day window for judicial
+    confirmation, a station's time to settle) is applied when it passes; the others are
+    chased by the supervision ladder.
+
+    - updates: ``complete_task``, ``supervise``, ``request_extension``,
+      ``decide_extension``, ``pause_clock``, ``resume_clock``;
+    - signals: ``recompute_deadlines``, ``concluded`` (the complaint took the outcome);
+      query: ``state``.
+
+    The complaint hands the dispute over with its first rung already open. When the
+    ladder ends, this workflow signals the complaint (``mediation_ended``) and waits for
+    ``concluded``: the clerk whose step ended the ladder is answered once the complaint
+    has moved on (replied, closed, back to triage). If the complaint ends first
+    (withdrawn), it cancels this workflow, which records its end and returns.
+    """
+
+    KIND = "mediation"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._number = 0
+        self._mediation: MediationRef | None = None
+        # The first rung's tasks were opened by the complaint's step: a clerk may complete
+        # one before this workflow has read them (see ``_ensure_current``).
+        self._recording = True
+        self._concluded = False
+        self._cancelled = False
+
+    @workflow.run
+    async def run(self, input: MediationInput) -> MediationResult:
+        self._case_no = input.case_no
+        self._number = input.number
+        self._ladder = True  # a new workflow type: there are no earlier histories to keep
+        try:
+            await self._record("open_mediation")
+            while not self._finished():
+                await self._until(None)
+            await self._hand_back()
+        except asyncio.CancelledError:
+            # The complaint ended (withdrawn) or was stopped: the ladder ends with it, on
+            # record, rather than leaving its tasks and timers behind.
+            await self._record("end_mediation")
+            self._cancelled = True
+        for completion in self._inbox:
+            self._done[completion.submission_id] = ApplicationError(
+                "the mediation has ended", type=NOT_CURRENT
+            )
+        self._inbox.clear()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        outcome = self._mediation.outcome if self._mediation else None
+        return MediationResult(case_no=self._case_no, number=self._number, outcome=outcome)
+
+    @workflow.signal
+    def concluded(self) -> None:
+        """The complaint has taken the ladder's outcome."""
+        self._concluded = True
+
+    async def _hand_back(self) -> None:
+        parent = workflow.info().parent
+        if parent is None:
+            return
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+            MEDIATION_ENDED, MediationEnded(number=self._number)
+        )
+        await workflow.wait_condition(lambda: self._concluded)
+
+    async def _complete(self, completion: _Completion) -> UpdateResult:
+        result = await super()._complete(completion)
+        if self._finished():
+            # This step ended the ladder: answer once the complaint has moved on.
+            await workflow.wait_condition(lambda: self._concluded or self._cancelled)
+        return result
+
+    def _finished(self) -> bool:
+        return self._mediation is not None and self._mediation.state == "ended"
+
+    def _step_input(self, input: RecordStepInput) -> RecordStepInput:
+        return input.model_copy(
+            update={"mediation": self._number, "key": f"m{self._number}.{input.key}"}
+        )
+
+    async def _after_step(self, result: StepResult) -> None:
+        self._mediation = result.mediation
