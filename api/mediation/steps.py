@@ -188,10 +188,12 @@ def complete(
     event, data = _EVENTS[type(body)]
     steps._event(ctx, case, actor, event, number=mediation.number, **data(body, facts))
     if move.consent is not None:
-        # The consents the move rests on, as the evidence it was made with.
-        facts["consents"] = [
+        # The consents the move rests on, as the evidence it was made with: on the record
+        # of the rung it enters (or continues, for a joint application to the court).
+        evidence = [
             c.id for c in consents(session=ctx.session, mediation=mediation, purpose=move.consent)
         ]
+        (onward if move.to in ladder.OPENS_RUNG else facts)["consents"] = evidence
     _take(ctx, case, mediation, move, at, actor, facts, onward)
 
 

@@ -4,9 +4,11 @@ numbers, ids and non-personal facts only."""
 import base64
 from typing import Any
 
+from tests import mediation
 from tests.conftest import Stack, open_task
 from tests.factories import complaint
 from workflows.complaint import workflow_id
+from workflows.mediation import mediation_id
 
 PERSONAL = {
     "name": "李四海",
@@ -87,3 +89,44 @@ async def test_no_personal_data_or_free_text_in_the_workflow_history(stack: Stac
     # The database, which owns personal data, does hold them.
     case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
     assert case["complainant"]["phone"] == PERSONAL["phone"]
+
+
+async def test_no_personal_data_or_free_text_in_the_mediation_histories(stack: Stack) -> None:
+    """Attendees, minutes, consents and agreements stay in the database: neither the
+    complaint's workflow nor its mediation's carries them."""
+    secrets = ["调解笔录：双方同意由检测机构出具报告", "消费者同意调解，签字确认", "商家退还货款"]
+    case_no = await mediation.accepted(stack, complainant=PERSONAL)
+    session = await stack.call(
+        "POST",
+        f"/api/v1/cases/{case_no}/mediation/sessions",
+        "guichi",
+        json={
+            "held_on": mediation.today(),
+            "attendees": [{"name": PERSONAL["name"], "role": "complainant"}],
+            "minutes": secrets[0],
+        },
+    )
+    assert session.status_code == 201, session.text
+    await mediation.terminate(stack, case_no)
+    for party in ("complainant", "respondent"):
+        given = await mediation.consent(stack, case_no, "people_mediation", party, note=secrets[1])
+        assert given.status_code == 201, given.text
+    await mediation.done(
+        stack,
+        case_no,
+        "notify_termination",
+        "guichi",
+        mediation.notice("people", mediation.COMMITTEE),
+    )
+    await mediation.done(
+        stack, case_no, "committee_result", "guichi", mediation.agreement(summary=secrets[2])
+    )
+    await mediation.done(stack, case_no, "judicial_application", "guichi", {"decision": "declined"})
+
+    stored = ""
+    for workflow in (workflow_id(case_no), mediation_id(case_no, 1)):
+        history = await stack.client.get_workflow_handle(workflow).fetch_history()
+        stored += "\n".join(payload_texts(history.to_json_dict()))
+    assert case_no in stored and "notify_termination" in stored, "positive control"
+    for secret in [*PERSONAL.values(), *secrets]:
+        assert secret not in stored, f"{secret!r} leaked into a workflow history"
