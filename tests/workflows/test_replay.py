@@ -1,9 +1,13 @@
 """Recorded histories must keep replaying against the current workflow code.
 
-A change to ComplaintWorkflow that running cases would not survive fails here: guard it
-with ``workflow.patched`` and add a new recorded history next to the old ones.
+A change to a workflow that running cases would not survive fails here: guard it with
+``workflow.patched`` and record a new history next to the old ones
+(``tests/workflows/record_histories.py``). ``complaint_*`` predate the supervision
+ladder, ``v2_*`` the mediation ladder; ``v3_*`` hold complaints with their mediations
+(``*.mediation-<n>.json``) and a report.
 """
 
+import json
 from pathlib import Path
 
 import pytest
@@ -12,17 +16,28 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.complaint import ComplaintWorkflow
+from workflows.mediation import MediationWorkflow
+from workflows.report import ReportWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
-    replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[ComplaintWorkflow, MediationWorkflow, ReportWorkflow],
+        data_converter=pydantic_data_converter,
+    )
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
 
-def test_histories_are_present() -> None:
-    assert len(HISTORIES) >= 3
+def test_histories_of_every_workflow_type_are_present() -> None:
+    types = {
+        json.loads(p.read_text())["events"][0]["workflowExecutionStartedEventAttributes"][
+            "workflowType"
+        ]["name"]
+        for p in HISTORIES
+    }
+    assert types == {"ComplaintWorkflow", "MediationWorkflow", "ReportWorkflow"}

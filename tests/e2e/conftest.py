@@ -1,0 +1,109 @@
+"""The real stack, started the way ``make run`` starts it, and a client of its HTTP API."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scripts.ports import stable_free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+API = "/api/v1"
+
+
+def free_port() -> int:
+    return stable_free_port("127.0.0.1")
+
+
+class Embedded:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.api_port = free_port()
+        self.temporal_port = free_port()
+        self.env = {
+            **os.environ,
+            "WEIQUAN_DATA_DIR": str(data_dir),
+            "WEIQUAN_API_PORT": str(self.api_port),
+            "WEIQUAN_TEMPORAL_PORT": str(self.temporal_port),
+            "WEIQUAN_TEMPORAL_UI_PORT": str(free_port()),
+            "WEIQUAN_TEMPORAL_HEADLESS": "1",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base = f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> float:
+        began = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "scripts/run_embedded.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=open(self.data_dir / "launcher.out", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+        )
+        while time.monotonic() - began < 90:
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"launcher exited: {(self.data_dir / 'launcher.out').read_text()}"
+                )
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return time.monotonic() - began
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("the stack did not become healthy within 90 s")
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        assert self.proc.wait(timeout=60) == 0, (self.data_dir / "launcher.out").read_text()
+        self.proc = None
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Embedded]:
+    stack = Embedded(tmp_path)
+    yield stack
+    if stack.proc is not None:
+        stack.proc.kill()
+        stack.proc.wait()
+
+
+class Client:
+    def __init__(self, base: str) -> None:
+        self.http = httpx.Client(base_url=base + API, timeout=60)
+        self.tokens: dict[str, str] = {}
+
+    def as_(self, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            response = self.http.post("/auth/token", data={"username": user, "password": "demo"})
+            assert response.status_code == 200, response.text
+            self.tokens[user] = response.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    def get(self, url: str, user: str, **kw: Any) -> Any:
+        response = self.http.get(url, headers=self.as_(user), **kw)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def post(self, url: str, user: str, **kw: Any) -> Any:
+        response = self.http.post(url, headers=self.as_(user), **kw)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    def task(self, case_no: str, kind: str, user: str) -> dict[str, Any]:
+        for _ in range(150):
+            found = self.get(
+                "/tasks", user, params={"case_no": case_no, "kind": kind, "status": "open"}
+            )
+            if found["data"]:
+                return found["data"][0]  # type: ignore[no-any-return]
+            time.sleep(0.1)
+        raise AssertionError(f"no open {kind} task for {case_no}")

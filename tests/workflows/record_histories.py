@@ -1,0 +1,152 @@
+"""Records workflow histories for ``test_replay.py``: not collected by ``make test``.
+
+After a change to a workflow that running cases must survive, record the new shape next
+to the old ones (``workflow.patched`` keeps the old ones replaying)::
+
+    .venv/bin/pytest tests/workflows/record_histories.py -p no:randomly
+
+Each flow below drives the real stack on the dev server (or the time-skipping server) and
+writes the history of every workflow it ran to ``tests/workflows/histories/<name>.json``
+(a mediation's as ``<name>.mediation-<n>.json``). The histories hold case numbers, ids
+and non-personal facts only (``test_privacy.py``).
+"""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
+
+from api.mediation.models import Mediation
+from tests.conftest import Database, Stack, open_task, register, running_stack
+from tests.factories import complaint, eventually
+from tests.mediation import (
+    applied,
+    both_consent,
+    deadline,
+    done,
+    notice,
+    to_committee,
+    to_window,
+    today,
+)
+from workflows.case import workflow_id
+from workflows.mediation import mediation_id
+
+HISTORIES = Path(__file__).parent / "histories"
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+async def save(stack: Stack, name: str, case_no: str, kind: str = "complaint") -> None:
+    """Writes the case's workflow history and those of its mediations, once they end."""
+    ids = {name: workflow_id(case_no, kind)}
+    with Session(stack.engine) as session:
+        for number in session.exec(
+            select(Mediation.number).where(Mediation.case_no == case_no)
+        ).all():
+            ids[f"{name}.mediation-{number}"] = mediation_id(case_no, number)
+    for file_name, each in ids.items():
+        handle = stack.client.get_workflow_handle(each)
+        await handle.result()
+        history = await handle.fetch_history()
+        (HISTORIES / f"{file_name}.json").write_text(
+            json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
+        )
+
+
+async def close(stack: Stack, case_no: str) -> None:
+    await done(
+        stack, case_no, "callback", "operator", {"reached": True, "satisfaction": "satisfied"}
+    )
+
+
+@SQLITE_ONLY
+async def test_record_peoples_mediation_confirmed(stack: Stack) -> None:
+    case_no = await to_window(stack)
+    await both_consent(stack, case_no, "judicial_confirmation")
+    await done(stack, case_no, "judicial_application", "guichi", applied())
+    await done(
+        stack,
+        case_no,
+        "court_ruling",
+        "guichi",
+        {"ruling": "confirmed", "ruling_no": "（2026）皖1702民特1号", "ruled_on": today()},
+    )
+    await close(stack, case_no)
+    await save(stack, "v3_mediation_people_confirmed_closed", case_no)
+
+
+@SQLITE_ONLY
+async def test_record_withdrawn_in_peoples_mediation(stack: Stack) -> None:
+    case_no = await to_committee(stack)
+    response = await stack.call(
+        "POST", f"/api/v1/cases/{case_no}/withdraw", "operator", json={"reason": "和解"}
+    )
+    assert response.status_code == 200, response.text
+    await save(stack, "v3_mediation_withdrawn_in_committee", case_no)
+
+
+@SQLITE_ONLY
+async def test_record_station_unsettled_then_agreement_redo(stack: Stack) -> None:
+    created = await stack.call(
+        "POST", "/api/v1/cases", "st-wanda", json=complaint(channel="station")
+    )
+    case_no = created.json()["case_no"]
+    await done(stack, case_no, "reconcile", "st-wanda", {"outcome": "not_settled", "reason": "x"})
+    await done(stack, case_no, "triage", "operator", {"decision": "accept", "unit": "guichi"})
+    body = {"outcome": "agreement", "summary": "维修", "reply": "已维修"}
+    await done(stack, case_no, "handle", "guichi", body)
+    await done(
+        stack, case_no, "callback", "operator", {"reached": True, "satisfaction": "unsatisfied"}
+    )
+    await done(stack, case_no, "review", "supervisor", {"decision": "redo", "reason": "未退款"})
+    await done(stack, case_no, "handle", "guichi", body)
+    await close(stack, case_no)
+    await save(stack, "v3_station_unsettled_accepted_redone_closed", case_no)
+
+
+@SQLITE_ONLY
+async def test_record_report_filed_and_decided(stack: Stack) -> None:
+    body = complaint(kind="report", reporter={"name": "赵六", "phone": "13911112222"})
+    del body["complainant"]
+    created = await stack.call("POST", "/api/v1/cases", "operator", json=body)
+    case_no = created.json()["case_no"]
+    await done(stack, case_no, "triage", "operator", {"decision": "accept", "unit": "guichi"})
+    await done(stack, case_no, "verify", "guichi", {"decision": "file", "reason": "有违法嫌疑"})
+    await done(stack, case_no, "notify_reporter", "guichi", {"channel": "phone"})
+    await done(stack, case_no, "investigate", "guichi", {"decision": "penalty", "summary": "罚款"})
+    await save(stack, "v3_report_filed_told_penalty", case_no, kind="report")
+
+
+@pytest_asyncio.fixture
+async def skipping_stack(
+    sqlite_database: Database, skipping_env: WorkflowEnvironment
+) -> AsyncIterator[Stack]:
+    async with running_stack(sqlite_database, skipping_env.client) as stack:
+        yield stack
+
+
+async def test_record_mediation_ended_by_law_then_litigation_not_sued(
+    skipping_stack: Stack, skipping_env: WorkflowEnvironment
+) -> None:
+    stack = skipping_stack
+    case_no = await register(stack)
+    await done(stack, case_no, "triage", "operator", {"decision": "accept", "unit": "guichi"})
+    await deadline(stack, case_no, "handle")
+    await skipping_env.sleep(timedelta(days=70))  # past the 45 working days
+    await open_task(stack, case_no, "notify_termination", "guichi")
+    await done(stack, case_no, "notify_termination", "guichi", notice("litigation"))
+    await done(
+        stack,
+        case_no,
+        "court_outcome",
+        "guichi",
+        {"outcome": "not_sued", "summary": "消费者未起诉"},
+    )
+    await eventually(lambda: open_task(stack, case_no, "callback", "operator"))
+    await close(stack, case_no)
+    await save(stack, "v3_mediation_expired_litigation_not_sued_closed", case_no)
