@@ -498,7 +498,13 @@ def _facts(ctx: "StepContext", case: Case, body: Any) -> tuple[dict[str, Any], d
             onward = {"court": body.court, "start": _noon(body.applied_on)}
             return {"court": body.court, "applied_on": body.applied_on.isoformat()}, onward
         case forms.RulingConfirmed():
-            return {"ruling_no": body.ruling_no, "ruled_on": body.ruled_on.isoformat()}, {}
+            # 司法确认: the agreement can now be enforced by a court (申请强制执行).
+            confirmed = {
+                "ruling_no": body.ruling_no,
+                "ruled_on": body.ruled_on.isoformat(),
+                "enforceable": True,
+            }
+            return confirmed, {}
         case forms.RulingInvalid():
             refused: dict[str, Any] = {
                 "ruling_no": body.ruling_no,

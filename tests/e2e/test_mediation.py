@@ -122,7 +122,9 @@ def test_failed_mediation_to_peoples_mediation_to_a_confirmed_agreement(
         ("people", "agreement"),
         ("judicial", "confirmed"),
     ]
-    assert case["mediation"]["rungs"][2]["details"]["ruling_no"] == "（2026）皖1702民特88号"
+    confirmed = case["mediation"]["rungs"][2]["details"]
+    assert confirmed["ruling_no"] == "（2026）皖1702民特88号"
+    assert confirmed["enforceable"] is True
     ladder = client.get(f"/cases/{case_no}/mediation", "guichi")
     assert len(ladder["sessions"]) == 1 and len(ladder["consents"]) == 4
 
