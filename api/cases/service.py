@@ -24,6 +24,7 @@ from api.cases.models import (
     Event,
     Submission,
 )
+from api.cases.parties import mask, sees_parties
 from api.db import utcnow
 from api.mediation import service as mediation
 from api.rules.rulesets import RuleBook
@@ -204,29 +205,6 @@ def list_visible(
     return list(rows), count
 
 
-def _mask(party: dict[str, Any] | None) -> dict[str, Any] | None:
-    if party is None:
-        return None
-    masked = dict(party)
-    if masked.get("name"):
-        masked["name"] = masked["name"][0] + "*" * (len(masked["name"]) - 1)
-    for key in ("phone", "id_number"):
-        if masked.get(key):
-            value = masked[key]
-            masked[key] = (
-                value[:3] + "*" * max(len(value) - 7, 0) + value[-4:]
-                if len(value) > 7
-                else "*" * len(value)
-            )
-    masked.pop("address", None)
-    return masked
-
-
-def sees_parties(user: User) -> bool:
-    """Operators, handlers, supervisors and stations work with the parties; others see masks."""
-    return user.role in (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.STATION)
-
-
 def sees_reporter(user: User, case: Case) -> bool:
     """The reporter is sealed: only the case's handlers and its supervisors see them."""
     if user.role == Role.SUPERVISOR:
@@ -270,7 +248,7 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
         category=case.category,
         description=case.description,
         claim=case.claim,
-        complainant=case.complainant if show else _mask(case.complainant),
+        complainant=case.complainant if show else mask(case.complainant),
         reporter=reporter_as_seen(session=session, user=user, case=case),
         anonymous=case.anonymous,
         linked_case_no=case.linked_case_no,

@@ -9,6 +9,7 @@ import json
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
 from sqlmodel import Session, col, select
@@ -16,6 +17,7 @@ from sqlmodel import Session, col, select
 from api.calendar.workdays import ZONE, local_date
 from api.cases import history
 from api.cases.models import Case
+from api.cases.parties import mask, sees_parties
 from api.db import utcnow
 from api.mediation.ladder import LEVEL, RUNG_OF, Rung, Stage
 from api.mediation.models import (
@@ -110,7 +112,7 @@ def detail(*, session: Session, case_no: str, user: User) -> LadderDetail | None
     if summary is None:
         return None
     numbers = {m.id: m.number for m in mediations(session=session, case_no=case_no)}
-    named = user.role in (Role.OPERATOR, Role.HANDLER, Role.SUPERVISOR, Role.STATION)
+    named = sees_parties(user)
     sessions = session.exec(
         select(MediationSession)
         .where(MediationSession.case_no == case_no)
@@ -129,16 +131,12 @@ def detail(*, session: Session, case_no: str, user: User) -> LadderDetail | None
 
 
 def _session_public(row: MediationSession, number: int, named: bool) -> SessionPublic:
-    attendees = [
-        a if named else {**a, "name": a["name"][0] + "*" * (len(a["name"]) - 1)}
-        for a in row.attendees
-    ]
     return SessionPublic(
         id=row.id or 0,
         number=number,
         held_on=row.held_on,
         place=row.place,
-        attendees=attendees,
+        attendees=row.attendees if named else [mask(a) or {} for a in row.attendees],
         minutes=row.minutes,
         recorded_by=row.recorded_by,
         recorded_at=row.recorded_at.astimezone(ZONE),
@@ -181,10 +179,29 @@ def _not_later_than_today(field: str, day: date) -> None:
         raise _field(field, f"{field} may not be in the future")
 
 
-def _lock(session: Session, case: Case) -> None:
+def _record(
+    *,
+    session: Session,
+    case: Case,
+    user: User,
+    row: MediationSession | MediationConsent,
+    event: str,
+    data: dict[str, Any],
+) -> None:
+    """Stores a piece of evidence and its event in the case's history, in one commit."""
     # The history's sequence is per case: one writer at a time (PostgreSQL; SQLite
     # serialises writers itself).
     session.exec(select(Case.id).where(Case.case_no == case.case_no).with_for_update()).first()
+    session.add(row)
+    session.flush()
+    history.append(
+        session=session,
+        case_no=case.case_no,
+        actor=user.username,
+        type=event,
+        data={"id": row.id, **data},
+    )
+    session.commit()
 
 
 def record_session(
@@ -199,7 +216,6 @@ def record_session(
     _not_later_than_today("held_on", body.held_on)
     if body.held_on < local_date(mediation.started_at):
         raise _field("held_on", "held_on is before this mediation began")
-    _lock(session, case)
     row = MediationSession(
         mediation_id=mediation.id or 0,
         case_no=case.case_no,
@@ -209,21 +225,19 @@ def record_session(
         minutes=body.minutes,
         recorded_by=user.username,
     )
-    session.add(row)
-    session.flush()
-    history.append(
+    _record(
         session=session,
-        case_no=case.case_no,
-        actor=user.username,
-        type="mediation_session",
+        case=case,
+        user=user,
+        row=row,
+        event="mediation_session",
+        # How many attended, not who: names stay on the session row.
         data={
             "number": mediation.number,
-            "session_id": row.id,
             "held_on": body.held_on.isoformat(),
             "attendees": len(body.attendees),
         },
     )
-    session.commit()
     return _session_public(row, mediation.number, True)
 
 
@@ -236,7 +250,6 @@ def record_consent(
     _not_later_than_today("given_on", body.given_on)
     if body.given_on < local_date(mediation.started_at):
         raise _field("given_on", "given_on is before this mediation began")
-    _lock(session, case)
     row = MediationConsent(
         mediation_id=mediation.id or 0,
         case_no=case.case_no,
@@ -248,13 +261,12 @@ def record_consent(
         note=body.note,
         recorded_by=user.username,
     )
-    session.add(row)
-    session.flush()
-    history.append(
+    _record(
         session=session,
-        case_no=case.case_no,
-        actor=user.username,
-        type="consent_recorded" if body.given else "consent_refused",
+        case=case,
+        user=user,
+        row=row,
+        event="consent_recorded" if body.given else "consent_refused",
         data={
             "number": mediation.number,
             "purpose": body.purpose,
@@ -263,5 +275,4 @@ def record_consent(
             "form": body.form,
         },
     )
-    session.commit()
     return _consent_public(row, mediation.number)
