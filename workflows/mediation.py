@@ -97,6 +97,7 @@ class MediationWorkflow(CaseWorkflow):
     async def _hand_back(self) -> None:
         parent = workflow.info().parent
         if parent is None:
+            self._concluded = True  # started on its own: nobody takes the outcome over
             return
         await workflow.get_external_workflow_handle(parent.workflow_id).signal(
             MEDIATION_ENDED, MediationEnded(number=self._number)

@@ -54,7 +54,7 @@ class MediationInput(BaseModel):
 class MediationResult(BaseModel):
     case_no: str
     number: int
-    outcome: str | None  # None: ended with the case (withdrawn) before an outcome
+    outcome: str | None  # api.mediation.ladder.Outcome; withdrawn when the case ended first
 
 
 class MediationEnded(BaseModel):
