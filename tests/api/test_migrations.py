@@ -1,16 +1,22 @@
 """The migrations build exactly the schema the models describe, and run both ways."""
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import api.models  # noqa: F401  (every table)
+from api.cases.lifecycle import CaseKind, Channel, Status
+from api.cases.models import Case, Deadline, DeadlinePause
+from api.main import prepare_database
 from api.migrations import config, migrate
 from api.rules import service as rules
+from api.tasks.models import Task, TaskKind
+from api.users.models import Role
 from tests.conftest import Database
 
 
@@ -72,3 +78,59 @@ LADDER_LIMITS = (
     "court_ruling",
     "court_outcome",
 )
+
+
+def test_migrations_run_both_ways_on_a_database_with_cases_in_it(database: Database) -> None:
+    """An upgrade meets rows: SQLite re-creates altered tables that other rows refer to."""
+    prepare_database(database.engine, database.settings)
+    now = datetime.now(UTC)
+    with Session(database.engine) as session:
+        session.add(
+            Case(
+                case_no="TS1",
+                kind=CaseKind.COMPLAINT,
+                channel=Channel.HOTLINE,
+                status=Status.HANDLING,
+                unit="guichi",
+                received_at=now,
+                registered_by="operator",
+                registered_unit="city",
+                rule_set="samr-order-121",
+                description="冰箱不制冷",
+            )
+        )
+        session.flush()
+        deadline = Deadline(
+            case_no="TS1",
+            name="handle",
+            unit="guichi",
+            started_on=now.date(),
+            working_days=45,
+            due_date=now.date(),
+            due_at=now,
+            rule_set="samr-order-121",
+        )
+        session.add(deadline)
+        session.flush()
+        session.add(
+            Task(
+                case_no="TS1",
+                kind=TaskKind.HANDLE,
+                role=Role.HANDLER,
+                unit="guichi",
+                deadline_id=deadline.id,
+            )
+        )
+        session.add(
+            DeadlinePause(deadline_id=deadline.id or 0, case_no="TS1", started_at=now, by="guichi")
+        )
+        session.commit()
+
+    command.downgrade(config(database.engine), "0005")
+    migrate(database.engine, database.settings.rules_file)
+
+    with Session(database.engine) as session:
+        (kept,) = session.exec(select(Deadline)).all()
+        assert (kept.name, kept.policy, kept.mediation_id) == ("handle", "supervise", None)
+        assert session.exec(select(Task)).one().deadline_id == kept.id
+        assert session.exec(select(DeadlinePause)).one().deadline_id == kept.id
