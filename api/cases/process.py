@@ -1,5 +1,6 @@
 """Talking to a case's workflow: starting it and sending it a person's decision."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.cases import service as cases
 from api.cases.models import Case
 from api.config import Settings
-from api.mediation.models import Mediation
+from api.mediation.models import Mediation, MediationState
 from workflows.case import NOT_CURRENT, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import mediation_id
@@ -81,11 +82,43 @@ def owner_of(case: Case, mediation: Mediation | None) -> str:
     return workflow_id(case.case_no, case.kind)
 
 
+# A mediation's first tasks are in the inbox a moment before its workflow has started.
+STARTING_WAIT = timedelta(seconds=5)
+STARTING_POLL = 0.2
+
+
 async def update(
-    *, client: Client, settings: Settings, case_no: str, handler: Any, arg: Any, workflow: str
+    *,
+    client: Client,
+    settings: Settings,
+    case_no: str,
+    handler: Any,
+    arg: Any,
+    workflow: str,
+    starting: bool = False,
 ) -> UpdateResult:
-    """Runs one update to completion. A refusal by the workflow is a 409 here."""
+    """Runs one update to completion. A refusal by the workflow is a 409 here.
+
+    ``starting``: the workflow may not have been started yet (a mediation whose case's
+    step just opened it); it is waited for a few seconds.
+    """
     handle = client.get_workflow_handle(workflow)
+    waited = 0.0
+    while True:
+        try:
+            return await _execute(handle, handler, arg, settings)
+        except _NotStartedYet as error:
+            if not starting or waited >= STARTING_WAIT.total_seconds():
+                raise HTTPException(409, f"the process of case {case_no} has ended") from error
+            await asyncio.sleep(STARTING_POLL)
+            waited += STARTING_POLL
+
+
+class _NotStartedYet(Exception):
+    """No such workflow (yet, or any more)."""
+
+
+async def _execute(handle: Any, handler: Any, arg: Any, settings: Settings) -> UpdateResult:
     try:
         result: UpdateResult = await handle.execute_update(
             handler, arg, rpc_timeout=timedelta(seconds=settings.update_timeout_seconds)
@@ -100,7 +133,7 @@ async def update(
         raise NotConfirmed() from error
     except RPCError as error:
         if error.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(409, f"the process of case {case_no} has ended") from error
+            raise _NotStartedYet() from error
         if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise NotConfirmed() from error
         raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
@@ -136,6 +169,7 @@ async def submit(
             handler=handler,
             arg=arg_for(submission.id),
             workflow=owner_of(case, mediation),
+            starting=mediation is not None and mediation.state == MediationState.STARTING,
         )
     except HTTPException:
         cases.drop_submission(session=session, submission=submission)

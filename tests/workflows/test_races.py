@@ -10,12 +10,14 @@ import pytest_asyncio
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
 from tests.conftest import Database, Stack, open_task, running_stack
 from tests.factories import complaint
 from workflows.complaint import NOT_CURRENT, ComplaintWorkflow, workflow_id
+from workflows.mediation import mediation_id
 from workflows.messages import RecordStepInput, StepResult, TriageInput
 
 
@@ -62,6 +64,9 @@ async def test_an_unknown_task_queued_during_a_step_is_refused_once_the_step_is_
     created = await slow_stack.call("POST", "/api/v1/cases", "operator", json=complaint())
     case_no = created.json()["case_no"]
     handle = slow_stack.client.get_workflow_handle(workflow_id(case_no))
+    # The triage task is in the database: open_triage is applied, and its result is on
+    # its slow way back to the workflow (before that, the workflow may not have run at all).
+    await open_task(slow_stack, case_no, "triage", "operator")
     # Sent while open_triage is still being recorded: queued, then checked and refused.
     with pytest.raises(WorkflowUpdateFailedError) as failure:
         await handle.execute_update(
@@ -72,3 +77,37 @@ async def test_an_unknown_task_queued_during_a_step_is_refused_once_the_step_is_
     assert isinstance(cause, ApplicationError) and cause.type == NOT_CURRENT
     state = await handle.query(ComplaintWorkflow.state)
     assert state.status == "triage"
+
+
+async def test_a_mediation_task_completed_before_its_workflow_has_started_succeeds(
+    slow_stack: Stack,
+) -> None:
+    """Acceptance commits the handle task, then the complaint starts its mediation's
+    workflow: a handler quick enough to act in between is not turned away."""
+    created = await slow_stack.call("POST", "/api/v1/cases", "operator", json=complaint())
+    case_no = created.json()["case_no"]
+    triage = await open_task(slow_stack, case_no, "triage", "operator")
+    accepting = asyncio.create_task(
+        slow_stack.call(
+            "POST",
+            f"/api/v1/tasks/{triage['id']}/complete",
+            "operator",
+            json={"decision": "accept", "unit": "guichi"},
+        )
+    )
+    handle = await open_task(slow_stack, case_no, "handle", "guichi")
+    assert not accepting.done(), "the handle task is in the inbox before acceptance answers"
+    mediating = slow_stack.client.get_workflow_handle(mediation_id(case_no, 1))
+    with pytest.raises(RPCError):
+        await mediating.describe()  # not started yet
+
+    done = await slow_stack.call(
+        "POST",
+        f"/api/v1/tasks/{handle['id']}/complete",
+        "guichi",
+        json={"outcome": "agreement", "summary": "商家退款", "reply": "已退款"},
+    )
+    assert done.status_code == 200, done.text
+    assert (await accepting).status_code == 200
+    case = (await slow_stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    assert (case["status"], case["outcome"]) == ("replied", "agreement")
