@@ -145,15 +145,38 @@ def _database(kind: str, tmp_path: Path) -> Any:
     admin = create_engine(POSTGRES_URL)
     with admin.begin() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    settings = Settings(**base, database_url=POSTGRES_URL, database_schema=schema)
+    # The connections of this test's engine carry the schema's name, so teardown can find
+    # the ones a request cut off by the stack's shutdown left in a transaction.
+    url = f"{POSTGRES_URL}{'&' if '?' in POSTGRES_URL else '?'}application_name={schema}"
+    settings = Settings(**base, database_url=url, database_schema=schema)
     engine = make_engine(settings)
     try:
         yield Database(kind, settings, engine)
     finally:
         engine.dispose()
         with admin.begin() as connection:
+            _end_leftover_connections(connection, schema)
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def _end_leftover_connections(connection: Any, schema: str) -> None:
+    """Terminates this test's connections still open after its engine was disposed: one
+    left idle in a transaction would hold DROP SCHEMA (and the whole run) for ever. It is
+    said on the real stderr, outside pytest's capture, so a run shows it happened."""
+    leftovers = connection.execute(
+        text(
+            "SELECT pid, state, left(query, 200) FROM pg_stat_activity "
+            "WHERE application_name = :name AND pid <> pg_backend_pid()"
+        ),
+        {"name": schema},
+    ).all()
+    for pid, state, query in leftovers:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        print(
+            f"\n[teardown] ended a connection left {state} by the test: {query}",
+            file=sys.__stderr__,
+        )
 
 
 @dataclass

@@ -73,14 +73,15 @@ class StepContext:
 
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     session = ctx.session
-    done = _recorded(session, input)
-    if done is not None:
-        return done
     # One step of a case at a time: the case's workflow and its mediation's may both
-    # take one (a withdrawal while the ladder moves). SQLite serialises writers anyway.
+    # take one (a withdrawal while the ladder moves), and a retried activity may overlap
+    # its first attempt. SQLite serialises writers anyway.
     case = session.exec(select(Case).where(Case.case_no == input.case_no).with_for_update()).first()
     if case is None:
         raise HTTPException(404, f"case {input.case_no} not found")
+    done = _recorded(session, input)
+    if done is not None:
+        return done
     ctx.mediation_ladder = input.mediation_ladder
     if input.mediation is not None:
         ctx.mediation = mediation.of_case(session=session, case=case, number=input.mediation)
