@@ -3,6 +3,7 @@
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -25,6 +26,9 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[activities.record_step],
+        # A step in flight when the worker stops is let finish (it takes milliseconds)
+        # rather than cancelled half-way through its HTTP call to the API.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
 
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     # How long an HTTP request waits for a workflow update before answering 503.
     update_timeout_seconds: float = 30.0
+    # How long a stopping worker lets the activities in flight finish before cancelling.
+    worker_graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
 
     # The organisation (units and districts) and the statutory rule sets, as data.
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"
