@@ -1,5 +1,6 @@
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api.units.models import Unit, UnitKind
@@ -48,6 +49,15 @@ def seed_demo_users(*, session: Session) -> None:
     # The staff of each consumer-rights station (维权服务站) and ODR enterprise.
     stations = session.exec(select(Unit).where(Unit.kind == UnitKind.STATION)).all()
     wanted += [(s.code, Role.STATION, s.code) for s in stations]
-    for username, role, unit in wanted:
-        if get_by_username(session=session, username=username) is None:
-            create(session=session, username=username, password=DEMO_PASSWORD, role=role, unit=unit)
+    missing = [w for w in wanted if get_by_username(session=session, username=w[0]) is None]
+    if not missing:
+        return
+    # One hash of the shared demo password serves every demo user: argon2 is slow on
+    # purpose (about 0.1 s a hash), and a fresh database seeds twenty of them.
+    demo_hash = _hasher.hash(DEMO_PASSWORD)
+    for username, role, unit in missing:
+        session.add(User(username=username, password_hash=demo_hash, role=role, unit=unit))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another process seeded them first
