@@ -181,7 +181,7 @@ def _check_ladder(
         raise _unprocessable("committee", f"unknown people's mediation committee: {committee}")
     if isinstance(body, forms.JudicialApplied):
         window = session.get(Deadline, task.deadline_id) if task.deadline_id else None
-        signed = date.fromisoformat(str(task_rung_fact(session, mediation, "signed_on")))
+        signed = date.fromisoformat(str(_rung_fact(session, mediation, "signed_on")))
         if body.applied_on < signed:
             raise _unprocessable("applied_on", f"applied_on is before the agreement ({signed})")
         if window is not None and body.applied_on > window.due_date:
@@ -200,7 +200,7 @@ def _check_ladder(
             raise HTTPException(409, f"{why}: the consent of both parties is needed first")
 
 
-def task_rung_fact(session: Session, mediation: Mediation, key: str) -> Any:
+def _rung_fact(session: Session, mediation: Mediation, key: str) -> Any:
     """A fact of the mediation's rung records (the latest that has it)."""
     for record in reversed(
         session.exec(
