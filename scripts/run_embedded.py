@@ -8,8 +8,19 @@ runs with ``journal_mode=wal`` and ``synchronous=normal``: see docs/embedded.md.
     python scripts/run_embedded.py                  # Temporal + worker + API
     python scripts/run_embedded.py --temporal-only  # just the dev server, for debugging
 
-Ctrl+C (SIGINT) or SIGTERM stops the API, then the worker, then Temporal, and exits 0. If a
-child dies on its own, the others are stopped and the exit status is 1.
+Ctrl+C (SIGINT) or SIGTERM stops the API, then the worker, then Temporal, and exits 0, at
+any moment, also while a child is down or being restarted.
+
+A child that fails during start-up (before the banner) stops everything at once, with the
+last lines of its log, and the exit status is 1: a misconfiguration is not hidden behind
+restarts. A child that dies afterwards is restarted, the others keep running: after
+WEIQUAN_RESTART_BACKOFF_SECONDS (1 s), doubling with each recent crash of that child up to
+WEIQUAN_RESTART_BACKOFF_MAX_SECONDS (30 s). Each restart is printed here and marked in the
+child's log. A restarted Temporal keeps its state (the same ``temporal.db``); the launcher
+checks that its namespace answers again, and the worker and API reconnect by themselves.
+When one child would need more than WEIQUAN_RESTART_MAX (5) restarts within
+WEIQUAN_RESTART_WINDOW_SECONDS (60 s), the launcher gives up: it stops the others in order,
+prints the last lines of that child's log and exits 1.
 """
 
 from __future__ import annotations
@@ -28,9 +39,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,9 +63,14 @@ class LaunchError(Exception):
 @dataclass
 class Child:
     name: str
+    argv: list[str]
     proc: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes]
+    # When it died after start-up, most recent last (monotonic clock); pruned to the window.
+    crashes: deque[float] = field(default_factory=deque)
+    # While it is down: when its backoff ends and it is started again.
+    restart_at: float | None = None
 
 
 class Launcher:
@@ -69,6 +86,9 @@ class Launcher:
         self.url_host = "127.0.0.1" if self.api_host in ("0.0.0.0", "::", "") else self.api_host
         self.children: list[Child] = []
         self.stop_signal: int | None = None
+        # Set when Temporal was restarted and its namespace has not answered since.
+        self.temporal_restarted: float | None = None
+        self.temporal_warned = False
         self.temporal_bin = find_temporal_binary()
         self.env = self._child_env()
 
@@ -102,10 +122,13 @@ class Launcher:
     def _spawn(self, name: str, argv: list[str]) -> Child:
         log_path = self.data_dir / f"{name}.log"
         log_file = log_path.open("ab")
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-        log_file.write(f"\n===== {stamp} run_embedded: {' '.join(argv)}\n".encode())
-        log_file.flush()
-        proc = subprocess.Popen(
+        child = Child(name, argv, self._popen(argv, log_file), log_path, log_file)
+        self.children.append(child)
+        return child
+
+    def _popen(self, argv: list[str], log_file: IO[bytes]) -> subprocess.Popen[bytes]:
+        mark(log_file, " ".join(argv))
+        return subprocess.Popen(
             argv,
             cwd=ROOT,
             env=self.env,
@@ -117,23 +140,102 @@ class Launcher:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        child = Child(name, proc, log_path, log_file)
-        self.children.append(child)
-        return child
 
     def _check_children(self) -> None:
+        """During start-up: any child that dies stops everything (no restarts)."""
         for child in self.children:
             code = child.proc.poll()
             if code is not None:
-                how = (
-                    f"was killed by {signal.Signals(-code).name}"
-                    if code < 0
-                    else f"exited ({code})"
-                )
                 raise LaunchError(
-                    f"{child.name} {how} unexpectedly.\n"
+                    f"{child.name} {how_it_ended(code)} unexpectedly.\n"
                     f"Last lines of {child.log_path}:\n{tail(child.log_path)}"
                 )
+
+    # -- restarts after start-up -----------------------------------------------------------
+
+    def supervise(self) -> NoReturn:
+        """Keep the children running until a stop signal; raise LaunchError on giving up."""
+        while True:
+            self._check_stop()
+            now = time.monotonic()
+            for child in self.children:
+                if child.restart_at is None:
+                    code = child.proc.poll()
+                    if code is not None:
+                        self._crashed(child, code, now)
+                elif now >= child.restart_at:
+                    self._restart(child)
+                    self._check_stop()
+            if self.temporal_restarted is not None:
+                self._recheck_temporal()
+            time.sleep(0.2)
+
+    def _crashed(self, child: Child, code: int, now: float) -> None:
+        """Schedule a restart after a backoff, or give up after too many in the window."""
+        settings = self.settings
+        window = settings.restart_window_seconds
+        while child.crashes and now - child.crashes[0] > window:
+            child.crashes.popleft()
+        how = how_it_ended(code)
+        if len(child.crashes) >= settings.restart_max:
+            mark(child.log_file, f"{child.name} {how}; giving up")
+            raise LaunchError(
+                f"{child.name} {how} unexpectedly, after {len(child.crashes)} restart(s) "
+                f"within {window:g} s: giving up (WEIQUAN_RESTART_MAX={settings.restart_max}, "
+                f"WEIQUAN_RESTART_WINDOW_SECONDS={window:g}).\n"
+                f"Last lines of {child.log_path}:\n{tail(child.log_path)}"
+            )
+        delay = min(
+            settings.restart_backoff_seconds * 2 ** len(child.crashes),
+            settings.restart_backoff_max_seconds,
+        )
+        child.crashes.append(now)
+        child.restart_at = now + delay
+        message = (
+            f"{child.name} {how} unexpectedly; restarting it in {delay:g} s "
+            f"(restart {len(child.crashes)} of at most {settings.restart_max} "
+            f"within {window:g} s)"
+        )
+        print(message, flush=True)
+        mark(child.log_file, message)
+
+    def _restart(self, child: Child) -> None:
+        child.restart_at = None
+        try:
+            child.proc = self._popen(child.argv, child.log_file)
+        except OSError as exc:  # counted like a crash: it retries, then gives up
+            print(f"could not start {child.name}: {exc}", flush=True)
+            mark(child.log_file, f"could not start {child.name}: {exc}")
+            self._crashed(child, 1, time.monotonic())
+            return
+        print(f"restarted {child.name} (pid {child.proc.pid})", flush=True)
+        if child.name == "temporal":
+            self.temporal_restarted = time.monotonic()
+            self.temporal_warned = False
+
+    def _recheck_temporal(self) -> None:
+        """After a restart of Temporal: tell when its namespace answers again.
+
+        It never aborts: the worker and the API wait for Temporal by themselves, and if the
+        dev server dies again that is a crash like any other.
+        """
+        assert self.temporal_restarted is not None
+        temporal = next(child for child in self.children if child.name == "temporal")
+        if temporal.restart_at is not None or temporal.proc.poll() is not None:
+            return  # down again: supervise() restarts it, and the check starts over
+        waited = time.monotonic() - self.temporal_restarted
+        registered, error = self.query_namespace()
+        if registered is not None:
+            print(f"Temporal answers again on {self.address} after {waited:.1f} s", flush=True)
+            self.temporal_restarted = None
+        elif waited > TEMPORAL_READY_TIMEOUT and not self.temporal_warned:
+            self.temporal_warned = True
+            print(
+                f"warning: the restarted Temporal does not answer on {self.address} after "
+                f"{waited:.0f} s ({error or 'no answer'}); still waiting. "
+                f"See {temporal.log_path}",
+                flush=True,
+            )
 
     def stop_all(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -182,6 +284,19 @@ class Launcher:
         argv += ["--address", self.address, "--namespace", self.settings.temporal_namespace]
         return subprocess.run(argv, capture_output=True, text=True, timeout=10, cwd=ROOT)
 
+    def query_namespace(self) -> tuple[dict[str, str] | None, str]:
+        """The namespace's custom search attributes if it answers, else None and why not."""
+        if not port_open("127.0.0.1", self.settings.temporal_port):
+            return None, ""
+        try:
+            result = self._temporal_cli("search-attribute", "list", "-o", "json")
+        except subprocess.TimeoutExpired:
+            return None, "no answer within 10 s"
+        if result.returncode != 0:
+            return None, (result.stderr or result.stdout).strip()
+        attributes: dict[str, str] = json.loads(result.stdout).get("customAttributes", {})
+        return attributes, ""
+
     def wait_for_temporal(self) -> dict[str, str]:
         """Poll until the namespace answers; return its custom search attributes."""
         deadline = time.monotonic() + TEMPORAL_READY_TIMEOUT
@@ -189,11 +304,10 @@ class Launcher:
         while time.monotonic() < deadline:
             self._check_stop()
             self._check_children()
-            if port_open("127.0.0.1", self.settings.temporal_port):
-                result = self._temporal_cli("search-attribute", "list", "-o", "json")
-                if result.returncode == 0:
-                    return json.loads(result.stdout).get("customAttributes", {})
-                last_error = (result.stderr or result.stdout).strip()
+            registered, error = self.query_namespace()
+            if registered is not None:
+                return registered
+            last_error = error or last_error
             time.sleep(0.1)
         raise LaunchError(
             f"Temporal did not answer on {self.address} within {TEMPORAL_READY_TIMEOUT:.0f} s"
@@ -296,10 +410,7 @@ class Launcher:
                 self.start_app()
                 self.wait_for_api()
             self.print_banner(time.monotonic() - started)
-            while True:
-                self._check_stop()
-                self._check_children()
-                time.sleep(0.2)
+            self.supervise()
         except KeyboardInterrupt:
             print("\nshutting down …", flush=True)
             self.stop_all()
@@ -358,6 +469,22 @@ def port_open(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited ({code})"
+
+
+def mark(log_file: IO[bytes], text: str) -> None:
+    """A marker line in a child's log, telling what the launcher did and when."""
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    log_file.write(f"\n===== {stamp} run_embedded: {text}\n".encode())
+    log_file.flush()
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,65 @@ class Embedded:
         self.proc.send_signal(signal.SIGINT)
         assert self.proc.wait(timeout=60) == 0, (self.data_dir / "launcher.out").read_text()
         self.proc = None
+
+    def output(self) -> str:
+        """What the launcher printed so far (stdout and stderr)."""
+        return (self.data_dir / "launcher.out").read_text(errors="replace")
+
+    def children(self) -> dict[str, int]:
+        """The launcher's running children by name: temporal, worker, api."""
+        assert self.proc is not None
+        found: dict[str, int] = {}
+        for pid, ppid, cmdline in _processes():
+            if ppid != self.proc.pid:
+                continue
+            if "start-dev" in cmdline:
+                found["temporal"] = pid
+            elif "worker.py" in cmdline:
+                found["worker"] = pid
+            elif "uvicorn" in cmdline:
+                found["api"] = pid
+        return found
+
+    def leftovers(self) -> list[str]:
+        """Processes still running on this stack's data dir (its children, once stopped)."""
+        data_dir = str(self.data_dir)
+        marker = f"WEIQUAN_DATA_DIR={data_dir}".encode()
+        alive = []
+        for pid, _, cmdline in _processes():
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes()
+            except OSError:
+                continue
+            if marker in environ.split(b"\0") or data_dir in cmdline:
+                alive.append(f"{pid} {cmdline}")
+        return alive
+
+
+def _processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, parent pid, command line) of every live process, zombies left out."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            yield int(entry.name), int(ppid), cmdline
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    """Polls until ``condition()`` is truthy and returns it; fails after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s")
 
 
 @pytest.fixture
