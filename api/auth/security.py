@@ -20,7 +20,13 @@ def create_access_token(*, settings: Settings, username: str) -> str:
 
 def username_from_token(*, settings: Settings, token: str) -> str | None:
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM])
+        # A token without an expiry would be good for ever: refused, like a forged one.
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "iat", "sub"]},
+        )
     except jwt.PyJWTError:
         return None
     subject = claims.get("sub")
