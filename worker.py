@@ -25,7 +25,11 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
         client,
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
-        activities=[activities.record_step],
+        activities=[
+            activities.record_step,
+            activities.open_incident,
+            activities.resolve_incident,
+        ],
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),

@@ -4,7 +4,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.messages import RecordStepInput, StepResult
+from workflows.messages import IncidentInput, IncidentResult, RecordStepInput, StepResult
 
 
 class CaseActivities:
@@ -30,6 +30,29 @@ class CaseActivities:
                 type="StepRefused",
             )
         return StepResult.model_validate(response.json())
+
+    @activity.defn(name="open_incident")
+    async def open_incident(self, input: IncidentInput) -> IncidentResult:
+        """Puts a step that failed every attempt on record (once per step key)."""
+        return IncidentResult.model_validate(
+            await self._post(
+                f"/internal/v1/cases/{input.case_no}/incidents", input.model_dump(mode="json")
+            )
+        )
+
+    @activity.defn(name="resolve_incident")
+    async def resolve_incident(self, input: IncidentResult) -> None:
+        """The step went through at last: its incident is resolved."""
+        await self._post(f"/internal/v1/cases/{input.case_no}/incidents/{input.id}/resolve", {})
+
+    async def _post(self, url: str, body: dict[str, object]) -> object:
+        response = await self._client.post(url, json=body)
+        if response.status_code >= 400:
+            raise ApplicationError(
+                f"API refused {url}: {response.status_code} {response.text[:500]}",
+                type="StepRefused",
+            )
+        return response.json()
 
 
 def service_client(base_url: str, service_token: str) -> httpx.AsyncClient:

@@ -4,6 +4,10 @@ Every value comes from the environment (prefix ``WEIQUAN_``). Development is the
 default that ``make run`` starts; production refuses the development placeholders.
 """
 
+import json
+import os
+import secrets
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,8 +15,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-only-secret-change-me-in-production-000000"
-DEV_SERVICE_TOKEN = "dev-only-service-token"
+# The placeholders of earlier versions: published with the code, so refused everywhere.
+PUBLISHED_SECRETS = frozenset(
+    {"dev-only-secret-change-me-in-production-000000", "dev-only-service-token"}
+)
+SECRETS_FILE = "secrets.json"
 
 
 class Settings(BaseSettings):
@@ -26,6 +33,13 @@ class Settings(BaseSettings):
     database_url: str = ""
     # PostgreSQL schema to use (search_path); empty means the server's default.
     database_schema: str = ""
+    # The API's connection pool (SQLite and PostgreSQL alike) and the threads its database
+    # work runs in. A thread holds a connection only while it works, never while a request
+    # waits for Temporal, so a pool smaller than the threads queues work but cannot stall.
+    database_pool_size: int = Field(default=20, ge=1, le=1000)
+    database_max_overflow: int = Field(default=20, ge=0, le=1000)
+    database_pool_timeout_seconds: float = Field(default=30.0, gt=0)
+    api_threads: int = Field(default=40, ge=1, le=1000)
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -42,9 +56,12 @@ class Settings(BaseSettings):
     # numbers of their throw-away databases apart on a shared Temporal server.
     case_no_prefix: str = Field(default="", pattern=r"^[A-Z0-9]{0,6}$")
 
-    secret_key: str = DEV_SECRET
-    service_token: str = DEV_SERVICE_TOKEN
-    token_ttl_minutes: int = 12 * 60
+    # Sign login tokens and authenticate the worker to the internal routes. Production sets
+    # both; the embedded default (development) makes its own on first start and keeps them in
+    # the data dir (secrets.json, readable by its owner only).
+    secret_key: str = ""
+    service_token: str = ""
+    token_ttl_minutes: int = Field(default=12 * 60, ge=1)
 
     # The supervision ladder (督办), in working days: a warning this many before the last
     # day, a chase notice this many after it, a criticism this many after the notice.
@@ -52,13 +69,38 @@ class Settings(BaseSettings):
     ladder_notice_working_days: int = Field(default=1, ge=0)
     ladder_criticism_working_days: int = Field(default=5, ge=1)
 
+    # Login limits (POST /auth/token; api/auth/service.py). A username with
+    # login_max_failures failed logins within login_window_minutes is locked for
+    # login_lockout_minutes (429 auth.locked), the right password too; an unknown name is
+    # counted by the name tried. A client address with login_max_failures_per_client
+    # failures within the window, over any names, is refused as long (429
+    # auth.too_many_attempts). A success or an admin's unlock starts a username's count
+    # afresh, and so does the end of a lockout. Minutes may be fractional.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_client: int = Field(default=20, ge=1)
+    login_window_minutes: float = Field(default=15, gt=0)
+    login_lockout_minutes: float = Field(default=15, gt=0)
+
     # Seeds the demo users of API.md. Never true in production.
     seed_demo_users: bool | None = None
+
+    # Reports a complaint's handler may open from clues found while mediating (线索移交).
+    max_clue_reports_per_case: int = Field(default=20, ge=1, le=1000)
 
     # How long an HTTP request waits for a workflow update before answering 503.
     update_timeout_seconds: float = 30.0
     # How long a stopping worker lets the activities in flight finish before cancelling.
     worker_graceful_shutdown_seconds: float = Field(default=10.0, ge=0)
+
+    # The embedded launcher (scripts/run_embedded.py) restarts a child (temporal, worker or
+    # api) that dies after start-up, after a backoff that starts at restart_backoff_seconds
+    # and doubles with each recent crash up to restart_backoff_max_seconds. It gives up
+    # (stops the others, exits 1) when one child would need more than restart_max restarts
+    # within restart_window_seconds; restart_max=0 means never restart.
+    restart_max: int = Field(default=5, ge=0)
+    restart_window_seconds: float = Field(default=60.0, gt=0)
+    restart_backoff_seconds: float = Field(default=1.0, ge=0)
+    restart_backoff_max_seconds: float = Field(default=30.0, ge=0)
 
     # The organisation (units and districts) and the statutory rule sets, as data.
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"
@@ -68,12 +110,23 @@ class Settings(BaseSettings):
     committees_file: Path = Path(__file__).resolve().parent.parent / "config" / "committees.json"
 
     @model_validator(mode="after")
+    def _secrets(self) -> "Settings":
+        for name in ("secret_key", "service_token"):
+            if getattr(self, name) in PUBLISHED_SECRETS:
+                raise ValueError(f"WEIQUAN_{name.upper()} is a published placeholder; unset it")
+        if self.environment == "development" and not (self.secret_key and self.service_token):
+            made = embedded_secrets(self.data_dir)
+            self.secret_key = self.secret_key or made["secret_key"]
+            self.service_token = self.service_token or made["service_token"]
+        if len(self.secret_key) < 32:
+            raise ValueError("WEIQUAN_SECRET_KEY must be set, 32 characters or more")
+        if len(self.service_token) < 16:
+            raise ValueError("WEIQUAN_SERVICE_TOKEN must be set, 16 characters or more")
+        return self
+
+    @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":
         if self.environment == "production":
-            if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
-                raise ValueError("WEIQUAN_SECRET_KEY must be set (32+ chars) in production")
-            if self.service_token == DEV_SERVICE_TOKEN or len(self.service_token) < 16:
-                raise ValueError("WEIQUAN_SERVICE_TOKEN must be set (16+ chars) in production")
             if not self.database_url:
                 raise ValueError("WEIQUAN_DATABASE_URL must be set in production")
             if self.seed_demo_users:
@@ -103,6 +156,36 @@ class Settings(BaseSettings):
         if self.seed_demo_users is None:
             return self.environment == "development"
         return self.seed_demo_users
+
+
+def embedded_secrets(data_dir: Path) -> dict[str, str]:
+    """The embedded default's own secret key and service token: made on first start, in the
+    data dir, readable by its owner only, and the same for every process and restart."""
+    path = data_dir / SECRETS_FILE
+    try:
+        return _read_secrets(path)
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    made = {"secret_key": secrets.token_urlsafe(48), "service_token": secrets.token_urlsafe(32)}
+    try:
+        # O_EXCL: the API and the worker may start at once; the first one's secrets win.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _read_secrets(path)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(made, handle)
+    return made
+
+
+def _read_secrets(path: Path) -> dict[str, str]:
+    for _ in range(50):  # another process may be writing it this very moment
+        data = path.read_text(encoding="utf-8")
+        if data:
+            loaded = json.loads(data)
+            return {k: str(loaded[k]) for k in ("secret_key", "service_token")}
+        time.sleep(0.01)
+    raise ValueError(f"{path} is empty; remove it to make new secrets")
 
 
 @lru_cache

@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 from api.auth.security import username_from_token
 from api.config import Settings
+from api.db import Database
 from api.users import service as users
 from api.users.models import Role, User
 
@@ -25,11 +26,20 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
+    """A session for a plain ``def`` route (it runs in the threadpool)."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_database(request: Request) -> Database:
+    """The database for an ``async def`` route: work runs in the threadpool (api.db)."""
+    return Database(request.app.state.engine)
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 async def get_temporal(request: Request) -> Client:
@@ -47,12 +57,17 @@ _UNAUTHENTICATED = HTTPException(
 
 
 def get_current_user(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
     if not token:
         raise _UNAUTHENTICATED
     username = username_from_token(settings=settings, token=token)
-    user = users.get_by_username(session=session, username=username) if username else None
+    if not username:
+        raise _UNAUTHENTICATED
+    # A session of its own, closed at once: an async route that then waits for Temporal
+    # must not hold a pooled connection for the user it read.
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        user = users.get_by_username(session=session, username=username)
     if user is None or not user.active:
         raise _UNAUTHENTICATED
     return user

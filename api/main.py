@@ -3,18 +3,23 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
+from api import errors
 from api.auth.routes import router as auth_router
 from api.calendar.routes import router as calendar_router
 from api.cases.routes import router as cases_router
 from api.config import Settings, get_settings
 from api.db import make_engine
+from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
 from api.migrations import migrate
@@ -38,6 +43,11 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
             users.seed_demo_users(session=session)
 
 
+def _ping(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -49,7 +59,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        prepare_database(engine, settings)
+        # Database work never runs on the event loop, start-up included.
+        to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+        await to_thread.run_sync(prepare_database, engine, settings)
         yield
 
     app = FastAPI(
@@ -59,6 +71,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_exception_handler(RequestValidationError, errors.validation_error)
+    app.add_middleware(errors.RejectNonUnicodeJSON)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
 
@@ -70,6 +85,7 @@ def create_app(
         rules_router,
         calendar_router,
         supervision_router,
+        incidents_router,
         mediation_router,
     ):
         app.include_router(router, prefix="/api/v1")
@@ -80,8 +96,7 @@ def create_app(
     async def healthz() -> JSONResponse:
         """200 when the database and Temporal are reachable, else 503."""
         try:
-            with engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+            await to_thread.run_sync(_ping, engine)
             database = True
         except Exception:
             database = False

@@ -1,7 +1,9 @@
 """Every table model, imported once so the metadata is complete (for migrations)."""
 
+from api.auth.models import LoginAttempt
 from api.calendar.models import CalendarChange, CalendarYear
 from api.cases.models import Case, Deadline, DeadlinePause, Event, StepRecord, Submission
+from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord
 from api.supervision.models import SupervisionRecord
@@ -16,6 +18,8 @@ __all__ = [
     "Deadline",
     "DeadlinePause",
     "Event",
+    "Incident",
+    "LoginAttempt",
     "Mediation",
     "MediationConsent",
     "MediationRung",

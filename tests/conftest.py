@@ -6,12 +6,15 @@
 - ``make_stack``: the API app (over ASGI) plus a worker on a fresh task queue.
 """
 
+import asyncio
 import os
 import shutil
 import sys
+import threading
+import traceback
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import IndexedValueType
@@ -42,6 +45,65 @@ from workflows.complaint import workflow_id
 from workflows.mediation import mediation_id
 
 VENV_BIN = Path(sys.executable).parent
+
+
+# --- the event loop is for waiting -------------------------------------------------------
+# A database statement on the event loop's thread blocks every request in flight, and once
+# the pool's connections are held by requests the loop cannot resume, the API stalls (it
+# did, at 32 lifecycles in flight). Every statement of the suite is checked: one on a
+# thread whose event loop is running fails the test. A test's own direct reads of the
+# database from async code say so with ``blocking_allowed()``.
+
+
+class SQLOnTheEventLoop(AssertionError):
+    """A database statement ran on the event loop's thread."""
+
+
+_allowed = threading.local()
+LOOP_VIOLATIONS: list[str] = []
+
+
+@contextmanager
+def blocking_allowed() -> Iterator[None]:
+    """For a test's own synchronous look at the database from async code."""
+    before = getattr(_allowed, "on", False)
+    _allowed.on = True
+    try:
+        yield
+    finally:
+        _allowed.on = before
+
+
+def _no_sql_on_the_loop(
+    _conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return  # a worker thread, or synchronous code: fine
+    if getattr(_allowed, "on", False):
+        return
+    root = str(Path(__file__).resolve().parent.parent)
+    where = "".join(
+        line for line in traceback.format_stack()[:-1] if root in line and "/.venv/" not in line
+    )
+    LOOP_VIOLATIONS.append(f"{statement[:120]}\n{where}")
+    raise SQLOnTheEventLoop(f"SQL on the event loop's thread: {statement[:120]}")
+
+
+event.listen(Engine, "before_cursor_execute", _no_sql_on_the_loop)
+
+
+@pytest.fixture(autouse=True)
+def _no_blocking_on_the_loop() -> Iterator[None]:
+    """Fails the test if anything ran SQL on the event loop, even if the error was caught."""
+    LOOP_VIOLATIONS.clear()
+    yield
+    found = list(LOOP_VIOLATIONS)
+    LOOP_VIOLATIONS.clear()
+    assert not found, "database statements ran on the event loop:\n" + "\n".join(found)
+
+
 POSTGRES_URL = os.environ.get(
     "WEIQUAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -189,6 +251,12 @@ class Stack:
     engine: Engine
     tokens: dict[str, str]
 
+    @contextmanager
+    def db(self) -> Iterator[Session]:
+        """The test's own synchronous look at the database, allowed on the event loop."""
+        with blocking_allowed(), Session(self.engine) as session:
+            yield session
+
     async def login(self, username: str, password: str = "demo") -> dict[str, str]:
         if username not in self.tokens:
             response = await self.api.post(
@@ -233,7 +301,7 @@ async def running_stack(
     activities: Callable[[httpx.AsyncClient], CaseActivities] = CaseActivities,
 ) -> AsyncIterator[Stack]:
     app = create_app(database.settings, engine=database.engine, temporal_client=client)
-    prepare_database(database.engine, database.settings)
+    await asyncio.to_thread(prepare_database, database.engine, database.settings)
     transport = httpx.ASGITransport(app=app)
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://api", timeout=60) as api,
@@ -253,7 +321,7 @@ async def running_stack(
 async def _terminate_workflows(client: Client, engine: Engine) -> None:
     """Ends the test's workflows: on the time-skipping server, a timer due on a task
     queue nobody polls any more would stop time from skipping for the next test."""
-    with Session(engine) as session:
+    with blocking_allowed(), Session(engine) as session:
         cases = session.exec(select(Case.case_no, Case.kind)).all()
         ladders = session.exec(select(Mediation.case_no, Mediation.number)).all()
     ids = [mediation_id(case_no, number) for case_no, number in ladders]

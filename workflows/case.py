@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
@@ -13,6 +13,8 @@ with workflow.unsafe.imports_passed_through():
         ClockInput,
         DeadlineRef,
         ExtensionDecisionInput,
+        IncidentInput,
+        IncidentResult,
         RecordStepInput,
         Rung,
         StepName,
@@ -29,10 +31,25 @@ TERMINAL = {"rejected", "referred", "closed", "withdrawn"}
 # An update that is not the current step is rejected with this type; the API answers 409.
 NOT_CURRENT = "NotCurrent"
 
+# A step the API refused (409, a rule it enforces where the step is applied): the update
+# that asked for it fails with this type, and its first detail is the error code.
+REFUSED = "Refused"
+
 STEP_TIMEOUT = timedelta(seconds=30)
+# A step is tried for about four minutes (the API restarting, a database busy); then the
+# case has an incident that supervisors see, instead of retrying out of sight for ever.
+STEP_ATTEMPTS = 10
 STEP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=STEP_ATTEMPTS,
+)
+# Recording the incident itself is retried until the API takes it.
+INCIDENT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
 )
+# An incident nobody acted on is tried again after this long, and again after that.
+INCIDENT_AUTO_RETRY = timedelta(hours=1)
 
 # Cases started before the supervision ladder and the search attributes keep replaying
 # the way they were recorded: their deadlines run a single timer each.
@@ -109,6 +126,7 @@ class CaseWorkflow:
         self._recording = False
         self._recompute_requested = False
         self._ladder = False
+        self._retry_step = False
 
     # --- updates ---------------------------------------------------------------------
 
@@ -194,6 +212,11 @@ class CaseWorkflow:
         """The working-day calendar changed: recompute the open deadlines."""
         self._recompute_requested = True
 
+    @workflow.signal
+    def retry_step(self) -> None:
+        """Someone fixed what made a step fail (an incident): try it again now."""
+        self._retry_step = True
+
     @workflow.query
     def state(self) -> CaseState:
         return CaseState(
@@ -245,12 +268,17 @@ class CaseWorkflow:
             if refusal is not None:
                 self._done[completion.submission_id] = ApplicationError(refusal, type=NOT_CURRENT)
                 continue
-            await self._record(
+            recorded = await self._record(
                 completion.step,
                 task_id=completion.task_id,
                 submission_id=completion.submission_id,
                 deadline_id=completion.deadline_id,
             )
+            if recorded.refused is not None:
+                self._done[completion.submission_id] = ApplicationError(
+                    recorded.refused.message, recorded.refused.code, type=REFUSED
+                )
+                continue
             self._done[completion.submission_id] = UpdateResult(status=self._status)
             if kind is None or completion.step in (kind, "withdraw") or self._status in TERMINAL:
                 return completion
@@ -295,23 +323,39 @@ class CaseWorkflow:
     ) -> StepResult:
         self._steps += 1
         self._recording = True
-        result: StepResult = await workflow.execute_activity(
-            "record_step",
-            self._step_input(
-                RecordStepInput(
-                    case_no=self._case_no,
-                    key=f"{self._steps}:{step}",
-                    step=step,
-                    task_id=task_id,
-                    submission_id=submission_id,
-                    deadline_id=deadline_id,
-                    rung=rung,
-                )
-            ),
-            result_type=StepResult,
-            start_to_close_timeout=STEP_TIMEOUT,
-            retry_policy=STEP_RETRY,
+        input = self._step_input(
+            RecordStepInput(
+                case_no=self._case_no,
+                key=f"{self._steps}:{step}",
+                step=step,
+                task_id=task_id,
+                submission_id=submission_id,
+                deadline_id=deadline_id,
+                rung=rung,
+            )
         )
+        incident: IncidentResult | None = None
+        while True:
+            try:
+                result: StepResult = await workflow.execute_activity(
+                    "record_step",
+                    input,
+                    result_type=StepResult,
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                )
+                break
+            except ActivityError as error:
+                if isinstance(error.cause, CancelledError):
+                    raise
+                incident = await self._incident(input, error)
+        if incident is not None:
+            await workflow.execute_activity(
+                "resolve_incident",
+                incident,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=INCIDENT_RETRY,
+            )
         self._recording = False
         self._status = result.status
         self._unit = result.unit
@@ -321,6 +365,32 @@ class CaseWorkflow:
             self._publish()
         await self._after_step(result)
         return result
+
+    async def _incident(self, input: RecordStepInput, error: ActivityError) -> IncidentResult:
+        """Every attempt at the step failed: the case stops here, on record as an incident
+        supervisors see, until someone asks for the step again (the ``retry_step`` signal)
+        or an hour has passed. The step keeps its key, so it is applied once."""
+        cause = error.cause
+        incident: IncidentResult = await workflow.execute_activity(
+            "open_incident",
+            IncidentInput(
+                case_no=self._case_no,
+                workflow_id=workflow.info().workflow_id,
+                key=input.key,
+                step=input.step,
+                attempts=STEP_ATTEMPTS,
+                error=str(cause.message if isinstance(cause, ApplicationError) else cause)[:1000],
+            ),
+            result_type=IncidentResult,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=INCIDENT_RETRY,
+        )
+        self._retry_step = False
+        try:
+            await workflow.wait_condition(lambda: self._retry_step, timeout=INCIDENT_AUTO_RETRY)
+        except TimeoutError:
+            pass
+        return incident
 
     def _step_input(self, input: RecordStepInput) -> RecordStepInput:
         """What a subclass adds to each step it records (the mediation it runs)."""

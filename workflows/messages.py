@@ -105,6 +105,13 @@ class RecordStepInput(BaseModel):
     mediation_ladder: bool = False
 
 
+class StepRefusal(BaseModel):
+    """A rule the API enforces where the step is applied (e.g. one extension only)."""
+
+    code: str  # a stable error code, e.g. extension.already_granted
+    message: str
+
+
 class StepResult(BaseModel):
     status: str
     unit: str | None
@@ -113,6 +120,24 @@ class StepResult(BaseModel):
     # For the case's workflow: its latest mediation (``starting`` ones it must start);
     # for a mediation's workflow: that mediation.
     mediation: MediationRef | None = None
+    # Set when the step was refused: nothing changed, and the update that asked fails.
+    refused: StepRefusal | None = None
+
+
+class IncidentInput(BaseModel):
+    """A step that failed every attempt: the case waits for someone to look (an incident)."""
+
+    case_no: str
+    workflow_id: str  # the workflow that waits (the case's, or a mediation's)
+    key: str  # the step's key, as in RecordStepInput
+    step: StepName
+    attempts: int
+    error: str  # the last failure, as the activity reported it (no personal data)
+
+
+class IncidentResult(BaseModel):
+    id: int
+    case_no: str
 
 
 class TriageInput(BaseModel):

@@ -10,9 +10,9 @@ from api.calendar import service as calendars
 from api.calendar.workdays import ZONE, CalendarSource
 from api.cases import process
 from api.cases.models import Case
-from api.deps import CurrentUser, SessionDep, SettingsDep, get_temporal, require
+from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, get_temporal, require
 from api.mediation.models import Mediation
-from api.users.models import Role
+from api.users.models import Role, User
 
 router = APIRouter(tags=["reference"])
 log = logging.getLogger(__name__)
@@ -72,11 +72,31 @@ async def set_year(
     year: Year,
     body: CalendarYearUpdate,
     request: Request,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     user: CurrentUser,
 ) -> CalendarYearSet:
     """Sets the year's arrangement (放假调休安排) and recomputes the open deadlines it moves."""
+    case_nos, workflows = await db.run(_save_year, year=year, body=body, user=user)
+    pending = False
+    if workflows:
+        # The arrangement is committed: a Temporal outage must not undo or hide it.
+        try:
+            temporal = await get_temporal(request)
+            await process.recompute_deadlines(
+                client=temporal, settings=settings, workflows=workflows
+            )
+        except Exception:
+            log.exception("calendar %s saved; recomputing %d cases failed", year, len(case_nos))
+            pending = True
+    in_force = await db.run(_in_force, year=year)
+    return CalendarYearSet(**in_force.model_dump(), recomputing=case_nos, recompute_pending=pending)
+
+
+def _save_year(
+    *, session: Session, year: int, body: CalendarYearUpdate, user: User
+) -> tuple[list[str], list[str]]:
+    """Saves the arrangement; returns the cases and the workflows with open deadlines in it."""
     calendars.set_year(
         session=session,
         year=year,
@@ -86,30 +106,17 @@ async def set_year(
     )
     owners = calendars.open_deadline_owners(session=session, year=year)
     case_nos = sorted({case_no for case_no, _ in owners})
-    pending = False
-    if case_nos:
-        # The arrangement is committed: a Temporal outage must not undo or hide it.
-        try:
-            temporal = await get_temporal(request)
-            cases = {
-                c.case_no: c
-                for c in session.exec(select(Case).where(col(Case.case_no).in_(case_nos))).all()
-            }
-            await process.recompute_deadlines(
-                client=temporal,
-                settings=settings,
-                workflows=[
-                    process.owner_of(
-                        cases[case_no], session.get(Mediation, owner) if owner else None
-                    )
-                    for case_no, owner in owners
-                ],
-            )
-        except Exception:
-            log.exception("calendar %s saved; recomputing %d cases failed", year, len(case_nos))
-            pending = True
-    in_force = _in_force(session=session, year=year)
-    return CalendarYearSet(**in_force.model_dump(), recomputing=case_nos, recompute_pending=pending)
+    if not case_nos:
+        return [], []
+    cases = {
+        c.case_no: c
+        for c in session.exec(select(Case).where(col(Case.case_no).in_(case_nos))).all()
+    }
+    workflows = [
+        process.owner_of(cases[case_no], session.get(Mediation, owner) if owner else None)
+        for case_no, owner in owners
+    ]
+    return case_nos, workflows
 
 
 @router.get(

@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.cases.models import Event
-from api.db import utcnow
+from api.cases.models import Case, Event
+from api.db import lock_for_write, utcnow
 
 GENESIS = "0" * 64
 
@@ -28,6 +28,7 @@ def append(
     *, session: Session, case_no: str, actor: str, type: str, data: dict[str, Any] | None = None
 ) -> Event:
     """Adds one event to the case's log, in the caller's transaction."""
+    lock_case(session, case_no)
     last = session.exec(
         select(Event).where(Event.case_no == case_no).order_by(col(Event.seq).desc()).limit(1)
     ).first()
@@ -48,6 +49,25 @@ def append(
     session.add(event)
     session.flush()
     return event
+
+
+def lock_case(session: Session, case_no: str) -> None:
+    """Takes the case's lock for the rest of the transaction (once per transaction): the
+    next event's number is read and written by one writer at a time."""
+    transaction = session.get_transaction()
+    marker = session.info.get("locked_cases")
+    if transaction is not None and marker is not None and marker[0] is transaction:
+        if case_no in marker[1]:
+            return
+    else:
+        marker = None
+    lock_for_write(session)
+    session.exec(select(Case.id).where(Case.case_no == case_no).with_for_update()).first()
+    transaction = session.get_transaction()
+    if marker is None:
+        session.info["locked_cases"] = (transaction, {case_no})
+    else:
+        marker[1].add(case_no)
 
 
 def events(*, session: Session, case_no: str) -> list[Event]:

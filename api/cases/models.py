@@ -6,9 +6,9 @@ goes into workflow inputs, histories or search attributes.
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import field_validator, model_validator
+from pydantic import AfterValidator, field_validator, model_validator
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -60,7 +60,7 @@ class Case(SQLModel, table=True):
     reporter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     anonymous: bool = False
     # A complaint and the report it came with, or the report a clue in mediation opened.
-    linked_case_no: str | None = Field(default=None, max_length=32)
+    linked_case_no: str | None = Field(default=None, max_length=32, index=True)
     campaign: str | None = Field(default=None, max_length=40, index=True)  # 专项整治
     respondent: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     client_ref: str | None = Field(default=None, unique=True, max_length=100)
@@ -170,16 +170,36 @@ class StepRecord(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
 
 
-class Submission(SQLModel, table=True):
-    """A person's completion body, held here while the workflow accepts the decision.
+class SubmissionState(StrEnum):
+    PENDING = "pending"  # sent; the workflow may have it (its outcome is not known yet)
+    APPLIED = "applied"  # the step that took it is recorded
+    REFUSED = "refused"  # the workflow refused it: it never changed the case
 
-    The workflow update carries only the submission id and non-personal facts; the
-    free text (replies, reasons, comments) never enters a workflow history.
+
+class Submission(SQLModel, table=True):
+    """A person's decision (a completion body, a withdrawal, a clock change), kept here
+    for the step that applies it.
+
+    The workflow update carries only the submission id and non-personal facts; the free
+    text (replies, reasons, comments) never enters a workflow history. The submission id is
+    the update's id too, so sending it again is applied once: a decision whose outcome was
+    not confirmed stays ``pending`` until it is sent again and settled, and is never
+    deleted, since the workflow may have accepted it.
     """
+
+    __table_args__ = (
+        Index("ix_submission_workflow_target_state", "workflow_id", "target", "state"),
+    )
 
     id: str = Field(primary_key=True, max_length=40)
     case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
     task_id: int | None = None
+    # What the decision is about: ``task:<id>``, ``deadline:<id>`` or ``case``.
+    target: str = Field(default="case", max_length=40)
+    workflow_id: str = Field(default="", max_length=120)
+    update_name: str = Field(default="", max_length=60)  # the workflow update it was sent as
+    arg: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: SubmissionState = Field(default=SubmissionState.PENDING, sa_type=String(20))
     actor: str = Field(max_length=60)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
@@ -340,8 +360,18 @@ class HistoryPublic(SQLModel):
     events: list[EventPublic]
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("may not be blank")
+    return value
+
+
+# A reason or description of only spaces says nothing: refused like an empty one.
+Text = Annotated[str, AfterValidator(_not_blank)]
+
+
 class PauseRequest(SQLModel):
-    reason: str = Field(min_length=1, max_length=2000, description="e.g. 送检机构与样品")
+    reason: Text = Field(min_length=1, max_length=2000, description="e.g. 送检机构与样品")
 
 
 class ResumeRequest(SQLModel):
@@ -350,15 +380,15 @@ class ResumeRequest(SQLModel):
 
 class ExtensionRequest(SQLModel):
     working_days: int = Field(ge=1, le=250)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class ClueReport(SQLModel):
     """A violation clue found while mediating (调解中发现的违法线索)."""
 
-    description: str = Field(min_length=1, max_length=20000)
+    description: Text = Field(min_length=1, max_length=20000)
     campaign: str | None = Field(default=None, max_length=40)
 
 
 class WithdrawRequest(SQLModel):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)

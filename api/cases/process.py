@@ -1,12 +1,24 @@
-"""Talking to a case's workflow: starting it and sending it a person's decision."""
+"""Talking to a case's workflow: starting it and sending it a person's decision.
+
+Everything here awaits Temporal on the event loop; the database work around it runs in
+the threadpool (``api.db.Database``), so a request waiting for a workflow holds neither a
+thread nor a connection.
+
+An uncertain outcome is not a failure: when Temporal does not answer, the workflow may
+have accepted the decision all the same, so nothing it may need is deleted, and sending
+the same again converges (the submission's id is the update's id, which Temporal applies
+once).
+"""
 
 import asyncio
+import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 from typing import Any
 
-from fastapi import HTTPException
-from sqlmodel import Session
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -16,19 +28,27 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.calendar.workdays import ZONE
 from api.cases import service as cases
 from api.cases.models import Case
 from api.config import Settings
-from api.mediation.models import Mediation, MediationState
-from workflows.case import NOT_CURRENT, CaseWorkflow, workflow_id
+from api.db import Database
+from api.errors import ApiError
+from api.mediation.models import Mediation
+from workflows.case import NOT_CURRENT, REFUSED, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import mediation_id
 from workflows.messages import ComplaintInput, ReportInput, UpdateResult
 from workflows.report import ReportWorkflow
 
+log = logging.getLogger("weiquan.process")
 
-class NotConfirmed(Exception):
-    """The workflow did not answer in time: the decision may still be applied."""
+
+# --- starting ------------------------------------------------------------------------------
+
+
+class StartUnconfirmed(Exception):
+    """Temporal did not say whether the case's workflow started."""
 
 
 async def start(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
@@ -58,6 +78,27 @@ async def ensure_started(*, client: Client, settings: Settings, case_no: str, ki
         pass
 
 
+async def start_new(*, client: Client, settings: Settings, case_no: str, kind: str) -> bool:
+    """Starts a just-registered case's workflow. True: it runs; False: it certainly does
+    not (nothing to keep). Raises ``StartUnconfirmed`` when Temporal cannot tell."""
+    try:
+        await ensure_started(client=client, settings=settings, case_no=case_no, kind=kind)
+        return True
+    except Exception as error:
+        log.warning("starting the workflow of %s failed: %s", case_no, error)
+    try:
+        await asyncio.wait_for(
+            client.get_workflow_handle(workflow_id(case_no, kind)).describe(), timeout=5
+        )
+        return True  # the request got through after all
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise StartUnconfirmed() from error
+    except Exception as error:
+        raise StartUnconfirmed() from error
+
+
 async def recompute_deadlines(*, client: Client, settings: Settings, workflows: list[str]) -> None:
     """Asks each workflow that times an open deadline to recompute them (the calendar
     changed).
@@ -82,100 +123,163 @@ def owner_of(case: Case, mediation: Mediation | None) -> str:
     return workflow_id(case.case_no, case.kind)
 
 
+# --- decisions -----------------------------------------------------------------------------
+
 # A mediation's first tasks are in the inbox a moment before its workflow has started.
 STARTING_WAIT = timedelta(seconds=5)
 STARTING_POLL = 0.2
 
 
-async def update(
-    *,
+@dataclass(frozen=True)
+class Decision:
+    """A person's decision, for the workflow that owns the step it is about."""
+
+    case_no: str
+    workflow_id: str
+    handler: Callable[..., Any]  # the workflow's update, e.g. ``CaseWorkflow.triage``
+    target: str  # ``task:<id>``, ``deadline:<id>`` or ``case``
+    actor: str
+    body: dict[str, Any]
+    arg_for: Callable[[str], BaseModel]  # the update's input for a submission id
+    task_id: int | None = None
+    # The workflow may not have started yet (a mediation its case's step just opened).
+    starting: bool = False
+
+
+class _Outcome(Enum):
+    APPLIED = "applied"
+    REFUSED = "refused"
+    UNCERTAIN = "uncertain"
+
+
+@dataclass(frozen=True)
+class _Answer:
+    outcome: _Outcome
+    code: str = ""
+    message: str = ""
+
+
+def unconfirmed() -> ApiError:
+    return ApiError(
+        503,
+        "decision.unconfirmed",
+        "the decision was sent but the workflow service did not confirm it; it may still be "
+        "applied. Sending the same again is safe: it is applied once.",
+    )
+
+
+async def submit(*, db: Database, client: Client, settings: Settings, decision: Decision) -> None:
+    """Stores a person's decision and sends it to the workflow that owns the step.
+
+    The free text stays in the database (a ``Submission``); the update carries its id.
+    First, any earlier decision on the same target whose outcome was never confirmed is
+    sent again under its own id and settled: if it took the step, this one is refused with
+    409, unless it is the very same decision from the same person, which then converges.
+
+    Refused by the workflow: 409, and the submission is marked refused. No answer: 503, and
+    the submission stays pending for the next attempt to settle.
+    """
+    earlier = await db.run(
+        cases.unsettled, workflow_id=decision.workflow_id, target=decision.target
+    )
+    for each in earlier:
+        answer = await _send(
+            client,
+            settings,
+            workflow=each.workflow_id,
+            update=each.update_name,
+            arg=each.arg,
+            update_id=each.id,
+            starting=decision.starting,
+        )
+        if answer.outcome is _Outcome.REFUSED:
+            if await db.run(cases.refuse_submission, submission_id=each.id):
+                continue
+        elif answer.outcome is _Outcome.UNCERTAIN:
+            raise unconfirmed()
+        if each.actor == decision.actor and each.body == decision.body:
+            return  # the same decision, sent again after an unconfirmed answer
+        raise ApiError(
+            409,
+            "decision.taken",
+            f"{each.actor} decided this at {each.created_at.astimezone(ZONE):%Y-%m-%d %H:%M} "
+            "already",
+        )
+    update = decision.handler.__name__
+    submission = await db.run(
+        cases.new_submission,
+        case_no=decision.case_no,
+        workflow_id=decision.workflow_id,
+        update_name=update,
+        target=decision.target,
+        task_id=decision.task_id,
+        actor=decision.actor,
+        body=decision.body,
+        arg_for=decision.arg_for,
+    )
+    answer = await _send(
+        client,
+        settings,
+        workflow=decision.workflow_id,
+        update=update,
+        arg=submission.arg,
+        update_id=submission.id,
+        starting=decision.starting,
+    )
+    if answer.outcome is _Outcome.UNCERTAIN:
+        raise unconfirmed()
+    if answer.outcome is _Outcome.REFUSED and await db.run(
+        cases.refuse_submission, submission_id=submission.id
+    ):
+        raise ApiError(409, answer.code, answer.message)
+
+
+async def _send(
     client: Client,
     settings: Settings,
-    case_no: str,
-    handler: Any,
-    arg: Any,
+    *,
     workflow: str,
-    starting: bool = False,
-) -> UpdateResult:
-    """Runs one update to completion. A refusal by the workflow is a 409 here.
-
-    ``starting``: the workflow may not have been started yet (a mediation whose case's
-    step just opened it); it is waited for a few seconds.
-    """
+    update: str,
+    arg: dict[str, Any],
+    update_id: str,
+    starting: bool,
+) -> _Answer:
+    """Runs one update to completion, under the submission's id."""
     handle = client.get_workflow_handle(workflow)
     waited = 0.0
     while True:
         try:
-            return await _execute(handle, handler, arg, settings)
-        except _NotStartedYet as error:
+            await handle.execute_update(
+                update,
+                arg,
+                id=update_id,
+                result_type=UpdateResult,
+                rpc_timeout=timedelta(seconds=settings.update_timeout_seconds),
+            )
+            return _Answer(_Outcome.APPLIED)
+        except WorkflowUpdateFailedError as error:
+            return _refusal(error.cause)
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            return _Answer(_Outcome.UNCERTAIN)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                log.warning("update %s of %s: %s", update, workflow, error)
+                return _Answer(_Outcome.UNCERTAIN)
             if not starting or waited >= STARTING_WAIT.total_seconds():
-                raise HTTPException(409, f"the process of case {case_no} has ended") from error
+                return _Answer(_Outcome.REFUSED, "case.ended", "the process of the case has ended")
             await asyncio.sleep(STARTING_POLL)
             waited += STARTING_POLL
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # a broken connection, a timeout of the client's own
+            log.warning("update %s of %s: %r", update, workflow, error)
+            return _Answer(_Outcome.UNCERTAIN)
 
 
-class _NotStartedYet(Exception):
-    """No such workflow (yet, or any more)."""
-
-
-async def _execute(handle: Any, handler: Any, arg: Any, settings: Settings) -> UpdateResult:
-    try:
-        result: UpdateResult = await handle.execute_update(
-            handler, arg, rpc_timeout=timedelta(seconds=settings.update_timeout_seconds)
-        )
-        return result
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        if isinstance(cause, ApplicationError) and cause.type == NOT_CURRENT:
-            raise HTTPException(409, cause.message) from error
-        raise HTTPException(409, f"the case refused the step: {cause}") from error
-    except WorkflowUpdateRPCTimeoutOrCancelledError as error:
-        raise NotConfirmed() from error
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise _NotStartedYet() from error
-        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-            raise NotConfirmed() from error
-        raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
-
-
-async def submit(
-    *,
-    session: Session,
-    client: Client,
-    settings: Settings,
-    case: Case,
-    task_id: int | None,
-    actor: str,
-    body: dict[str, Any],
-    handler: Any,
-    arg_for: Callable[[str], Any],
-    mediation: Mediation | None = None,
-) -> None:
-    """Stores a person's decision and sends it to the workflow that owns the step: the
-    case's own, or that of ``mediation``.
-
-    The free text stays in the database (a ``Submission``); the update carries its id.
-    A refusal by the workflow leaves nothing behind.
-    """
-    submission = cases.new_submission(
-        session=session, case_no=case.case_no, task_id=task_id, actor=actor, body=body
-    )
-    try:
-        await update(
-            client=client,
-            settings=settings,
-            case_no=case.case_no,
-            handler=handler,
-            arg=arg_for(submission.id),
-            workflow=owner_of(case, mediation),
-            starting=mediation is not None and mediation.state == MediationState.STARTING,
-        )
-    except HTTPException:
-        cases.drop_submission(session=session, submission=submission)
-        raise
-    except NotConfirmed as error:
-        raise HTTPException(
-            503, "the decision was sent but not yet confirmed; look again shortly"
-        ) from error
-    session.expire_all()
+def _refusal(cause: BaseException | None) -> _Answer:
+    if isinstance(cause, ApplicationError):
+        code = "step.not_current" if cause.type == NOT_CURRENT else "step.refused"
+        if cause.type == REFUSED and cause.details and isinstance(cause.details[0], str):
+            code = cause.details[0]  # a rule the step enforces (extension.already_granted, …)
+        return _Answer(_Outcome.REFUSED, code, cause.message)
+    return _Answer(_Outcome.REFUSED, "step.refused", f"the case refused the step: {cause}")

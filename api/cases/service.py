@@ -1,5 +1,5 @@
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -7,13 +7,14 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi import HTTPException
+from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.calendar.workdays import ZONE
 from api.cases import history
-from api.cases.lifecycle import CaseKind, Status
+from api.cases.lifecycle import CaseKind, Channel, Status
 from api.cases.models import (
     Case,
     CaseCreate,
@@ -23,6 +24,7 @@ from api.cases.models import (
     DeadlinePublic,
     Event,
     Submission,
+    SubmissionState,
 )
 from api.cases.parties import mask, sees_parties
 from api.db import utcnow
@@ -298,21 +300,67 @@ def to_summary(case: Case) -> CaseSummary:
 
 
 def new_submission(
-    *, session: Session, case_no: str, task_id: int | None, actor: str, body: dict[str, Any]
+    *,
+    session: Session,
+    case_no: str,
+    workflow_id: str,
+    update_name: str,
+    target: str,
+    task_id: int | None,
+    actor: str,
+    body: dict[str, Any],
+    arg_for: Callable[[str], BaseModel],
 ) -> Submission:
+    """Stores a decision before it is sent; its id is the update's id."""
+    submission_id = uuid4().hex
     submission = Submission(
-        id=uuid4().hex,
+        id=submission_id,
         case_no=case_no,
         task_id=task_id,
+        target=target,
+        workflow_id=workflow_id,
+        update_name=update_name,
+        arg=arg_for(submission_id).model_dump(mode="json"),
         actor=actor,
         body=body,
         created_at=utcnow(),
+        state=SubmissionState.PENDING,
     )
     session.add(submission)
     session.commit()
     return submission
 
 
-def drop_submission(*, session: Session, submission: Submission) -> None:
-    session.delete(submission)
+def unsettled(*, session: Session, workflow_id: str, target: str) -> list[Submission]:
+    """Decisions on ``target`` sent to the workflow whose outcome is not known yet."""
+    return list(
+        session.exec(
+            select(Submission)
+            .where(
+                Submission.workflow_id == workflow_id,
+                Submission.target == target,
+                Submission.state == SubmissionState.PENDING,
+            )
+            .order_by(col(Submission.created_at))
+        ).all()
+    )
+
+
+def clue_reports(*, session: Session, case_no: str) -> int:
+    """How many reports the clues found in this complaint have opened."""
+    return session.exec(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.linked_case_no == case_no, Case.channel == Channel.EX_OFFICIO)
+    ).one()
+
+
+def refuse_submission(*, session: Session, submission_id: str) -> bool:
+    """Marks a decision the workflow refused; False if a step had applied it after all."""
+    submission = session.get(Submission, submission_id)
+    if submission is None or submission.state == SubmissionState.APPLIED:
+        return False
+    submission.state = SubmissionState.REFUSED
+    session.add(submission)
     session.commit()
+    return True

@@ -26,6 +26,7 @@ from api.cases.models import (
     DeadlineState,
     StepRecord,
     Submission,
+    SubmissionState,
 )
 from api.db import utcnow
 from api.mediation import steps as mediation
@@ -38,7 +39,14 @@ from api.tasks.models import Task, TaskKind, TaskStatus
 from api.units import service as units
 from api.units.models import UnitKind
 from api.users.models import CITY_UNIT, Role
-from workflows.messages import DeadlineRef, MediationRef, RecordStepInput, StepResult, TaskRef
+from workflows.messages import (
+    DeadlineRef,
+    MediationRef,
+    RecordStepInput,
+    StepRefusal,
+    StepResult,
+    TaskRef,
+)
 
 SYSTEM = "system"
 OPEN_STATES = (DeadlineState.PENDING, DeadlineState.OVERDUE, DeadlineState.PAUSED)
@@ -71,24 +79,46 @@ class StepContext:
         return self.mediation.id if self.mediation else None
 
 
+class StepRefused(Exception):
+    """A rule the step enforces where it is applied (an extension granted once only, one
+    open request at a time): nothing of the step is written, and the person who asked is
+    answered 409 with this code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     session = ctx.session
-    # One step of a case at a time: the case's workflow and its mediation's may both
-    # take one (a withdrawal while the ladder moves), and a retried activity may overlap
-    # its first attempt. SQLite serialises writers anyway.
-    case = session.exec(select(Case).where(Case.case_no == input.case_no).with_for_update()).first()
-    if case is None:
-        raise HTTPException(404, f"case {input.case_no} not found")
+    case = _lock(session, input.case_no)
     done = _recorded(session, input)
     if done is not None:
         return done
     ctx.mediation_ladder = input.mediation_ladder
     if input.mediation is not None:
         ctx.mediation = mediation.of_case(session=session, case=case, number=input.mediation)
-    # A mediation the case ended first (a withdrawal) has nothing left to act on.
-    if ctx.mediation is None or not mediation.has_ended(ctx.mediation):
-        STEPS[input.step](ctx, case, input)
+    refused: StepRefused | None = None
+    try:
+        # A mediation the case ended first (a withdrawal) has nothing left to act on.
+        if ctx.mediation is None or not mediation.has_ended(ctx.mediation):
+            STEPS[input.step](ctx, case, input)
+            session.flush()  # a constraint the step breaks is its refusal, raised here
+    except IntegrityError as error:
+        refused = _refusal_of(error)
+    except StepRefused as error:
+        refused = error
+    if refused is not None:
+        session.rollback()
+        case = _lock(session, input.case_no)
+        done = _recorded(session, input)
+        if done is not None:
+            return done
+        _settle(session, input, SubmissionState.REFUSED)
     result = snapshot(session=session, case=case, mediation=ctx.mediation)
+    if refused is not None:
+        result.refused = StepRefusal(code=refused.code, message=refused.message)
     session.add(
         StepRecord(case_no=case.case_no, key=input.key, result=result.model_dump(mode="json"))
     )
@@ -103,6 +133,47 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
             raise
         return done
     return result
+
+
+def _lock(session: Session, case_no: str) -> Case:
+    """One step of a case at a time: the case's workflow and its mediation's may both take
+    one (a withdrawal while the ladder moves), and a retried activity may overlap its
+    first attempt. What a step checks holds until it commits."""
+    history.lock_case(session, case_no)
+    case = session.exec(select(Case).where(Case.case_no == case_no)).first()
+    if case is None:
+        raise HTTPException(404, f"case {case_no} not found")
+    return case
+
+
+# The database constraints a step can run into when two requests raced past the checks.
+_CONSTRAINT_REFUSALS = {
+    "ux_task_open_extension_request": StepRefused(
+        "extension.pending", "an extension of this deadline is already waiting for approval"
+    ),
+}
+
+
+def _refusal_of(error: IntegrityError) -> StepRefused:
+    text_ = str(error.orig)
+    for name, refusal in _CONSTRAINT_REFUSALS.items():
+        if name in text_ or _constraint_columns(name) in text_:
+            return refusal
+    raise error
+
+
+def _constraint_columns(name: str) -> str:
+    # SQLite names the columns of a failed unique index, not the index.
+    return {"ux_task_open_extension_request": "task.deadline_id"}.get(name, name)
+
+
+def _settle(session: Session, input: RecordStepInput, state: SubmissionState) -> None:
+    if input.submission_id is None:
+        return
+    submission = session.get(Submission, input.submission_id)
+    if submission is not None and submission.state != state:
+        submission.state = state
+        session.add(submission)
 
 
 def snapshot(*, session: Session, case: Case, mediation: Mediation | None = None) -> StepResult:
@@ -351,9 +422,13 @@ def _take(
 
 
 def _submission(ctx: StepContext, case: Case, input: RecordStepInput) -> Submission:
+    """The person's decision this step applies; it is applied from now on (this step's
+    transaction), which is what a sender whose answer was lost finds when it asks again."""
     submission = ctx.session.get(Submission, input.submission_id) if input.submission_id else None
     if submission is None or submission.case_no != case.case_no:
         raise HTTPException(409, f"submission {input.submission_id} not found for {case.case_no}")
+    submission.state = SubmissionState.APPLIED
+    ctx.session.add(submission)
     return submission
 
 
@@ -859,6 +934,10 @@ def _supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     elif isinstance(body, forms.Extend):
         if deadline is None:
             raise HTTPException(409, "this supervision has no deadline to extend")
+        pending = pending_extension(ctx.session, deadline) is not None
+        refusal = extension_refusal(ctx.rules, case, deadline, body.working_days, pending)
+        if refusal is not None:
+            raise refusal
         _extend(ctx, case, deadline, body.working_days, actor, at, "extended by the supervisor")
     else:
         if holder is None:
@@ -953,11 +1032,71 @@ def _resume(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     _redate(ctx, case, deadline, submission.actor, "clock paused", submission.created_at)
 
 
+def extension_refusal(
+    rules: RuleBook,
+    case: Case,
+    deadline: Deadline,
+    working_days: int,
+    pending: bool,
+    *,
+    asking: bool = False,
+) -> StepRefused | None:
+    """Why an extension of the deadline cannot be asked for (``asking``) or granted now, if
+    it cannot.
+
+    A statutory extension (核查 +15 working days, 调查 +30 days) is granted once, and by
+    the figure the rule set allows at most; a deadline has one request open at a time, and
+    a paused clock (鉴定检测) is resumed before more time is asked for.
+    """
+    if asking and deadline.state == DeadlineState.PAUSED:
+        return StepRefused(
+            "deadline.paused",
+            f"the clock of the {deadline.name} deadline is paused (鉴定检测); resume it "
+            "before asking for an extension",
+        )
+    if pending:
+        return StepRefused(
+            "extension.pending",
+            f"an extension of the {deadline.name} deadline is already waiting for approval",
+        )
+    limit = rules.by_code(case.rule_set).limit(deadline.name)
+    most = limit.extension_working_days or limit.extension_calendar_days
+    if most is None:
+        return None
+    if deadline.extended_working_days:
+        return StepRefused(
+            "extension.already_granted",
+            f"the {deadline.name} deadline has been extended once already; the law allows "
+            "one extension",
+        )
+    if working_days > most:
+        return StepRefused(
+            "extension.too_long",
+            f"the {deadline.name} deadline can be extended by {most} days at most",
+        )
+    return None
+
+
+def pending_extension(session: Session, deadline: Deadline) -> Task | None:
+    """The open request to extend the deadline, if there is one."""
+    return session.exec(
+        select(Task).where(
+            Task.deadline_id == deadline.id,
+            Task.kind == TaskKind.APPROVE_EXTENSION,
+            col(Task.status).in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
+        )
+    ).first()
+
+
 def _request_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     """The handler asks for more time; the city supervisor approves or refuses."""
     deadline = _deadline_of(ctx, case, input.deadline_id)
     submission = _submission(ctx, case, input)
     days = int(submission.body["working_days"])
+    pending = pending_extension(ctx.session, deadline) is not None
+    refusal = extension_refusal(ctx.rules, case, deadline, days, pending, asking=True)
+    if refusal is not None:
+        raise refusal
     _task(
         ctx,
         case,
@@ -987,6 +1126,10 @@ def _decide_extension(ctx: StepContext, case: Case, input: RecordStepInput) -> N
             ctx, case, submission.actor, "extension_refused", name=deadline.name, working_days=days
         )
         return
+    refusal = extension_refusal(ctx.rules, case, deadline, days, pending=False)
+    if refusal is not None:
+        # Granted already (before the rule was enforced here): the law allows one.
+        raise refusal
     _event(ctx, case, submission.actor, "extension_approved", name=deadline.name, working_days=days)
     _extend(
         ctx, case, deadline, days, submission.actor, submission.created_at, "extension approved"

@@ -6,9 +6,10 @@ from api.calendar.service import working_calendar
 from api.cases import steps
 from api.cases.deadlines import LadderPolicy
 from api.deps import SessionDep, SettingsDep, require_service
+from api.incidents import service as incidents
 from api.mediation.service import committees
 from api.rules.service import rules_in_force
-from workflows.messages import RecordStepInput, StepResult
+from workflows.messages import IncidentInput, IncidentResult, RecordStepInput, StepResult
 
 router = APIRouter(
     prefix="/internal/v1", tags=["internal"], dependencies=[Depends(require_service)]
@@ -30,3 +31,17 @@ def record_step(
         committees=committees(settings.committees_file),
     )
     return steps.apply(ctx=ctx, input=body)
+
+
+@router.post("/cases/{case_no}/incidents", response_model=IncidentResult)
+def open_incident(case_no: str, body: IncidentInput, session: SessionDep) -> IncidentResult:
+    """A step failed every attempt: the case has an incident (once per step key)."""
+    if body.case_no != case_no:
+        raise HTTPException(422, "case_no in the path and the body differ")
+    return incidents.open_incident(session=session, input=body)
+
+
+@router.post("/cases/{case_no}/incidents/{incident_id}/resolve", status_code=204)
+def resolve_incident(case_no: str, incident_id: int, session: SessionDep) -> None:
+    """The step of the incident went through at last."""
+    incidents.resolve(session=session, case_no=case_no, incident_id=incident_id)

@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String
+from sqlalchemy import JSON, Column, Index, String, text
 from sqlmodel import Field, SQLModel
 
 from api.db import UTCDateTime, utcnow
@@ -38,7 +38,23 @@ class TaskStatus(StrEnum):
 ACTIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
+# Open tasks: what the inbox shows and a step may complete.
+OPEN_SQL = "status IN ('open', 'claimed')"
+
+
 class Task(SQLModel, table=True):
+    __table_args__ = (
+        # At most one open request to extend a deadline (延期申请): a rule the database holds,
+        # so two requests sent before either is decided cannot both stand.
+        Index(
+            "ux_task_open_extension_request",
+            "deadline_id",
+            unique=True,
+            sqlite_where=text(f"kind = 'approve_extension' AND {OPEN_SQL}"),
+            postgresql_where=text(f"kind = 'approve_extension' AND {OPEN_SQL}"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
     kind: TaskKind = Field(index=True, sa_type=String(20))

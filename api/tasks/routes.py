@@ -13,12 +13,13 @@ from api.cases import service as cases
 from api.cases.models import Case, Deadline
 from api.config import Settings
 from api.db import utcnow
-from api.deps import CurrentUser, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, TemporalClientDep
+from api.errors import DECISION_RESPONSES, conflict
 from api.mediation import ladder
 from api.mediation import service as ladder_service
 from api.mediation import steps as ladder_steps
 from api.mediation.ladder import Stage
-from api.mediation.models import Mediation, MediationRung
+from api.mediation.models import Mediation, MediationRung, MediationState
 from api.rules.service import rules_in_force
 from api.tasks import forms
 from api.tasks import service as tasks
@@ -69,7 +70,7 @@ def list_tasks(
     kind: TaskKind | None = None,
     case_no: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> TasksPublic:
     """The inbox: tasks this user may act on or see, oldest due first."""
     query = tasks.visible_query(user=user)
@@ -105,9 +106,10 @@ def _actionable(session: Session, user: User, task_id: int) -> Task:
             403, f"a {task.kind} task of unit {task.unit} is for the {task.role} of that unit"
         )
     if task.status not in ACTIVE:
-        raise HTTPException(409, f"task {task_id} is already {task.status}")
+        by = f" by {task.completed_by}" if task.completed_by else ""
+        raise conflict(f"task.{task.status}", f"task {task_id} is already {task.status}{by}")
     if task.status == TaskStatus.CLAIMED and task.assignee != user.username:
-        raise HTTPException(409, f"task {task_id} is claimed by {task.assignee}")
+        raise conflict("task.claimed", f"task {task_id} is claimed by {task.assignee}")
     return task
 
 
@@ -253,21 +255,31 @@ def _update_for(task: Task, body: Any) -> tuple[Any, Callable[[str], Any]]:
     raise HTTPException(409, f"tasks of kind {task.kind} cannot be completed here")
 
 
-@router.post("/{task_id}/complete", response_model=TaskPublic)
+@router.post("/{task_id}/complete", response_model=TaskPublic, responses=DECISION_RESPONSES)
 async def complete_task(
     task_id: TaskId,
-    session: SessionDep,
+    db: DatabaseDep,
     settings: SettingsDep,
     temporal: TemporalClientDep,
     user: CurrentUser,
     body: Annotated[dict[str, Any], Body()],
 ) -> TaskPublic:
     """Completes the task with its kind's body; the case moves on."""
+    decision = await db.run(_completion, settings=settings, user=user, task_id=task_id, body=body)
+    await process.submit(db=db, client=temporal, settings=settings, decision=decision)
+    return await db.run(_completed, user=user, task_id=task_id)
+
+
+def _completion(
+    *, session: Session, settings: Settings, user: User, task_id: int, body: dict[str, Any]
+) -> process.Decision:
+    """The completion to send to the workflow that owns the task."""
     task = _actionable(session, user, task_id)
     try:
         parsed = forms.parse(task.kind, body)
     except ValidationError as error:
         raise HTTPException(422, error.errors(include_url=False, include_context=False)) from error
+    stored = parsed.model_dump(mode="json")
     case = cases.get_visible(session=session, user=user, case_no=task.case_no)
     _check_facts(
         session,
@@ -279,20 +291,24 @@ async def complete_task(
     if mediation is not None and task.kind in ladder_steps.LADDER_KINDS:
         _check_ladder(session, settings, task, mediation, parsed)
     handler, arg_for = _update_for(task, parsed)
-    await process.submit(
-        session=session,
-        client=temporal,
-        settings=settings,
-        case=case,
+    return process.Decision(
+        case_no=case.case_no,
+        workflow_id=process.owner_of(case, mediation),
+        handler=handler,
+        target=f"task:{task.id}",
         task_id=task.id,
         actor=user.username,
-        body=parsed.model_dump(mode="json"),
-        handler=handler,
+        body=stored,
         arg_for=arg_for,
-        mediation=mediation,
+        starting=mediation is not None and mediation.state == MediationState.STARTING,
     )
+
+
+def _completed(*, session: Session, user: User, task_id: int) -> TaskPublic:
     done = _visible_task(session, user, task_id)
     if done.status != TaskStatus.DONE:
         # The case ended meanwhile (a withdrawal took the ladder with it).
-        raise HTTPException(409, f"task {task_id} was {done.status} before it could be done")
+        raise conflict(
+            "task.cancelled", f"task {task_id} was {done.status} before it could be done"
+        )
     return to_public(done)

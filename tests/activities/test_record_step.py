@@ -1,5 +1,6 @@
 """The ``record_step`` activity runs at least once: a retry must change nothing."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,7 +17,7 @@ from api.main import create_app, prepare_database
 from api.rules.service import rules_in_force
 from api.tasks.models import Task
 from api.users import service as users
-from tests.conftest import SERVICE_TOKEN, Database
+from tests.conftest import SERVICE_TOKEN, Database, blocking_allowed
 from tests.factories import complaint
 from workflows.messages import RecordStepInput
 
@@ -24,7 +25,7 @@ from workflows.messages import RecordStepInput
 @pytest_asyncio.fixture
 async def activities(database: Database) -> AsyncIterator[CaseActivities]:
     app = create_app(database.settings, engine=database.engine)
-    prepare_database(database.engine, database.settings)
+    await asyncio.to_thread(prepare_database, database.engine, database.settings)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://api",
@@ -34,7 +35,7 @@ async def activities(database: Database) -> AsyncIterator[CaseActivities]:
 
 
 def registered_case(database: Database) -> str:
-    with Session(database.engine) as session:
+    with blocking_allowed(), Session(database.engine) as session:
         operator = users.get_by_username(session=session, username="operator")
         assert operator is not None
         case = cases.register(
@@ -47,7 +48,7 @@ def registered_case(database: Database) -> str:
 
 
 def counts(database: Database, case_no: str) -> tuple[int, int]:
-    with Session(database.engine) as session:
+    with blocking_allowed(), Session(database.engine) as session:
         tasks = session.exec(select(func.count()).where(Task.case_no == case_no)).one()
         events = session.exec(select(func.count()).where(Event.case_no == case_no)).one()
         return tasks, events
@@ -86,7 +87,7 @@ async def test_a_step_the_case_cannot_take_is_refused(
 
 async def test_the_internal_route_needs_the_service_credential(database: Database) -> None:
     app = create_app(database.settings, engine=database.engine)
-    prepare_database(database.engine, database.settings)
+    await asyncio.to_thread(prepare_database, database.engine, database.settings)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://api"
     ) as client:

@@ -4,7 +4,7 @@ Every response of these tests is recorded; each test ends by checking that none 
 server error (API.md: "A client's mistake is never a 500").
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 def detail_text(response: httpx.Response) -> str:
     body = response.json()
-    assert set(body) == {"detail"}, body
+    assert set(body) == {"detail", "code"}, body  # API.md: every error has its code
     return str(body["detail"])
 
 
@@ -33,7 +33,7 @@ def problem(response: httpx.Response) -> str:
     """What the detail says is wrong: its message, or each error's location and message
     (not the echoed input, which would name every field the client sent)."""
     body = response.json()
-    assert set(body) == {"detail"}, body
+    assert set(body) == {"detail", "code"}, body  # API.md: every error has its code
     detail = body["detail"]
     if isinstance(detail, str):
         return detail
@@ -293,13 +293,36 @@ async def test_grounds_for_a_date_before_every_rule_set_are_refused_as_invalid_i
 async def test_requests_without_valid_credentials_are_401(
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
-    forged = jwt.encode({"sub": "operator"}, "not-the-server-secret-" * 3, algorithm="HS256")
-    unknown_user = jwt.encode({"sub": "nobody"}, stack.settings.secret_key, algorithm="HS256")
+    now = datetime.now(UTC)
+    valid_for = {"iat": now, "exp": now + timedelta(hours=1)}
+    forged = jwt.encode(
+        {"sub": "operator", **valid_for}, "not-the-server-secret-" * 3, algorithm="HS256"
+    )
+    # Earlier versions signed with a secret printed in the code: an admin for anyone.
+    published = jwt.encode(
+        {"sub": "admin", **valid_for},
+        "dev-only-secret-change-me-in-production-000000",
+        algorithm="HS256",
+    )
+    unknown_user = jwt.encode(
+        {"sub": "nobody", **valid_for}, stack.settings.secret_key, algorithm="HS256"
+    )
+    no_expiry = jwt.encode(
+        {"sub": "operator", "iat": now}, stack.settings.secret_key, algorithm="HS256"
+    )
+    expired = jwt.encode(
+        {"sub": "operator", "iat": now - timedelta(hours=2), "exp": now - timedelta(hours=1)},
+        stack.settings.secret_key,
+        algorithm="HS256",
+    )
     attempts: dict[str, dict[str, str]] = {
         "no token": {},
         "garbage token": {"Authorization": "Bearer not-a-token"},
         "forged token": {"Authorization": f"Bearer {forged}"},
+        "token signed with the published secret": {"Authorization": f"Bearer {published}"},
         "token of no user": {"Authorization": f"Bearer {unknown_user}"},
+        "token without exp": {"Authorization": f"Bearer {no_expiry}"},
+        "expired token": {"Authorization": f"Bearer {expired}"},
         "basic auth": {"Authorization": "Basic b3BlcmF0b3I6ZGVtbw=="},
     }
 
@@ -309,6 +332,15 @@ async def test_requests_without_valid_credentials_are_401(
             assert response.status_code == 401, (label, method, url, response.text)
             assert "token" in detail_text(response), response.text
             assert response.headers["WWW-Authenticate"] == "Bearer"
+
+    operator = (await stack.login("operator"))["Authorization"].removeprefix("Bearer ")
+    for token in ("dev-only-service-token", operator):
+        internal = await stack.api.post(
+            "/internal/v1/cases/X/steps",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"case_no": "X", "key": "1:open_triage", "step": "open_triage"},
+        )
+        assert internal.status_code == 401, internal.text
 
     wrong_password = await stack.api.post(
         "/api/v1/auth/token", data={"username": "operator", "password": "wrong"}

@@ -2,6 +2,7 @@
 triggers. The 2027 arrangement below is invented: the State Council has not published it.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from api.calendar.models import CalendarYear
 from api.calendar.workdays import deadline_instant
@@ -178,7 +179,7 @@ async def without_temporal(sqlite_database: Database) -> AsyncIterator[Stack]:
     """The API alone, its Temporal address pointing where nothing listens."""
     settings = sqlite_database.settings.model_copy(update={"temporal_address": "127.0.0.1:1"})
     app = create_app(settings, engine=sqlite_database.engine)
-    prepare_database(sqlite_database.engine, settings)
+    await asyncio.to_thread(prepare_database, sqlite_database.engine, settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=60) as api:
         yield Stack(api, None, settings, sqlite_database.engine, {})  # type: ignore[arg-type]
@@ -186,7 +187,7 @@ async def without_temporal(sqlite_database: Database) -> AsyncIterator[Stack]:
 
 def open_provisional_deadline(stack: Stack, case_no: str) -> None:
     """A case whose handle deadline was counted into 2027 before 2027 was known."""
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         session.add(
             Case(
                 case_no=case_no,
@@ -227,7 +228,7 @@ async def test_without_temporal_the_year_is_saved_and_the_recompute_is_pending(
     assert response.status_code == 200, response.text
     assert response.json()["recomputing"] == ["TS-PENDING"]
     assert response.json()["recompute_pending"] is True
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         stored = session.exec(select(CalendarYear)).one()
     assert (stored.year, stored.holidays) == (2027, ["2027-01-01"])
     assert (await get_year(stack, 2027))["source"] == "table"

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from api.calendar.workdays import WorkingCalendar
 from api.tasks.models import Task
@@ -291,7 +291,7 @@ async def test_withdrawal_ends_the_ladder_cleanly_at_any_rung(stack: Stack, stag
     assert last["outcome"] == ("terminated" if stage == "notifying" else "withdrawn")
     assert all(r["ended_at"] for r in case["mediation"]["rungs"])
     assert all(d["state"] in ("met", "overdue") for d in case["deadlines"])
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         tasks = session.exec(select(Task).where(Task.case_no == case_no)).all()
         assert {t.status for t in tasks} <= {"done", "cancelled"}
     child = stack.client.get_workflow_handle_for(MediationWorkflow.run, mediation_id(case_no, 1))
@@ -399,7 +399,7 @@ async def test_each_rung_task_carries_the_json_schema_of_its_form(stack: Stack) 
     task = await open_task(stack, case_no, "judicial_application", "guichi")
     choices = task["form"]["discriminator"]["mapping"]
     assert set(choices) == {"applied", "declined"}
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         kinds = set(session.exec(select(Task.kind).where(Task.case_no == case_no)).all())
     assert {"handle", "notify_termination", "committee_result", "judicial_application"} <= kinds
     for kind in kinds:

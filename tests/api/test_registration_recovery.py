@@ -1,7 +1,5 @@
 """A registration whose workflow never started is finished by the client's retry."""
 
-from sqlmodel import Session
-
 from api.cases import service as cases
 from api.cases.models import CaseCreate
 from api.rules.service import rules_in_force
@@ -12,7 +10,7 @@ from tests.factories import complaint
 
 async def test_retrying_with_the_same_client_ref_starts_the_missing_workflow(stack: Stack) -> None:
     body = complaint(client_ref="hotline-call-0001")
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         # What a crash between saving the case and starting its workflow leaves behind.
         operator = users.get_by_username(session=session, username="operator")
         assert operator is not None

@@ -1,12 +1,12 @@
 """Rule sets over the API: chosen by received_at, read by all, changed by an admin only, on
 record, and never backwards: a deadline already set keeps the figures it was set with."""
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import Session
 
 from api.calendar.workdays import WorkingCalendar, local_date
 from api.main import prepare_database
@@ -110,7 +110,7 @@ async def test_a_changed_limit_governs_only_deadlines_set_after_it(
     set_before = await triage_deadline(stack, before)
     assert set_before["rule_set"] == ORDER_121
     assert set_before["working_days"] == 7
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         book_before = rules_in_force(session=session, settings=stack.settings)
         # Nothing changed: the same book, not rebuilt.
         assert rules_in_force(session=session, settings=stack.settings) is book_before
@@ -137,7 +137,7 @@ async def test_a_changed_limit_governs_only_deadlines_set_after_it(
     assert kept["due_at"] == set_before["due_at"]
     untouched = await rule_set(stack, ORDER_20)
     assert (untouched["version"], untouched["limits"]["triage"]["working_days"]) == (1, 7)
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         book_after = rules_in_force(session=session, settings=stack.settings)
         assert book_after is not book_before
         assert book_after.by_code(ORDER_121).limit("triage").working_days == 10
@@ -271,8 +271,8 @@ async def test_grounds_are_served_with_their_text_and_a_new_ground_can_be_chosen
 async def test_seeding_again_keeps_the_table_as_it_is(
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
-    prepare_database(stack.engine, stack.settings)
-    prepare_database(stack.engine, stack.settings)
+    await asyncio.to_thread(prepare_database, stack.engine, stack.settings)
+    await asyncio.to_thread(prepare_database, stack.engine, stack.settings)
 
     listed = (await stack.call("GET", RULES, "admin")).json()
     assert [(r["code"], r["version"]) for r in listed["data"]] == [(ORDER_20, 1), (ORDER_121, 1)]
@@ -281,7 +281,7 @@ async def test_seeding_again_keeps_the_table_as_it_is(
     body = editable(await rule_set(stack, ORDER_121))
     body["limits"]["handle"]["working_days"] = 30
     assert (await put(stack, ORDER_121, body)).status_code == 200
-    prepare_database(stack.engine, stack.settings)
+    await asyncio.to_thread(prepare_database, stack.engine, stack.settings)
 
     kept = await rule_set(stack, ORDER_121)
     assert (kept["version"], kept["limits"]["handle"]["working_days"]) == (2, 30)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
 from api.cases.models import Case, Deadline, DeadlineState
@@ -86,7 +86,7 @@ UNREACHED = {"reached": False}
 
 def move_deadline(stack: Stack, case_no: str, name: str, due: date, state: DeadlineState) -> None:
     """Sets the deadline's last day, and its state as the workflow would have."""
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         deadline = session.exec(
             select(Deadline).where(Deadline.case_no == case_no, Deadline.name == name)
         ).one()
@@ -120,7 +120,7 @@ def record(
     at: datetime,
     handler: str | None = None,
 ) -> None:
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         session.add(
             SupervisionRecord(
                 case_no=case_no, unit=unit, kind=kind, at=at, handler=handler, deadline="handle"

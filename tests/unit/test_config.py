@@ -1,4 +1,7 @@
-"""Production refuses the development placeholders; the embedded default seeds demo users."""
+"""Production refuses missing or published secrets; the embedded default makes its own."""
+
+import stat
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -11,10 +14,13 @@ STRONG = {
     "service_token": "y" * 24,
     "database_url": "postgresql+psycopg://weiquan@db/weiquan",
 }
+# What earlier versions printed in the code, and so gave every reader admin.
+PUBLISHED_SECRET = "dev-only-secret-change-me-in-production-000000"
+PUBLISHED_TOKEN = "dev-only-service-token"
 
 
-def test_development_seeds_demo_users() -> None:
-    assert Settings().should_seed_demo_users
+def test_development_seeds_demo_users(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path).should_seed_demo_users
 
 
 def test_production_with_real_secrets_seeds_nobody() -> None:
@@ -24,12 +30,44 @@ def test_production_with_real_secrets_seeds_nobody() -> None:
 @pytest.mark.parametrize(
     ("override", "named"),
     [
-        ({"secret_key": Settings().secret_key}, "WEIQUAN_SECRET_KEY"),
-        ({"service_token": Settings().service_token}, "WEIQUAN_SERVICE_TOKEN"),
+        ({"secret_key": ""}, "WEIQUAN_SECRET_KEY"),
+        ({"secret_key": "short"}, "WEIQUAN_SECRET_KEY"),
+        ({"secret_key": PUBLISHED_SECRET}, "WEIQUAN_SECRET_KEY"),
+        ({"service_token": ""}, "WEIQUAN_SERVICE_TOKEN"),
+        ({"service_token": PUBLISHED_TOKEN}, "WEIQUAN_SERVICE_TOKEN"),
         ({"database_url": ""}, "WEIQUAN_DATABASE_URL"),
         ({"seed_demo_users": True}, "demo users"),
     ],
 )
-def test_production_refuses_placeholders(override: dict[str, object], named: str) -> None:
+def test_production_refuses_missing_or_published_secrets(
+    override: dict[str, object], named: str
+) -> None:
     with pytest.raises(ValidationError, match=named):
         Settings(**{**STRONG, **override})
+
+
+def test_development_refuses_the_published_placeholders_too(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="published"):
+        Settings(data_dir=tmp_path, secret_key=PUBLISHED_SECRET)
+    with pytest.raises(ValidationError, match="published"):
+        Settings(data_dir=tmp_path, service_token=PUBLISHED_TOKEN)
+
+
+def test_the_embedded_default_makes_its_own_secrets_once_and_keeps_them(tmp_path: Path) -> None:
+    first = Settings(data_dir=tmp_path)
+    again = Settings(data_dir=tmp_path)
+    elsewhere = Settings(data_dir=tmp_path / "other")
+
+    assert len(first.secret_key) >= 32 and len(first.service_token) >= 16
+    assert (again.secret_key, again.service_token) == (first.secret_key, first.service_token)
+    assert elsewhere.secret_key != first.secret_key
+    assert elsewhere.service_token != first.service_token
+    mode = stat.S_IMODE((tmp_path / "secrets.json").stat().st_mode)
+    assert mode == 0o600, oct(mode)
+
+
+def test_secrets_set_in_the_environment_win_over_the_file(tmp_path: Path) -> None:
+    made = Settings(data_dir=tmp_path)
+    given = Settings(data_dir=tmp_path, secret_key="s" * 40)
+    assert given.secret_key == "s" * 40
+    assert given.service_token == made.service_token

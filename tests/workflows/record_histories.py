@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from sqlmodel import Session, select
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from api.mediation.models import Mediation
@@ -44,7 +44,7 @@ SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 async def save(stack: Stack, name: str, case_no: str, kind: str = "complaint") -> None:
     """Writes the case's workflow history and those of its mediations, once they end."""
     ids = {name: workflow_id(case_no, kind)}
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         for number in session.exec(
             select(Mediation.number).where(Mediation.case_no == case_no)
         ).all():

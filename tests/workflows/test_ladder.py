@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
@@ -47,7 +47,7 @@ async def event_types(stack: Stack, case_no: str) -> list[str]:
 
 
 def records(stack: Stack, case_no: str) -> list[tuple[str, str, str | None]]:
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         rows = session.exec(
             select(SupervisionRecord)
             .where(SupervisionRecord.case_no == case_no)

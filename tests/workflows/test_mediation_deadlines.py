@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
-from sqlmodel import Session, select
+from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
 from api.calendar.workdays import WorkingCalendar
@@ -55,7 +55,7 @@ async def open_tasks(stack: Stack, case_no: str, kind: str) -> list[dict[str, An
 
 
 def supervision(stack: Stack, case_no: str) -> list[tuple[str, str | None]]:
-    with Session(stack.engine) as session:
+    with stack.db() as session:
         rows = session.exec(
             select(SupervisionRecord).where(SupervisionRecord.case_no == case_no)
         ).all()

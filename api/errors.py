@@ -1,0 +1,185 @@
+"""Error bodies: ``{"detail": …, "code": "<stable.code>"}`` for every error (API.md, "Error
+codes"), and the request bodies no route may see (JSON strings that are not Unicode)."""
+
+import json
+import re
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# The code of an error raised without one, by its status.
+DEFAULT_CODES = {
+    400: "request.bad",
+    401: "auth.unauthenticated",
+    403: "auth.forbidden",
+    404: "not_found",
+    405: "request.method_not_allowed",
+    409: "conflict",
+    413: "request.too_large",
+    415: "request.unsupported_media_type",
+    422: "request.invalid",
+    429: "request.too_many",
+    503: "service.unavailable",
+}
+
+
+class ApiError(HTTPException):
+    """An error with its stable code, which clients and the workplace key messages on."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        detail: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(status_code, detail, headers)
+        self.code = code
+
+
+def conflict(code: str, message: str) -> ApiError:
+    return ApiError(409, code, message)
+
+
+def invalid(field: str, message: str, code: str = "request.invalid") -> ApiError:
+    """A 422 naming the failing field of the body, in the shape FastAPI gives its own."""
+    return ApiError(422, code, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+class ErrorPublic(BaseModel):
+    """The body of every error response."""
+
+    detail: Any
+    code: str
+
+
+# Documented on every route: what any authenticated route can answer.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorPublic, "description": "No or bad credentials"},
+    403: {"model": ErrorPublic, "description": "Authenticated, but not allowed (role or unit)"},
+    404: {"model": ErrorPublic, "description": "Unknown, or not visible to this user"},
+    409: {"model": ErrorPublic, "description": "Conflict: done already, not current, or stale"},
+}
+
+
+# What a route that sends a decision to a workflow can answer besides its success.
+DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorPublic,
+        "description": "The workflow service did not confirm the decision: it may still be "
+        "applied; sending the same again is safe (applied once)",
+    },
+}
+
+
+def code_of(exc: StarletteHTTPException) -> str:
+    return getattr(exc, "code", None) or DEFAULT_CODES.get(exc.status_code, "error")
+
+
+async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        {"detail": exc.detail, "code": code_of(exc)},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, with the input it would echo left out: the echo could be text that
+    cannot be encoded (a 500 that also dropped the connection), and it repeats what the
+    client sent, personal data included."""
+    assert isinstance(exc, RequestValidationError)
+    errors = []
+    for error in exc.errors():
+        kept = {k: v for k, v in error.items() if k not in ("input", "url", "ctx")}
+        if "ctx" in error:
+            kept["ctx"] = {k: str(v) for k, v in error["ctx"].items()}
+        errors.append(kept)
+    return JSONResponse(
+        {"detail": jsonable_encoder(errors), "code": DEFAULT_CODES[422]}, status_code=422
+    )
+
+
+# A \ud800–\udfff escape in raw JSON: either half of a pair (fine) or a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+ASGIApp = Callable[..., Awaitable[None]]
+Scope = MutableMapping[str, Any]
+
+
+class RejectNonUnicodeJSON:
+    """Answers 422 to a JSON body holding a lone surrogate (``"\\ud800"``): valid JSON, but
+    no Unicode text, so no database or encoder downstream could take it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "PATCH"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        messages: list[Any] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body):
+            response = JSONResponse(
+                {
+                    "detail": [
+                        {
+                            "loc": ["body"],
+                            "msg": "the JSON holds a lone surrogate (e.g. \\ud800), "
+                            "which is not Unicode text",
+                            "type": "unicode_error",
+                        }
+                    ],
+                    "code": "request.not_unicode",
+                },
+                status_code=422,
+            )
+            await response(scope, receive, send)
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Any:
+            try:
+                return next(replay)
+            except StopIteration:
+                return await receive()
+
+        await self.app(scope, replayed, send)
+
+
+def _has_lone_surrogate(body: bytes) -> bool:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return False  # not JSON at all: the route's own parsing answers that
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
