@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from api.cases.lifecycle import CaseKind, Channel, Status
 from api.db import UTCDateTime, utcnow
+from api.incidents.models import IncidentPublic
 from api.mediation.models import LadderPublic
 
 
@@ -331,6 +332,8 @@ class CasePublic(SQLModel):
     deadlines: list[DeadlinePublic]
     # The mediation ladder (三位一体 + 诉调衔接): the current rung and each rung's outcome.
     mediation: LadderPublic | None = None
+    # Steps that failed every attempt: the case waits there (故障, see /supervision/incidents).
+    incidents: list[IncidentPublic] = []
 
 
 class CaseSummary(SQLModel):

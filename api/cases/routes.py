@@ -219,7 +219,7 @@ def get_history(case_no: str, session: SessionDep, user: CurrentUser) -> History
             EventPublic(
                 seq=e.seq, at=e.at.astimezone(ZONE), actor=e.actor, type=e.type, data=e.data
             )
-            for e in history.events(session=session, case_no=case.case_no)
+            for e in cases.events_as_seen(session=session, user=user, case=case)
         ]
     )
 

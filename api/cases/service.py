@@ -27,7 +27,8 @@ from api.cases.models import (
     SubmissionState,
 )
 from api.cases.parties import mask, sees_parties
-from api.db import utcnow
+from api.db import lock_for_write, utcnow
+from api.incidents import service as incidents
 from api.mediation import service as mediation
 from api.rules.rulesets import RuleBook
 from api.units import service as units
@@ -125,7 +126,9 @@ def register(
         ):
             raise DuplicateClientRef() from error
         raise
-    case.case_no = f"{prefix}{CASE_NO_PREFIX[body.kind]}{now.astimezone(ZONE):%Y%m%d}{case.id:06d}"
+    case.case_no = _next_number(
+        session, f"{prefix}{CASE_NO_PREFIX[body.kind]}{now.astimezone(ZONE):%Y%m%d}"
+    )
     session.add(case)
     session.flush()
     history.append(
@@ -147,6 +150,20 @@ def register(
     if commit:
         session.commit()
     return case
+
+
+def _next_number(session: Session, stem: str) -> str:
+    """The next number of its kind and day: ``TS20261202000007`` is the day's seventh
+    complaint. Complaints and reports count apart, so the report registered with a
+    complaint does not carry the complaint's number plus one (a link anyone could read)."""
+    lock_for_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(stem))))  # type: ignore[call-overload]
+    last = session.exec(
+        select(func.max(Case.case_no)).where(Case.case_no >= stem, Case.case_no < stem + "~")
+    ).one()
+    tail = last[len(stem) :] if last else ""
+    return f"{stem}{(int(tail) if tail.isdigit() else 0) + 1:06d}"
 
 
 def discard(*, session: Session, case: Case) -> None:
@@ -231,6 +248,63 @@ def reporter_as_seen(*, session: Session, user: User, case: Case) -> dict[str, A
     return case.reporter
 
 
+def sealed_report(*, session: Session, case: Case) -> Case | None:
+    """The real-name report whose link to ``case`` is sealed: a complaint filed "also a
+    report" and that report are one person, so whoever may not see the reporter may not
+    see the link either (the complaint shows the complainant in full). None: no such link
+    (no link, or a report without a reporter to protect, such as a clue)."""
+    if case.linked_case_no is None:
+        return None
+    if case.kind == CaseKind.REPORT:
+        report: Case | None = case
+    else:
+        report = session.exec(
+            select(Case).where(Case.case_no == case.linked_case_no, Case.kind == CaseKind.REPORT)
+        ).first()
+    if report is None or report.reporter is None:
+        return None
+    return report
+
+
+def link_as_seen(*, session: Session, user: User, case: Case) -> str | None:
+    """The linked case's number for this user: shown (and, when it points at a sealed
+    reporter, the read logged on the report), or None, as if there were no link."""
+    report = sealed_report(session=session, case=case)
+    if report is None:
+        return case.linked_case_no
+    if not sees_reporter(user, report):
+        return None
+    if report is not case:  # reading the report itself is logged as a reporter read
+        history.append(
+            session=session,
+            case_no=report.case_no,
+            actor=user.username,
+            type="report_link_read",
+            data={"role": user.role, "unit": user.unit, "from": case.case_no},
+        )
+        session.commit()
+    return case.linked_case_no
+
+
+def events_as_seen(*, session: Session, user: User, case: Case) -> list[Event]:
+    """The case's history for this user: the link to a sealed report left out for those
+    who may not see the reporter."""
+    found = history.events(session=session, case_no=case.case_no)
+    report = sealed_report(session=session, case=case)
+    if report is None or sees_reporter(user, report):
+        return found
+    for event in found:
+        hidden = {k: None for k in _LINK_KEYS.get(event.type, ()) if event.data.get(k)}
+        if hidden:
+            session.expunge(event)  # what is shown, never what is stored
+            event.data = {**event.data, **hidden}
+    return found
+
+
+# Where an event names the other end of a sealed link.
+_LINK_KEYS = {"registered": ("linked_case_no",), "report_link_read": ("from",)}
+
+
 def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
     deadlines = session.exec(
         select(Deadline).where(Deadline.case_no == case.case_no).order_by(col(Deadline.id))
@@ -253,7 +327,7 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
         complainant=case.complainant if show else mask(case.complainant),
         reporter=reporter_as_seen(session=session, user=user, case=case),
         anonymous=case.anonymous,
-        linked_case_no=case.linked_case_no,
+        linked_case_no=link_as_seen(session=session, user=user, case=case),
         campaign=case.campaign,
         respondent=case.respondent,
         outcome=case.outcome,
@@ -284,6 +358,7 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
             for d in deadlines
         ],
         mediation=mediation.ladder(session=session, case_no=case.case_no),
+        incidents=incidents.open_of_case(session=session, case_no=case.case_no),
     )
 
 
