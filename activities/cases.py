@@ -52,7 +52,7 @@ class CaseActivities:
                 f"API refused {url}: {response.status_code} {response.text[:500]}",
                 type="StepRefused",
             )
-        return response.json()
+        return response.json() if response.content else None
 
 
 def service_client(base_url: str, service_token: str) -> httpx.AsyncClient:

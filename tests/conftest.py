@@ -299,8 +299,15 @@ async def running_stack(
     database: Database,
     client: Client,
     activities: Callable[[httpx.AsyncClient], CaseActivities] = CaseActivities,
+    *,
+    api_client: Client | None = None,
+    settings: Settings | None = None,
 ) -> AsyncIterator[Stack]:
-    app = create_app(database.settings, engine=database.engine, temporal_client=client)
+    """``api_client``: the API's own Temporal client, when it differs from the worker's (a
+    fault injected between the API and Temporal); ``settings``: the API's."""
+    app = create_app(
+        settings or database.settings, engine=database.engine, temporal_client=api_client or client
+    )
     await asyncio.to_thread(prepare_database, database.engine, database.settings)
     transport = httpx.ASGITransport(app=app)
     async with (

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -265,15 +266,32 @@ async def _send(
             if error.status != RPCStatusCode.NOT_FOUND:
                 log.warning("update %s of %s: %s", update, workflow, error)
                 return _Answer(_Outcome.UNCERTAIN)
-            if not starting or waited >= STARTING_WAIT.total_seconds():
-                return _Answer(_Outcome.REFUSED, "case.ended", "the process of the case has ended")
-            await asyncio.sleep(STARTING_POLL)
-            waited += STARTING_POLL
+            if starting and waited < STARTING_WAIT.total_seconds():
+                await asyncio.sleep(STARTING_POLL)
+                waited += STARTING_POLL
+                continue
+            return await _not_found(handle)
         except asyncio.CancelledError:
             raise
         except Exception as error:  # a broken connection, a timeout of the client's own
             log.warning("update %s of %s: %r", update, workflow, error)
             return _Answer(_Outcome.UNCERTAIN)
+
+
+async def _not_found(handle: Any) -> _Answer:
+    """A server just restarted can answer "not found" for a workflow it has: only a
+    workflow it describes as closed (or not at all) has certainly not taken the update."""
+    try:
+        described = await asyncio.wait_for(handle.describe(), timeout=5)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return _Answer(_Outcome.REFUSED, "case.ended", "the process of the case has ended")
+        return _Answer(_Outcome.UNCERTAIN)
+    except Exception:
+        return _Answer(_Outcome.UNCERTAIN)
+    if described.status == WorkflowExecutionStatus.RUNNING:
+        return _Answer(_Outcome.UNCERTAIN)
+    return _Answer(_Outcome.REFUSED, "case.ended", "the process of the case has ended")
 
 
 def _refusal(cause: BaseException | None) -> _Answer:

@@ -1,0 +1,192 @@
+"""When Temporal's answer to a decision is lost, the decision is kept and a retry converges.
+
+The faults are injected between the API and a real Temporal server: the update reaches the
+server and is accepted, then the connection "drops" before the answer comes back (what a
+Temporal restart mid-completion does). Before the fix the API deleted the submission it
+had sent, the step then failed for ever with "submission … not found", and the case was
+stuck at that step.
+"""
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest_asyncio
+from sqlmodel import select
+from temporalio import activity
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowUpdateInput,
+    WorkflowUpdateHandle,
+    WorkflowUpdateStage,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from activities.cases import CaseActivities
+from api.cases.models import Submission, SubmissionState
+from tests.conftest import Database, Stack, open_task, register, running_stack
+from tests.factories import eventually
+from workflows.messages import RecordStepInput, StepResult
+
+ACCEPT = {"decision": "accept", "unit": "guichi"}
+
+
+class LoseAnswers(Interceptor):
+    """While armed, an update is delivered and accepted, then its answer is lost."""
+
+    def __init__(self) -> None:
+        self.armed = 0
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Lossy(next, self)
+
+
+class _Lossy(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, faults: LoseAnswers) -> None:
+        super().__init__(next)
+        self.faults = faults
+
+    async def start_workflow_update(
+        self, input: StartWorkflowUpdateInput
+    ) -> WorkflowUpdateHandle[Any]:
+        if self.faults.armed <= 0:
+            return await self.next.start_workflow_update(input)
+        self.faults.armed -= 1
+        accepted = dataclasses.replace(input, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
+        await self.next.start_workflow_update(accepted)
+        raise RPCError("connection reset (injected)", RPCStatusCode.UNAVAILABLE, b"")
+
+
+class HeldSteps(CaseActivities):
+    """Triage steps wait until the test lets them through."""
+
+    release = asyncio.Event()
+
+    @activity.defn(name="record_step")
+    async def record_step(self, input: RecordStepInput) -> StepResult:
+        if input.step == "triage":
+            await self.release.wait()
+        return await super().record_step(input)
+
+
+@dataclasses.dataclass
+class Faulty:
+    stack: Stack
+    faults: LoseAnswers
+
+
+@pytest_asyncio.fixture
+async def faulty(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterator[Faulty]:
+    faults = LoseAnswers()
+    api_client = Client(
+        dev_env.client.service_client,
+        namespace=dev_env.client.namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=[faults],
+    )
+    HeldSteps.release = asyncio.Event()
+    async with running_stack(database, dev_env.client, HeldSteps, api_client=api_client) as stack:
+        yield Faulty(stack, faults)
+    HeldSteps.release.set()
+
+
+def submissions(stack: Stack, case_no: str) -> list[Submission]:
+    with stack.db() as session:
+        return list(session.exec(select(Submission).where(Submission.case_no == case_no)).all())
+
+
+async def test_a_decision_whose_answer_was_lost_is_kept_and_applied(faulty: Faulty) -> None:
+    stack = faulty.stack
+    HeldSteps.release.set()
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+
+    faulty.faults.armed = 1
+    lost = await stack.call(
+        "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
+    )
+
+    assert lost.status_code == 503, lost.text
+    assert lost.json()["code"] == "decision.unconfirmed"
+    assert "safe" in lost.json()["detail"]
+    # The workflow had it: the case moves on, and nothing was thrown away.
+    await open_task(stack, case_no, "handle", "guichi")
+    kept = submissions(stack, case_no)
+    assert [(s.target, s.state) for s in kept] == [
+        (f"task:{triage['id']}", SubmissionState.APPLIED)
+    ]
+    # Sent again, it is not applied twice: the task says it is done, and by whom.
+    again = await stack.call(
+        "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "task.done" and "operator" in again.json()["detail"]
+    assert len(submissions(stack, case_no)) == 1
+
+
+async def test_a_retry_while_the_step_is_still_running_converges(faulty: Faulty) -> None:
+    stack = faulty.stack
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    url = f"/api/v1/tasks/{triage['id']}/complete"
+
+    faulty.faults.armed = 1
+    lost = await stack.call("POST", url, "operator", json=ACCEPT)
+    assert lost.status_code == 503, lost.text
+    [pending] = submissions(stack, case_no)
+    assert pending.state == SubmissionState.PENDING  # accepted, its step not yet applied
+
+    # Sent again while the step still runs: it waits for the first one (same update id).
+    async def let_the_step_through() -> None:
+        await asyncio.sleep(0.5)
+        HeldSteps.release.set()
+
+    retry, _ = await asyncio.gather(
+        stack.call("POST", url, "operator", json=ACCEPT), let_the_step_through()
+    )
+    # The same decision again is the first one's outcome: done, once.
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["status"] == "done"
+    assert [s.state for s in submissions(stack, case_no)] == [SubmissionState.APPLIED]
+    other = await stack.call(
+        "POST", url, "operator", json={"decision": "refer", "to": "某区局", "reason": "x"}
+    )
+    assert other.status_code == 409, other.text
+    events = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    completed = [e for e in events["events"] if e["type"] == "task_completed"]
+    assert len(completed) == 1
+
+
+async def test_a_different_decision_after_a_lost_answer_is_refused_once_the_first_lands(
+    faulty: Faulty,
+) -> None:
+    stack = faulty.stack
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    url = f"/api/v1/tasks/{triage['id']}/complete"
+    faulty.faults.armed = 1
+    assert (await stack.call("POST", url, "operator", json=ACCEPT)).status_code == 503
+
+    async def let_the_step_through() -> None:
+        await asyncio.sleep(0.5)
+        HeldSteps.release.set()
+
+    refer = {"decision": "refer", "to": "某区市场监管局", "reason": "不属本局管辖"}
+    changed, _ = await asyncio.gather(
+        stack.call("POST", url, "operator", json=refer), let_the_step_through()
+    )
+
+    assert changed.status_code == 409, changed.text
+    assert changed.json()["code"] == "decision.taken"
+    case = await eventually(lambda: _status(stack, case_no, "handling"), timeout=15)
+    assert case["unit"] == "guichi"
+
+
+async def _status(stack: Stack, case_no: str, wanted: str) -> dict[str, Any] | None:
+    case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
+    return case if case["status"] == wanted else None
