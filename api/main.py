@@ -88,8 +88,9 @@ def create_app(
         incidents_router,
         mediation_router,
     ):
-        app.include_router(router, prefix="/api/v1")
-    app.include_router(internal_router)
+        # Every route documents the errors any route can give (401, 403, 404, 409).
+        app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
+    app.include_router(internal_router, responses=errors.COMMON_RESPONSES)
     app.include_router(pages_router)
 
     @app.get("/healthz", tags=["health"])

@@ -4,15 +4,17 @@ Every response of these tests is recorded; each test ends by checking that none 
 server error (API.md: "A client's mistake is never a 500").
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import jwt
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from tests.api.conftest import assert_no_server_error
-from tests.conftest import Stack, open_task, register
+from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import ZONE, complaint
 
 CASES = "/api/v1/cases"
@@ -349,3 +351,124 @@ async def test_requests_without_valid_credentials_are_401(
     assert "password" in detail_text(wrong_password)
     assert await case_count(stack) == 0
     assert_no_server_error(responses)
+
+
+# --- what a fuzzer found (issue 8, defect 7) ------------------------------------------------
+
+
+@SQLITE_ONLY
+async def test_an_offset_beyond_any_integer_is_invalid_input_everywhere(
+    stack: Stack, responses: list[httpx.Response]
+) -> None:
+    huge = str(2**64)
+    for url in (CASES, TASKS, "/api/v1/supervision/overdue", "/api/v1/supervision/incidents"):
+        for param in ("offset", "limit"):
+            response = await stack.call("GET", url, "supervisor", params={param: huge})
+            assert response.status_code == 422, (url, param, response.text)
+            assert param in fields(response)
+    # Every limit and offset of the API has the same bounds.
+    spec = (await stack.api.get("/openapi.json")).json()
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in ("limit", "offset"):
+                    schema = parameter["schema"]
+                    assert schema.get("maximum") is not None, (path, parameter)
+                    assert schema.get("minimum") is not None, (path, parameter)
+    assert_no_server_error(responses)
+
+
+@SQLITE_ONLY
+async def test_a_lone_surrogate_in_a_json_string_is_refused_as_invalid_input(
+    stack: Stack, responses: list[httpx.Response]
+) -> None:
+    # Valid JSON, but "\ud800" is no Unicode character: no database could store it.
+    raw = json.dumps(complaint(description="冰箱坏了\ud800"), ensure_ascii=True)
+    for url in (CASES, f"{TASKS}/1/complete", "/api/v1/auth/token"):
+        response = await stack.api.post(
+            url,
+            content=raw,
+            headers={**(await stack.login("operator")), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["code"] == "request.not_unicode"
+    # A pair of surrogates is one character (an emoji): accepted.
+    paired = json.dumps(complaint(description="冰箱坏了😡"), ensure_ascii=True)
+    accepted = await stack.api.post(
+        CASES,
+        content=paired,
+        headers={**(await stack.login("operator")), "Content-Type": "application/json"},
+    )
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["description"] == "冰箱坏了😡"
+    # An invalid field's error does not echo what was sent (it could not be encoded).
+    invalid = await stack.api.post(
+        CASES,
+        content=json.dumps({**complaint(), "channel": "\ud800"}, ensure_ascii=True),
+        headers={**(await stack.login("operator")), "Content-Type": "application/json"},
+    )
+    assert invalid.status_code == 422
+    assert await case_count(stack) == 1
+    assert_no_server_error(responses)
+
+
+@SQLITE_ONLY
+async def test_blank_texts_are_refused_where_the_route_builds_the_case_itself(
+    stack: Stack, responses: list[httpx.Response]
+) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"{TASKS}/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    for url, as_, body, field in (
+        (f"{CASES}/{case_no}/reports", "guichi", {"description": " \t\n "}, "description"),
+        (f"{CASES}/{case_no}/withdraw", "operator", {"reason": "   "}, "reason"),
+    ):
+        response = await stack.call("POST", url, as_, json=body)
+        assert response.status_code == 422, (url, response.text)
+        assert field in fields(response)
+    assert await case_count(stack) == 1
+    assert_no_server_error(responses)
+
+
+async def test_a_complaint_opens_a_bounded_number_of_clue_reports(
+    database: Database, dev_env: WorkflowEnvironment
+) -> None:
+    settings = database.settings.model_copy(update={"max_clue_reports_per_case": 2})
+    async with running_stack(database, dev_env.client, settings=settings) as stack:
+        case_no = await register(stack)
+        triage = await open_task(stack, case_no, "triage", "operator")
+        await stack.call(
+            "POST",
+            f"{TASKS}/{triage['id']}/complete",
+            "operator",
+            json={"decision": "accept", "unit": "guichi"},
+        )
+        url = f"{CASES}/{case_no}/reports"
+        for n in range(2):
+            opened = await stack.call("POST", url, "guichi", json={"description": f"线索{n}"})
+            assert opened.status_code == 201, opened.text
+        third = await stack.call("POST", url, "guichi", json={"description": "线索3"})
+        assert third.status_code == 409, third.text
+        assert third.json()["code"] == "clue.too_many"
+        assert await case_count(stack) == 3
+
+
+async def test_every_route_documents_the_errors_it_can_answer(stack: Stack) -> None:
+    spec = (await stack.api.get("/openapi.json")).json()
+    missing = [
+        (method.upper(), path, code)
+        for path, operations in spec["paths"].items()
+        if path.startswith(("/api/v1", "/internal"))
+        for method, operation in operations.items()
+        for code in ("401", "403", "404", "409")
+        if code not in operation["responses"]
+    ]
+    assert missing == []
+    error = spec["components"]["schemas"]["ErrorPublic"]
+    assert set(error["required"]) == {"detail", "code"}
