@@ -82,8 +82,27 @@ def code_of(exc: StarletteHTTPException) -> str:
     return getattr(exc, "code", None) or DEFAULT_CODES.get(exc.status_code, "error")
 
 
+# FastAPI's answer to a body it cannot decode (bytes that are not UTF-8 JSON).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        # A 422 like any other unreadable body, naming the problem, as documented.
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "the body is not JSON in UTF-8",
+                        "type": "json_invalid",
+                    }
+                ],
+                "code": "request.not_json",
+            },
+            status_code=422,
+        )
     return JSONResponse(
         {"detail": exc.detail, "code": code_of(exc)},
         status_code=exc.status_code,

@@ -413,6 +413,24 @@ async def test_a_lone_surrogate_in_a_json_string_is_refused_as_invalid_input(
 
 
 @SQLITE_ONLY
+async def test_a_body_that_is_not_utf8_is_refused_as_invalid_input_naming_it(
+    stack: Stack, responses: list[httpx.Response]
+) -> None:
+    # Found by the fuzzer: FastAPI answered an undocumented 400 "error parsing the body".
+    for url in (CASES, f"{TASKS}/1/complete"):
+        response = await stack.api.post(
+            url,
+            content=b"\xff\x7f\xfe",
+            headers={**(await stack.login("operator")), "Content-Type": "application/json"},
+        )
+        assert response.status_code == 422, (url, response.text)
+        assert response.json()["code"] == "request.not_json"
+        assert response.json()["detail"][0]["msg"] == "the body is not JSON in UTF-8"
+    assert await case_count(stack) == 0
+    assert_no_server_error(responses)
+
+
+@SQLITE_ONLY
 async def test_blank_texts_are_refused_where_the_route_builds_the_case_itself(
     stack: Stack, responses: list[httpx.Response]
 ) -> None:
