@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     # Reports a complaint's handler may open from clues found while mediating (线索移交).
     max_clue_reports_per_case: int = Field(default=20, ge=1, le=1000)
 
+    # A case left in "registered" this long (its workflow's start unconfirmed, and the
+    # client never sent it again) is started by the API itself; checked this often
+    # (0: never). Starting is idempotent: a workflow that runs already is left alone.
+    registration_repair_after_seconds: float = Field(default=120.0, gt=0)
+    registration_repair_every_seconds: float = Field(default=60.0, ge=0)
+
     # How long an HTTP request waits for a workflow update before answering 503.
     update_timeout_seconds: float = 30.0
     # How long a stopping worker lets the activities in flight finish before cancelling.

@@ -1,5 +1,7 @@
 """Builds the app and mounts the routers."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,9 +18,10 @@ from temporalio.client import Client
 from api import errors
 from api.auth.routes import router as auth_router
 from api.calendar.routes import router as calendar_router
+from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
 from api.config import Settings, get_settings
-from api.db import make_engine
+from api.db import Database, make_engine
 from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
@@ -62,7 +65,16 @@ def create_app(
         # Database work never runs on the event loop, start-up included.
         to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         await to_thread.run_sync(prepare_database, engine, settings)
+        repair = None
+        if settings.registration_repair_every_seconds > 0:
+            repair = asyncio.create_task(
+                keep_finishing(db=Database(engine), temporal=app.state.temporal, settings=settings)
+            )
         yield
+        if repair is not None:
+            repair.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await repair
 
     app = FastAPI(
         title="weiquan 12315",
