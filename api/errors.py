@@ -11,6 +11,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 # The code of an error raised without one, by its status.
@@ -59,12 +60,17 @@ class ErrorPublic(BaseModel):
     code: str
 
 
-# Documented on every route: what any authenticated route can answer.
+# Documented on every route: what any route can answer besides its own.
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorPublic, "description": "No or bad credentials"},
     403: {"model": ErrorPublic, "description": "Authenticated, but not allowed (role or unit)"},
     404: {"model": ErrorPublic, "description": "Unknown, or not visible to this user"},
     409: {"model": ErrorPublic, "description": "Conflict: done already, not current, or stale"},
+    503: {
+        "model": ErrorPublic,
+        "description": "Busy or a part unreachable (service.busy, service.unavailable): "
+        "nothing was written unless the code says otherwise; send the same again",
+    },
 }
 
 
@@ -123,6 +129,18 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         errors.append(kept)
     return JSONResponse(
         {"detail": jsonable_encoder(errors), "code": DEFAULT_CODES[422]}, status_code=422
+    )
+
+
+async def database_busy(_request: Request, exc: Exception) -> JSONResponse:
+    """Overload, not a fault: no connection or no write lock within the timeout. Nothing was
+    written (the transaction rolled back), so sending the same again is safe."""
+    if isinstance(exc, OperationalError) and "database is locked" not in str(exc):
+        raise exc
+    return JSONResponse(
+        {"detail": "the database is busy; send the same request again", "code": "service.busy"},
+        status_code=503,
+        headers={"Retry-After": "1"},
     )
 
 

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
@@ -21,7 +23,7 @@ from api.calendar.routes import router as calendar_router
 from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
 from api.config import Settings, get_settings
-from api.db import Database, make_engine
+from api.db import Database, DatabaseBusy, make_engine
 from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
@@ -85,6 +87,8 @@ def create_app(
     app.state.settings = settings
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
+    for busy in (DatabaseBusy, PoolTimeout, OperationalError):
+        app.add_exception_handler(busy, errors.database_busy)
     app.add_middleware(errors.RejectNonUnicodeJSON)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
