@@ -196,22 +196,30 @@ async def faults(
     done: asyncio.Event,
     result: Result,
 ) -> None:
-    """kill -9 the worker every ``kill_every`` s (with jitter); the API once a third of the
-    way, and Temporal once half way, both while lifecycles are in flight."""
+    """kill -9 each worker once it has run about ``kill_every`` s (with jitter), counted
+    from its start, so a worker always gets some work done before it dies; the API once a
+    third of the way, and Temporal once half way, both while lifecycles are in flight."""
     rng = random.Random(8)
     api_killed = temporal_killed = False
+    worker, born, lifetime = None, time.monotonic(), kill_every
     while not done.is_set():
         try:
-            await asyncio.wait_for(done.wait(), timeout=kill_every * rng.uniform(0.6, 1.4))
+            await asyncio.wait_for(done.wait(), timeout=0.2)
             return
         except TimeoutError:
             pass
+        pid = child_pid(launcher, MARKERS["worker"])
+        if pid != worker:  # a new worker (or none, while it is being restarted)
+            worker, born, lifetime = pid, time.monotonic(), kill_every * rng.uniform(0.6, 1.4)
+        if pid is None or time.monotonic() - born < lifetime:
+            continue
         if not api_killed and progress[0] >= cases // 3:
             api_killed = kill(launcher, "api", result)
         elif not temporal_killed and progress[0] >= cases // 2:
             temporal_killed = kill(launcher, "temporal", result)
         else:
             kill(launcher, "worker", result)
+        born = time.monotonic()  # the next kill, of whichever part, comes a lifetime later
 
 
 # -- the run -------------------------------------------------------------------------------------
@@ -331,7 +339,7 @@ def chaos(
     took = stack.start()
     print(
         f"healthy after {took:.1f} s; {cases} lifecycles, {concurrency} in flight, "
-        f"the worker killed every ~{kill_every:.0f} s",
+        f"each worker killed after ~{kill_every:.0f} s of life",
         flush=True,
     )
     try:
@@ -357,7 +365,10 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--kill-every", type=float, default=5.0, help="seconds between worker kills"
+        "--kill-every",
+        type=float,
+        default=5.0,
+        help="how long each worker runs before it is killed (s)",
     )
     parser.add_argument("--timeout", type=float, default=1200.0, help="limit for the whole run")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
