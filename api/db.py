@@ -110,8 +110,8 @@ class WriteGate:
         event.listen(engine, "before_cursor_execute", self._before_execute)
         event.listen(engine, "commit", self._after_end)
         event.listen(engine, "rollback", self._after_end)
+        # A connection returned to the pool mid-transaction was rolled back by the pool.
         event.listen(engine.pool, "checkin", self._checkin)
-        event.listen(engine.pool, "reset", self._reset)
 
     def enter(self, info: dict[Any, Any]) -> None:
         if info.get("write_gate") or self._owner == threading.get_ident():
@@ -136,11 +136,6 @@ class WriteGate:
         self.leave(conn.info)
 
     def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        self.leave(record.info)
-
-    def _reset(self, dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
-        del dbapi_connection, reset_state
-        record = connection_record
         self.leave(record.info)
 
 

@@ -104,7 +104,7 @@ def create_app(
         incidents_router,
         mediation_router,
     ):
-        # Every route documents the errors any route can give (401, 403, 404, 409).
+        # Every route documents the errors any route can give (401, 403, 404, 409, 503).
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
     app.include_router(internal_router, responses=errors.COMMON_RESPONSES)
     app.include_router(pages_router)

@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lifecycle import CALLBACK, HANDLE, TRIAGE, Stack  # noqa: E402
+from bench.lifecycle import CALLBACK, HANDLE, TRIAGE, Stack, in_lanes  # noqa: E402
 from tests.factories import complaint  # noqa: E402
 
 API = "/api/v1"
@@ -238,25 +238,14 @@ async def run(
         for user in ("operator", "guichi", "supervisor"):
             await client.login(user)
         run_id = uuid.uuid4().hex[:8]
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(cases):
-            queue.put_nowait(i)
         progress = [0]
         done = asyncio.Event()
 
-        async def lane() -> None:
-            while True:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                try:
-                    await lifecycle(client, f"chaos-{run_id}-{i}", progress)
-                except Exception as error:
-                    result.failures.append(f"lifecycle {i}: {type(error).__name__}: {error}")
+        async def one(i: int) -> None:
+            await lifecycle(client, f"chaos-{run_id}-{i}", progress)
 
         chaos = asyncio.ensure_future(faults(launcher, cases, kill_every, progress, done, result))
-        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        await in_lanes(cases, concurrency, one, result.failures)
         done.set()
         await chaos
         result.wall = time.monotonic() - began

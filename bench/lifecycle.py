@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,32 @@ class Driver:
         self.figures.lifecycle.append(time.perf_counter() - began)
 
 
+async def in_lanes(
+    cases: int,
+    concurrency: int,
+    one: Callable[[int], Awaitable[None]],
+    failures: list[str],
+) -> None:
+    """Runs ``one(i)`` for i in range(cases), ``concurrency`` at a time. A lifecycle that
+    fails is recorded in ``failures`` and does not stop the others."""
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(cases):
+        queue.put_nowait(i)
+
+    async def lane() -> None:
+        while True:
+            try:
+                i = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            try:
+                await one(i)
+            except Exception as error:
+                failures.append(f"lifecycle {i}: {type(error).__name__}: {error}")
+
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+
+
 async def drive(
     base: str, cases: int, concurrency: int, poll_interval: float, timeout: float, strict: bool
 ) -> tuple[Figures, float, dict[str, str]]:
@@ -308,25 +335,14 @@ async def drive(
         driver = Driver(http, figures, poll_interval, strict)
         await driver.login("operator", "guichi")
         run_id = uuid.uuid4().hex[:8]
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(cases):
-            queue.put_nowait(i)
 
-        async def lane() -> None:
-            while True:
-                try:
-                    i = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                try:
-                    await driver.lifecycle(f"bench-{run_id}-{i}")
-                except Exception as error:  # one failed lifecycle must not stop the others
-                    figures.failures.append(f"lifecycle {i}: {type(error).__name__}: {error}")
+        async def one(i: int) -> None:
+            await driver.lifecycle(f"bench-{run_id}-{i}")
 
         began = time.perf_counter()
         try:
             async with asyncio.timeout(timeout):
-                await asyncio.gather(*(lane() for _ in range(concurrency)))
+                await in_lanes(cases, concurrency, one, figures.failures)
         except TimeoutError:
             figures.failures.append(
                 f"the run did not finish within {timeout:.0f} s "

@@ -10,7 +10,7 @@ the workflow id), so a workflow that runs, or ran, is left alone.
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 from temporalio.client import Client
@@ -27,7 +27,7 @@ log = logging.getLogger("weiquan.repair")
 BATCH = 100
 
 
-def _stranded(*, session: Session, before: object) -> list[tuple[str, str]]:
+def _stranded(*, session: Session, before: datetime) -> list[tuple[str, str]]:
     rows = session.exec(
         select(Case.case_no, Case.kind)
         .where(Case.status == Status.REGISTERED)
@@ -64,7 +64,5 @@ async def keep_finishing(*, db: Database, temporal: TemporalConnection, settings
         await asyncio.sleep(settings.registration_repair_every_seconds)
         try:
             await finish_registrations(db=db, client=await temporal.client(), settings=settings)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
+        except Exception as error:  # Temporal away: the next round tries again
             log.warning("finishing registrations failed: %s", error)

@@ -51,6 +51,18 @@ def open_requests(stack: Stack, case_no: str) -> list[Task]:
         )
 
 
+def approval_request(case_no: str, deadline_id: int | None, status: TaskStatus) -> Task:
+    """A supervisor's approve_extension task for the deadline, written straight to the table."""
+    return Task(
+        case_no=case_no,
+        kind=TaskKind.APPROVE_EXTENSION,
+        role=Role.SUPERVISOR,
+        unit="city",
+        deadline_id=deadline_id,
+        status=status,
+    )
+
+
 async def test_two_requests_at_once_leave_one_open_and_one_refused(stack: Stack) -> None:
     case_no = await in_verification(stack)
     longer = {"working_days": 15, "reason": "涉及多个门店，需调取监控"}
@@ -137,26 +149,9 @@ async def test_the_database_refuses_a_second_open_request_for_one_deadline(
     [request] = open_requests(stack, case_no)
 
     with stack.db() as session, pytest.raises(IntegrityError):
-        session.add(
-            Task(
-                case_no=case_no,
-                kind=TaskKind.APPROVE_EXTENSION,
-                role=Role.SUPERVISOR,
-                unit="city",
-                deadline_id=request.deadline_id,
-            )
-        )
+        session.add(approval_request(case_no, request.deadline_id, TaskStatus.OPEN))
         session.commit()
     # A decided (or cancelled) request does not count: the next may be asked for then.
     with stack.db() as session:
-        session.add(
-            Task(
-                case_no=case_no,
-                kind=TaskKind.APPROVE_EXTENSION,
-                role=Role.SUPERVISOR,
-                unit="city",
-                deadline_id=request.deadline_id,
-                status=TaskStatus.DONE,
-            )
-        )
+        session.add(approval_request(case_no, request.deadline_id, TaskStatus.DONE))
         session.commit()
