@@ -36,6 +36,7 @@ lint: setup
 	.venv/bin/ruff check $(LINT_PATHS)
 	.venv/bin/ruff format --check $(LINT_PATHS)
 	.venv/bin/mypy api workflows activities worker.py
+	.venv/bin/lint-imports
 
 clean:
 	rm -rf .venv .tools data

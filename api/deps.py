@@ -9,9 +9,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.auth.security import username_from_token
 from api.config import Settings
 from api.db import Database
+from api.security import username_from_token
 from api.users import service as users
 from api.users.models import Role, User
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -30,8 +30,84 @@ DEFAULT_CODES = {
 }
 
 
-class ApiError(HTTPException):
-    """An error with its stable code, which clients and the workplace key messages on."""
+class DomainError(Exception):
+    """An error of the service's own, raised by steps, services and routes alike, with its
+    HTTP status and a stable code the clients and the workplace key their messages on.
+
+    The one exception handler at the edge (``domain_error``) turns it into the error body.
+    """
+
+    status_code = 400
+    default_code = "request.bad"
+
+    def __init__(
+        self, code: str | None, detail: Any, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail if isinstance(detail, str) else repr(detail))
+        self.code = code or self.default_code
+        self.detail = detail
+        self.headers = headers
+
+    @property
+    def message(self) -> str:
+        return self.detail if isinstance(self.detail, str) else repr(self.detail)
+
+
+class Refused(DomainError):
+    """A rule of the law or of the bureau refuses it now (one extension only, no consent)."""
+
+    status_code = 409
+    default_code = "step.refused"
+
+
+class Conflict(DomainError):
+    """Not possible in the state things are in: done already, not current, or stale."""
+
+    status_code = 409
+    default_code = "conflict"
+
+
+class NotAllowed(DomainError):
+    """Authenticated, but this person may not (role or unit)."""
+
+    status_code = 403
+    default_code = "auth.forbidden"
+
+
+class NotFound(DomainError):
+    """Unknown, or not visible to this person."""
+
+    status_code = 404
+    default_code = "not_found"
+
+
+class Invalid(DomainError):
+    """What was sent is wrong: each (field, message) names a field and why, in the shape
+    FastAPI gives its own 422s."""
+
+    status_code = 422
+    default_code = "request.invalid"
+
+    def __init__(
+        self,
+        *fields: tuple[str, str],
+        code: str | None = None,
+        where: str = "body",
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """``errors``: FastAPI-shaped entries as they are (nested locations, several)."""
+        super().__init__(
+            code,
+            [
+                {"loc": [where, field], "msg": message, "type": "value_error"}
+                for field, message in fields
+            ]
+            + (errors or []),
+        )
+
+
+class ApiError(DomainError):
+    """An error with an explicit status (503s of the workflow service, and the like)."""
 
     def __init__(
         self,
@@ -40,17 +116,22 @@ class ApiError(HTTPException):
         detail: Any,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(status_code, detail, headers)
-        self.code = code
+        super().__init__(code, detail, headers)
+        self.status_code = status_code
 
 
-def conflict(code: str, message: str) -> ApiError:
-    return ApiError(409, code, message)
+def conflict(code: str, message: str) -> Conflict:
+    return Conflict(code, message)
 
 
-def invalid(field: str, message: str, code: str = "request.invalid") -> ApiError:
+def invalid(field: str, message: str, code: str = "request.invalid") -> Invalid:
     """A 422 naming the failing field of the body, in the shape FastAPI gives its own."""
-    return ApiError(422, code, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+    return Invalid((field, message), code=code)
+
+
+def error_body(code: str, detail: Any) -> dict[str, Any]:
+    """The body of every error response."""
+    return {"detail": detail, "code": code}
 
 
 class ErrorPublic(BaseModel):
@@ -97,20 +178,21 @@ async def http_error(_request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
         # A 422 like any other unreadable body, naming the problem, as documented.
         return JSONResponse(
-            {
-                "detail": [
-                    {
-                        "loc": ["body"],
-                        "msg": "the body is not JSON in UTF-8",
-                        "type": "json_invalid",
-                    }
-                ],
-                "code": "request.not_json",
-            },
+            error_body(
+                "request.not_json",
+                [{"loc": ["body"], "msg": "the body is not JSON in UTF-8", "type": "json_invalid"}],
+            ),
             status_code=422,
         )
     return JSONResponse(
-        {"detail": exc.detail, "code": code_of(exc)},
+        error_body(code_of(exc), exc.detail), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse(
+        jsonable_encoder(error_body(exc.code, exc.detail)),
         status_code=exc.status_code,
         headers=exc.headers,
     )
@@ -127,9 +209,7 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         if "ctx" in error:
             kept["ctx"] = {k: str(v) for k, v in error["ctx"].items()}
         errors.append(kept)
-    return JSONResponse(
-        {"detail": jsonable_encoder(errors), "code": DEFAULT_CODES[422]}, status_code=422
-    )
+    return JSONResponse(error_body(DEFAULT_CODES[422], jsonable_encoder(errors)), status_code=422)
 
 
 async def database_busy(_request: Request, exc: Exception) -> JSONResponse:
@@ -138,7 +218,7 @@ async def database_busy(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, OperationalError) and "database is locked" not in str(exc):
         raise exc
     return JSONResponse(
-        {"detail": "the database is busy; send the same request again", "code": "service.busy"},
+        error_body("service.busy", "the database is busy; send the same request again"),
         status_code=503,
         headers={"Retry-After": "1"},
     )
@@ -175,8 +255,9 @@ class RejectNonUnicodeJSON:
         body = b"".join(chunks)
         if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(body):
             response = JSONResponse(
-                {
-                    "detail": [
+                error_body(
+                    "request.not_unicode",
+                    [
                         {
                             "loc": ["body"],
                             "msg": "the JSON holds a lone surrogate (e.g. \\ud800), "
@@ -184,8 +265,7 @@ class RejectNonUnicodeJSON:
                             "type": "unicode_error",
                         }
                     ],
-                    "code": "request.not_unicode",
-                },
+                ),
                 status_code=422,
             )
             await response(scope, receive, send)

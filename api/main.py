@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from anyio import to_thread
 from fastapi import FastAPI
@@ -22,8 +23,11 @@ from api.auth.routes import router as auth_router
 from api.calendar.routes import router as calendar_router
 from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
+from api.clock.routes import router as clock_router
 from api.config import Settings, get_settings
 from api.db import Database, DatabaseBusy, make_engine
+from api.inbox import openapi as completion_body
+from api.inbox.routes import router as tasks_router
 from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
@@ -32,11 +36,10 @@ from api.pages.routes import router as pages_router
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
 from api.supervision.routes import router as supervision_router
-from api.tasks.routes import router as tasks_router
 from api.temporal import TemporalConnection
+from api.units import demo
 from api.units import service as units
 from api.units.routes import router as units_router
-from api.users import service as users
 
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
@@ -45,7 +48,7 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
         units.load_org(session=session, path=settings.org_file)
         rules.seed(session=session, settings=settings)
         if settings.should_seed_demo_users:
-            users.seed_demo_users(session=session)
+            demo.seed_demo_users(session=session)
 
 
 def _ping(engine: Engine) -> None:
@@ -86,6 +89,7 @@ def create_app(
     )
     app.state.settings = settings
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
+    app.add_exception_handler(errors.DomainError, errors.domain_error)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     for busy in (DatabaseBusy, PoolTimeout, OperationalError):
         app.add_exception_handler(busy, errors.database_busy)
@@ -96,6 +100,7 @@ def create_app(
     for router in (
         auth_router,
         cases_router,
+        clock_router,
         tasks_router,
         units_router,
         rules_router,
@@ -108,6 +113,16 @@ def create_app(
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
     app.include_router(internal_router, responses=errors.COMMON_RESPONSES)
     app.include_router(pages_router)
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            completion_body.document(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

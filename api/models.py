@@ -2,7 +2,8 @@
 
 from api.auth.models import LoginAttempt
 from api.calendar.models import CalendarChange, CalendarYear
-from api.cases.models import Case, Deadline, DeadlinePause, Event, StepRecord, Submission
+from api.casefile.models import Case, Event, StepRecord, Submission
+from api.deadlines.models import Deadline, DeadlinePause
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord

@@ -44,15 +44,16 @@ sys.path.insert(0, str(ROOT))
 
 from sqlmodel import Session  # noqa: E402
 
-from api.calendar.workdays import WorkingCalendar, deadline_instant, local_date  # noqa: E402
-from api.cases.models import Case, Deadline  # noqa: E402
+from api.casefile.models import Case  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.db import make_engine  # noqa: E402
+from api.deadlines.models import Deadline  # noqa: E402
 from api.migrations import migrate  # noqa: E402
 from api.supervision import service as supervision  # noqa: E402
 from api.supervision.models import SupervisionRecord  # noqa: E402
 from api.tasks.models import Task  # noqa: E402
 from api.units import service as units  # noqa: E402
+from api.workdays import WorkingCalendar, deadline_instant, local_date  # noqa: E402
 
 # Branches and their share of the cases (the city district gets the most).
 BRANCHES = {

@@ -33,7 +33,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
-from api.cases.models import Case
+from api.casefile.models import Case
 from api.config import Settings
 from api.db import make_engine
 from api.main import create_app, prepare_database

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
@@ -402,7 +403,7 @@ class CaseWorkflow:
     def _publish(self) -> None:
         """The case's search attributes: case number and non-personal facts only."""
         pending = [d.due_at for d in self._deadlines.values() if d.state == "pending"]
-        updates: list[SearchAttributeUpdate] = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             CASE_NO.value_set(self._case_no),
             CASE_KIND.value_set(self.KIND),
             CASE_STATUS.value_set(self._status),

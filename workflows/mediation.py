@@ -13,9 +13,10 @@ with workflow.unsafe.imports_passed_through():
         MediationResult,
         RecordStepInput,
         StepResult,
+        UpdateResult,
     )
 
-from workflows.case import NOT_CURRENT, CaseWorkflow, UpdateResult, _Completion
+from workflows.case import NOT_CURRENT, CaseWorkflow, _Completion
 
 # The signal a complaint takes its mediation's end by (ComplaintWorkflow.mediation_ended).
 MEDIATION_ENDED = "mediation_ended"

@@ -7,8 +7,8 @@ from pydantic import BaseModel
 
 from api.auth import service as logins
 from api.auth.models import USERNAME_LENGTH, LoginAttemptsPublic
-from api.auth.security import create_access_token
 from api.deps import CurrentUser, SessionDep, SettingsDep, require
+from api.security import create_access_token
 from api.users.models import Role, User, UserPublic
 
 router = APIRouter(tags=["auth"])

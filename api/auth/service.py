@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from fastapi import HTTPException
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -37,6 +36,7 @@ from api.auth.models import (
 )
 from api.config import Settings
 from api.db import utcnow
+from api.errors import NotFound
 from api.users import service as users
 from api.users.models import User
 
@@ -110,7 +110,7 @@ def unlock(*, session: Session, settings: Settings, username: str, by: str) -> b
     """Ends the user's lockout and starts their count afresh (also when they were not
     locked); whether they were locked. 404 for a username that is no user."""
     if users.get_by_username(session=session, username=username) is None:
-        raise HTTPException(404, f"user {username} not found")
+        raise NotFound("user.not_found", f"user {username} not found")
     name = username[:USERNAME_LENGTH]
     now = utcnow()
     was_locked = _username_lock(session=session, settings=settings, name=name, now=now) is not None

@@ -6,13 +6,13 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from api import process
 from api.calendar import service as calendars
-from api.calendar.workdays import ZONE, CalendarSource
-from api.cases import process
-from api.cases.models import Case
+from api.casefile.models import Case
 from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, get_temporal, require
 from api.mediation.models import Mediation
 from api.users.models import Role, User
+from api.workdays import ZONE, CalendarSource
 
 router = APIRouter(tags=["reference"])
 log = logging.getLogger(__name__)
@@ -112,8 +112,14 @@ def _save_year(
         c.case_no: c
         for c in session.exec(select(Case).where(col(Case.case_no).in_(case_nos))).all()
     }
+    numbers = {
+        m.id: m.number
+        for m in session.exec(
+            select(Mediation).where(col(Mediation.id).in_([o for _, o in owners if o]))
+        ).all()
+    }
     workflows = [
-        process.owner_of(cases[case_no], session.get(Mediation, owner) if owner else None)
+        process.owner_of(cases[case_no], numbers[owner] if owner else None)
         for case_no, owner in owners
     ]
     return case_nos, workflows

@@ -5,18 +5,17 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.calendar.models import CalendarChange, CalendarYear
-from api.calendar.workdays import WorkingCalendar, YearArrangement
-from api.cases.models import Deadline, DeadlineState
 from api.db import utcnow
-
-OPEN_STATES = (DeadlineState.PENDING, DeadlineState.OVERDUE, DeadlineState.PAUSED)
+from api.deadlines.models import Deadline
+from api.deadlines.service import OPEN_STATES
+from api.errors import Conflict, Invalid
+from api.workdays import WorkingCalendar, YearArrangement
 
 # Per engine (tests run many databases in one process): the table's fingerprint and the
 # calendar built for it. Weak keys, so a disposed engine's entry goes with it.
@@ -71,7 +70,9 @@ def set_year(
     except IntegrityError as error:
         # Another admin created the same year in the same moment.
         session.rollback()
-        raise HTTPException(409, f"the {year} arrangement changed meanwhile; try again") from error
+        raise Conflict(
+            "calendar.changed", f"the {year} arrangement changed meanwhile; try again"
+        ) from error
     return row
 
 
@@ -149,4 +150,4 @@ def _validate(*, year: int, holidays: Sequence[date], workdays: Sequence[date]) 
                 f"{day} is a weekday: a make-up working day (调休上班) is a Saturday or Sunday",
             )
     if errors:
-        raise HTTPException(422, errors)
+        raise Invalid(errors=errors)

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 
-from api.cases import process
-from api.cases.lifecycle import Status
-from api.cases.models import Case
+from api import process
+from api.casefile.lifecycle import Status
+from api.casefile.models import Case
 from api.config import Settings
 from api.db import Database, utcnow
 from api.temporal import TemporalConnection

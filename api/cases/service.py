@@ -1,38 +1,30 @@
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-from fastapi import HTTPException
-from pydantic import BaseModel
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.calendar.workdays import ZONE
-from api.cases import history
-from api.cases.lifecycle import CaseKind, Channel, Status
-from api.cases.models import (
-    Case,
-    CaseCreate,
-    CasePublic,
-    CaseSummary,
-    Deadline,
-    DeadlinePublic,
-    Event,
-    Submission,
-    SubmissionState,
-)
-from api.cases.parties import mask, sees_parties
+from api.casefile import history
+from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile.models import Case, Event
+from api.casefile.parties import mask, sees_parties
+from api.casefile.service import get_visible, visible_filter
+from api.cases.models import CaseCreate, CasePublic, CaseSummary
 from api.db import lock_for_write, utcnow
+from api.deadlines.models import Deadline, DeadlinePublic
+from api.errors import Conflict, Invalid
 from api.incidents import service as incidents
 from api.mediation import service as mediation
 from api.rules.rulesets import RuleBook
 from api.units import service as units
 from api.users.models import CITY_UNIT, Role, User
+from api.workdays import ZONE
 
 # A clock a few seconds ahead on the client is not a complaint from the future.
 CLOCK_SKEW = timedelta(minutes=2)
@@ -52,7 +44,9 @@ def by_client_ref(*, session: Session, user: User, client_ref: str) -> Case | No
         select(Case.id).where(Case.id == case.id).where(visible_filter(user=user))
     ).first()
     if visible is None:
-        raise HTTPException(409, f"client_ref {client_ref} is already used by another case")
+        raise Conflict(
+            "case.client_ref_taken", f"client_ref {client_ref} is already used by another case"
+        )
     return case
 
 
@@ -78,18 +72,16 @@ def register(
     now = utcnow()
     received_at = body.received_at or now
     if received_at > now + CLOCK_SKEW:
-        raise HTTPException(
-            422, [_field_error("received_at", "received_at may not be in the future")]
-        )
+        raise Invalid(("received_at", "received_at may not be in the future"))
     wrong = body.party_errors()
     if wrong:
-        raise HTTPException(422, [_field_error(field, why) for field, why in wrong])
+        raise Invalid(*wrong)
     if body.campaign is not None and body.campaign not in campaign_codes:
-        raise HTTPException(422, [_field_error("campaign", f"unknown campaign: {body.campaign}")])
+        raise Invalid(("campaign", f"unknown campaign: {body.campaign}"))
     try:
         ruleset = rules.for_received(received_at)
     except ValueError as error:
-        raise HTTPException(422, [_field_error("received_at", str(error))]) from error
+        raise Invalid(("received_at", str(error))) from error
     suggested = units.suggest_for_district(session=session, district=body.respondent.district)
     case = Case(
         case_no=f"tmp-{uuid4().hex[:24]}",
@@ -158,7 +150,7 @@ def _next_number(session: Session, stem: str) -> str:
     complaint does not carry the complaint's number plus one (a link anyone could read)."""
     lock_for_write(session)
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(stem))))  # type: ignore[call-overload]
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(stem))))
     last = session.exec(
         select(func.max(Case.case_no)).where(Case.case_no >= stem, Case.case_no < stem + "~")
     ).one()
@@ -173,28 +165,6 @@ def discard(*, session: Session, case: Case) -> None:
     session.flush()
     session.delete(case)
     session.commit()
-
-
-def _field_error(field: str, message: str) -> dict[str, Any]:
-    return {"loc": ["body", field], "msg": message, "type": "value_error"}
-
-
-def visible_filter(*, user: User) -> Any:
-    """Who sees which cases: the city centre sees all, a branch its own, a station its own."""
-    if user.unit == CITY_UNIT:
-        return True
-    if user.role == Role.STATION:
-        return Case.registered_unit == user.unit
-    return Case.unit == user.unit
-
-
-def get_visible(*, session: Session, user: User, case_no: str) -> Case:
-    case = session.exec(
-        select(Case).where(Case.case_no == case_no).where(visible_filter(user=user))
-    ).first()
-    if case is None:
-        raise HTTPException(404, f"case {case_no} not found")
-    return case
 
 
 def list_visible(
@@ -362,6 +332,12 @@ def to_public(*, session: Session, user: User, case: Case) -> CasePublic:
     )
 
 
+def public(*, session: Session, user: User, case_no: str) -> CasePublic:
+    """The case as this user may see it."""
+    case = get_visible(session=session, user=user, case_no=case_no)
+    return to_public(session=session, user=user, case=case)
+
+
 def to_summary(case: Case) -> CaseSummary:
     return CaseSummary(
         case_no=case.case_no,
@@ -374,53 +350,6 @@ def to_summary(case: Case) -> CaseSummary:
     )
 
 
-def new_submission(
-    *,
-    session: Session,
-    case_no: str,
-    workflow_id: str,
-    update_name: str,
-    target: str,
-    task_id: int | None,
-    actor: str,
-    body: dict[str, Any],
-    arg_for: Callable[[str], BaseModel],
-) -> Submission:
-    """Stores a decision before it is sent; its id is the update's id."""
-    submission_id = uuid4().hex
-    submission = Submission(
-        id=submission_id,
-        case_no=case_no,
-        task_id=task_id,
-        target=target,
-        workflow_id=workflow_id,
-        update_name=update_name,
-        arg=arg_for(submission_id).model_dump(mode="json"),
-        actor=actor,
-        body=body,
-        created_at=utcnow(),
-        state=SubmissionState.PENDING,
-    )
-    session.add(submission)
-    session.commit()
-    return submission
-
-
-def unsettled(*, session: Session, workflow_id: str, target: str) -> list[Submission]:
-    """Decisions on ``target`` sent to the workflow whose outcome is not known yet."""
-    return list(
-        session.exec(
-            select(Submission)
-            .where(
-                Submission.workflow_id == workflow_id,
-                Submission.target == target,
-                Submission.state == SubmissionState.PENDING,
-            )
-            .order_by(col(Submission.created_at))
-        ).all()
-    )
-
-
 def clue_reports(*, session: Session, case_no: str) -> int:
     """How many reports the clues found in this complaint have opened."""
     return session.exec(
@@ -428,14 +357,3 @@ def clue_reports(*, session: Session, case_no: str) -> int:
         .select_from(Case)
         .where(Case.linked_case_no == case_no, Case.channel == Channel.EX_OFFICIO)
     ).one()
-
-
-def refuse_submission(*, session: Session, submission_id: str) -> bool:
-    """Marks a decision the workflow refused; False if a step had applied it after all."""
-    submission = session.get(Submission, submission_id)
-    if submission is None or submission.state == SubmissionState.APPLIED:
-        return False
-    submission.state = SubmissionState.REFUSED
-    session.add(submission)
-    session.commit()
-    return True

@@ -1,18 +1,16 @@
 """Opening, resolving and listing incidents; a retry asked for by a supervisor."""
 
-from typing import Any
-
-from fastapi import HTTPException
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, true
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.calendar.workdays import ZONE
-from api.cases import history
-from api.cases.models import Case
+from api.casefile import history
+from api.casefile.models import Case
 from api.db import utcnow
+from api.errors import Conflict, NotFound
 from api.incidents.models import Incident, IncidentPublic, IncidentsPublic, IncidentState
 from api.users.models import Role, User
+from api.workdays import ZONE
 from workflows.messages import IncidentInput, IncidentResult
 
 SYSTEM = "system"
@@ -22,7 +20,7 @@ def open_incident(*, session: Session, input: IncidentInput) -> IncidentResult:
     """Records that the step failed every attempt; again for the same key, the incident
     counts the attempts and keeps the latest error (it is opened once)."""
     if session.exec(select(Case.id).where(Case.case_no == input.case_no)).first() is None:
-        raise HTTPException(404, f"case {input.case_no} not found")
+        raise NotFound("case.not_found", f"case {input.case_no} not found")
     now = utcnow()
     incident = _by_key(session, input.case_no, input.key)
     if incident is None:
@@ -66,7 +64,7 @@ def open_incident(*, session: Session, input: IncidentInput) -> IncidentResult:
 def resolve(*, session: Session, case_no: str, incident_id: int) -> None:
     incident = session.get(Incident, incident_id)
     if incident is None or incident.case_no != case_no:
-        raise HTTPException(404, f"incident {incident_id} of {case_no} not found")
+        raise NotFound("incident.not_found", f"incident {incident_id} of {case_no} not found")
     if incident.state == IncidentState.RESOLVED:
         return
     incident.state = IncidentState.RESOLVED
@@ -86,7 +84,7 @@ def request_retry(*, session: Session, user: User, incident_id: int) -> str:
     """Records who asked for the step again; returns the workflow to tell."""
     incident = visible(session=session, user=user, incident_id=incident_id)
     if incident.state != IncidentState.OPEN:
-        raise HTTPException(409, f"incident {incident_id} is resolved already")
+        raise Conflict("incident.resolved", f"incident {incident_id} is resolved already")
     incident.retry_requested_by = user.username
     incident.retry_requested_at = utcnow()
     session.add(incident)
@@ -107,18 +105,18 @@ def _by_key(session: Session, case_no: str, key: str) -> Incident | None:
     ).first()
 
 
-def _in_view(query: Any, user: User) -> Any:
+def _in_view(user: User) -> ColumnElement[bool]:
     """A branch supervisor sees its own unit's cases; the city sees every case."""
     if user.city_wide:
-        return query
-    return query.where(Case.unit == user.unit)
+        return true()
+    return col(Case.unit) == user.unit
 
 
 def visible(*, session: Session, user: User, incident_id: int) -> Incident:
     query = select(Incident).join(Case, col(Case.case_no) == col(Incident.case_no))
-    found = session.exec(_in_view(query, user).where(Incident.id == incident_id)).first()
+    found = session.exec(query.where(_in_view(user), Incident.id == incident_id)).first()
     if found is None:
-        raise HTTPException(404, f"incident {incident_id} not found")
+        raise NotFound("incident.not_found", f"incident {incident_id} not found")
     return found
 
 
@@ -140,7 +138,7 @@ def listing(
     *, session: Session, user: User, state: IncidentState | None, limit: int, offset: int
 ) -> IncidentsPublic:
     query = select(Incident, Case.unit).join(Case, col(Case.case_no) == col(Incident.case_no))
-    query = _in_view(query, user)
+    query = query.where(_in_view(user))
     if state is not None:
         query = query.where(Incident.state == state)
     count = session.exec(select(func.count()).select_from(query.subquery())).one()

@@ -1,14 +1,16 @@
 """Routes for the worker's activities only (service credential)."""
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends
 
 from api.calendar.service import working_calendar
-from api.cases import steps
-from api.cases.deadlines import LadderPolicy
+from api.deadlines.reckoning import EscalationPolicy
 from api.deps import SessionDep, SettingsDep, require_service
+from api.errors import Invalid
 from api.incidents import service as incidents
+from api.internal import engine
 from api.mediation.service import committees
 from api.rules.service import rules_in_force
+from api.steps.kit import StepContext
 from workflows.messages import IncidentInput, IncidentResult, RecordStepInput, StepResult
 
 router = APIRouter(
@@ -22,22 +24,22 @@ def record_step(
 ) -> StepResult:
     """Applies one workflow step, once per key: records it, moves tasks and deadlines."""
     if body.case_no != case_no:
-        raise HTTPException(422, "case_no in the path and the body differ")
-    ctx = steps.StepContext(
+        raise Invalid(("case_no", "case_no in the path and the body differ"))
+    ctx = StepContext(
         session=session,
         calendar=working_calendar(session=session),
         rules=rules_in_force(session=session, settings=settings),
-        ladder=LadderPolicy.of(settings),
+        escalation=EscalationPolicy.of(settings),
         committees=committees(settings.committees_file),
     )
-    return steps.apply(ctx=ctx, input=body)
+    return engine.apply(ctx=ctx, input=body)
 
 
 @router.post("/cases/{case_no}/incidents", response_model=IncidentResult)
 def open_incident(case_no: str, body: IncidentInput, session: SessionDep) -> IncidentResult:
     """A step failed every attempt: the case has an incident (once per step key)."""
     if body.case_no != case_no:
-        raise HTTPException(422, "case_no in the path and the body differ")
+        raise Invalid(("case_no", "case_no in the path and the body differ"))
     return incidents.open_incident(session=session, input=body)
 
 

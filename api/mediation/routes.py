@@ -1,6 +1,6 @@
 from fastapi import APIRouter, HTTPException
 
-from api.cases import service as cases
+from api.casefile import service as casefile
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.mediation import service as mediation
 from api.mediation.models import (
@@ -18,7 +18,7 @@ router = APIRouter(tags=["mediation"])
 @router.get("/cases/{case_no}/mediation", response_model=LadderDetail)
 def get_ladder(case_no: str, session: SessionDep, user: CurrentUser) -> LadderDetail:
     """The case's mediation ladder: each rung's outcome, the sessions held, the consents."""
-    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    case = casefile.get_visible(session=session, user=user, case_no=case_no)
     found = mediation.detail(session=session, case_no=case.case_no, user=user)
     if found is None:
         raise HTTPException(404, f"case {case_no} has not been to mediation")
@@ -30,7 +30,7 @@ def record_session(
     case_no: str, body: SessionCreate, session: SessionDep, user: CurrentUser
 ) -> SessionPublic:
     """Records a mediation session (调解记录) of the branch: date, attendees, minutes."""
-    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    case = casefile.get_visible(session=session, user=user, case_no=case_no)
     return mediation.record_session(session=session, case=case, user=user, body=body)
 
 
@@ -40,7 +40,7 @@ def record_consent(
 ) -> ConsentPublic:
     """Records a party's consent to, or refusal of, people's mediation or judicial
     confirmation; a move up the ladder needs both parties' consent on record."""
-    case = cases.get_visible(session=session, user=user, case_no=case_no)
+    case = casefile.get_visible(session=session, user=user, case_no=case_no)
     return mediation.record_consent(session=session, case=case, user=user, body=body)
 
 

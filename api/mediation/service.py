@@ -11,14 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import HTTPException
 from sqlmodel import Session, col, select
 
-from api.calendar.workdays import ZONE, local_date
-from api.cases import history
-from api.cases.models import Case
-from api.cases.parties import mask, sees_parties
+from api.casefile import history
+from api.casefile.models import Case
+from api.casefile.parties import mask, sees_parties
 from api.db import utcnow
+from api.errors import Conflict, Invalid, NotAllowed
 from api.mediation.ladder import LEVEL, RUNG_OF, Rung, Stage
 from api.mediation.models import (
     Committee,
@@ -36,6 +35,7 @@ from api.mediation.models import (
     SessionPublic,
 )
 from api.users.models import Role, User
+from api.workdays import ZONE, local_date
 
 
 @lru_cache
@@ -162,16 +162,17 @@ def _mediating(*, session: Session, case: Case, user: User) -> Mediation:
     """The running mediation, if this user is a handler of the unit that mediates it."""
     mediation = running(session=session, case_no=case.case_no)
     if mediation is None:
-        raise HTTPException(409, f"case {case.case_no} is not in mediation")
+        raise Conflict("mediation.not_running", f"case {case.case_no} is not in mediation")
     if user.role != Role.HANDLER or user.unit != mediation.unit:
-        raise HTTPException(
-            403, f"the mediation of {case.case_no} is for the handlers of {mediation.unit}"
+        raise NotAllowed(
+            "mediation.not_yours",
+            f"the mediation of {case.case_no} is for the handlers of {mediation.unit}",
         )
     return mediation
 
 
-def _field(field: str, message: str) -> HTTPException:
-    return HTTPException(422, [{"loc": ["body", field], "msg": message, "type": "value_error"}])
+def _field(field: str, message: str) -> Invalid:
+    return Invalid((field, message))
 
 
 def _not_later_than_today(field: str, day: date) -> None:
@@ -210,8 +211,9 @@ def record_session(
     """调解记录: a session the branch held, while it mediates (rung 1)."""
     mediation = _mediating(session=session, case=case, user=user)
     if mediation.stage != Stage.MEDIATING:
-        raise HTTPException(
-            409, f"sessions are recorded during administrative mediation, not {mediation.stage}"
+        raise Conflict(
+            "mediation.not_mediating",
+            f"sessions are recorded during administrative mediation, not {mediation.stage}",
         )
     _not_later_than_today("held_on", body.held_on)
     if body.held_on < local_date(mediation.started_at):

@@ -4,19 +4,21 @@
 registration, a redo): it opens the case's next ``Mediation`` with its first rung's tasks
 and deadlines, owned by that mediation, so its ``MediationWorkflow`` can be started with
 them in place. Every later step is the mediation workflow's own (``complete``, ``expire``,
-``stopped``), until ``conclude``, the case workflow's step that takes the ladder's outcome.
+``stopped``), until the case's workflow takes the ladder's outcome
+(``api.cases.steps.conclude_mediation``).
 """
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fastapi import HTTPException
+from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
-from api.calendar.workdays import ZONE, deadline_instant
-from api.cases.lifecycle import Status
-from api.cases.models import Case, Deadline, DeadlinePolicy, DeadlineState, Submission
+from api.casefile.lifecycle import Status
+from api.casefile.models import Case
 from api.db import utcnow
+from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
+from api.errors import Conflict, Refused
 from api.mediation import ladder
 from api.mediation.ladder import Move, Outcome, Rung, Stage
 from api.mediation.models import (
@@ -26,30 +28,37 @@ from api.mediation.models import (
     MediationState,
     amount,
 )
+from api.steps import kit
+from api.steps.kit import SYSTEM, Step, StepContext, Taken
 from api.tasks import forms
 from api.tasks import service as tasks
-from api.tasks.models import Task, TaskKind
-from api.users.models import Role
+from api.tasks.kinds import KINDS
+from api.tasks.models import TaskKind
+from api.workdays import ZONE, deadline_instant
+from workflows.messages import RecordStepInput
 
-if TYPE_CHECKING:
-    from api.cases.steps import StepContext
-
-__all__ = ["Rung", "begin", "complete", "conclude", "end_open", "expire", "opened", "stopped"]
-
-# What each stage asks of whom, and the deadline that bounds it.
-_WORK: dict[Stage, tuple[TaskKind, Role, str]] = {
-    Stage.RECONCILING: (TaskKind.RECONCILE, Role.STATION, "reconcile"),
-    Stage.MEDIATING: (TaskKind.HANDLE, Role.HANDLER, "handle"),
-    Stage.NOTIFYING: (TaskKind.NOTIFY_TERMINATION, Role.HANDLER, "termination_notice"),
-    Stage.COMMITTEE: (TaskKind.COMMITTEE_RESULT, Role.HANDLER, "people_mediation"),
-    Stage.WINDOW: (TaskKind.JUDICIAL_APPLICATION, Role.HANDLER, "judicial_confirmation"),
-    Stage.CONFIRMING: (TaskKind.COURT_RULING, Role.HANDLER, "court_ruling"),
-    Stage.LITIGATING: (TaskKind.COURT_OUTCOME, Role.HANDLER, "court_outcome"),
+# The task each stage asks for; who acts on it and the deadline that bounds it are the
+# kind's (``api.tasks.kinds``).
+WORK: dict[Stage, TaskKind] = {
+    Stage.RECONCILING: TaskKind.RECONCILE,
+    Stage.MEDIATING: TaskKind.HANDLE,
+    Stage.NOTIFYING: TaskKind.NOTIFY_TERMINATION,
+    Stage.COMMITTEE: TaskKind.COMMITTEE_RESULT,
+    Stage.WINDOW: TaskKind.JUDICIAL_APPLICATION,
+    Stage.CONFIRMING: TaskKind.COURT_RULING,
+    Stage.LITIGATING: TaskKind.COURT_OUTCOME,
 }
+
+
+def _limit(stage: Stage) -> str:
+    limit = KINDS[WORK[stage]].limit
+    assert limit is not None, f"the work of {stage} has no deadline"
+    return limit
+
 
 # The unit's own work is chased (督办); a time that ends its step by law expires; a
 # court's time is only watched.
-_POLICY: dict[Stage, DeadlinePolicy] = {
+POLICY: dict[Stage, DeadlinePolicy] = {
     Stage.RECONCILING: DeadlinePolicy.EXPIRE,
     Stage.MEDIATING: DeadlinePolicy.EXPIRE,
     Stage.NOTIFYING: DeadlinePolicy.SUPERVISE,
@@ -59,14 +68,7 @@ _POLICY: dict[Stage, DeadlinePolicy] = {
     Stage.LITIGATING: DeadlinePolicy.WATCH,
 }
 
-LADDER_KINDS = frozenset(kind for kind, _, _ in _WORK.values())
-
-
-def _steps() -> Any:
-    # The case steps' helpers; imported late, as that module imports this one.
-    from api.cases import steps
-
-    return steps
+LADDER_KINDS = frozenset(WORK.values())
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -77,8 +79,15 @@ def of_case(*, session: Session, case: Case, number: int) -> Mediation:
         select(Mediation).where(Mediation.case_no == case.case_no, Mediation.number == number)
     ).first()
     if found is None:
-        raise HTTPException(409, f"case {case.case_no} has no mediation {number}")
+        raise Conflict("mediation.not_found", f"case {case.case_no} has no mediation {number}")
     return found
+
+
+def latest(*, session: Session, case_no: str) -> Mediation | None:
+    """The case's latest run of the ladder, if it has one."""
+    return session.exec(
+        select(Mediation).where(Mediation.case_no == case_no).order_by(col(Mediation.number).desc())
+    ).first()
 
 
 def has_ended(mediation: Mediation) -> bool:
@@ -118,11 +127,27 @@ def missing_consent(*, session: Session, mediation: Mediation, purpose: str) -> 
     )
 
 
+def legal_move(*, session: Session, mediation: Mediation, body: BaseModel) -> Move:
+    """The move ``body`` makes at the mediation's stage, if the law allows it now: the
+    ladder's move table, and the consent of both parties the move needs (人民调解法
+    arts. 17, 33). Raises ``Refused`` otherwise. The step decides by it, and the inbox
+    asks it before sending a completion."""
+    try:
+        move = ladder.move(Stage(mediation.stage), forms.decision(body))
+    except ladder.IllegalMove as error:
+        raise Refused("mediation.illegal_move", str(error)) from error
+    if move.consent is not None:
+        why = missing_consent(session=session, mediation=mediation, purpose=move.consent)
+        if why is not None:
+            raise Refused("consent.missing", f"{why}: the consent of both parties is needed first")
+    return move
+
+
 # --- the steps ---------------------------------------------------------------------------
 
 
 def begin(
-    ctx: "StepContext", case: Case, *, rung: Rung, unit: str, at: datetime, via: str
+    ctx: StepContext, case: Case, *, rung: Rung, unit: str, at: datetime, via: str
 ) -> Mediation:
     """Opens the case's next run of the ladder at ``rung`` with its first tasks; the case's
     workflow then starts its MediationWorkflow (the mediation is ``starting``)."""
@@ -143,10 +168,10 @@ def begin(
     )
     session.add(mediation)
     session.flush()
-    _steps()._event(
+    kit.event(
         ctx,
         case,
-        _steps().SYSTEM,
+        SYSTEM,
         "mediation_started",
         number=mediation.number,
         rung=rung,
@@ -157,36 +182,26 @@ def begin(
     return mediation
 
 
-def opened(ctx: "StepContext", case: Case) -> None:
+def opened(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     """The mediation's workflow has taken it over."""
-    mediation = _own(ctx)
+    mediation = own(ctx)
     if mediation.state == MediationState.STARTING:
         mediation.state = MediationState.OPEN
         ctx.session.add(mediation)
 
 
-def complete(
-    ctx: "StepContext",
-    case: Case,
-    mediation: Mediation,
-    task: Task,
-    submission: Submission,
-    body: Any,
-) -> None:
+def complete(ctx: StepContext, case: Case, taken: Taken) -> None:
     """A rung's task is done: the ladder moves as the body decides."""
-    steps = _steps()
-    at, actor = submission.created_at, submission.actor
+    mediation = own(ctx)
+    task, body, at, actor = taken.task, taken.body, taken.at, taken.actor
     stage = Stage(mediation.stage)
-    if task.kind != _WORK[stage][0]:
-        raise HTTPException(409, f"a {task.kind} task is not the work of {stage.value}")
-    steps._meet(ctx, case, task.deadline_id, at)
-    try:
-        move = ladder.move(stage, forms.decision(body))
-    except ladder.IllegalMove as error:
-        raise HTTPException(409, str(error)) from error
+    if task.kind != WORK[stage]:
+        raise Conflict("task.not_current", f"a {task.kind} task is not the work of {stage.value}")
+    move = legal_move(session=ctx.session, mediation=mediation, body=body)
+    kit.meet(ctx, case, task.deadline_id, at)
     facts, onward = _facts(ctx, case, body)
     event, data = _EVENTS[type(body)]
-    steps._event(ctx, case, actor, event, number=mediation.number, **data(body, facts))
+    kit.event(ctx, case, actor, event, number=mediation.number, **data(body, facts))
     if move.consent is not None:
         # The consents the move rests on, as the evidence it was made with: on the record
         # of the rung it enters (or continues, for a joint application to the court).
@@ -194,26 +209,30 @@ def complete(
             c.id for c in consents(session=ctx.session, mediation=mediation, purpose=move.consent)
         ]
         (onward if move.to in ladder.OPENS_RUNG else facts)["consents"] = evidence
-    _take(ctx, case, mediation, move, at, actor, facts, onward)
+    _apply_move(ctx, case, mediation, move, at, actor, facts, onward)
 
 
-def expire(ctx: "StepContext", case: Case, mediation: Mediation, deadline: Deadline) -> None:
+def expire(ctx: StepContext, case: Case, deadline: Deadline) -> None:
     """A time that ends its step by law has passed (调解期满终止, 司法确认申请期限届满,
     和解期满): the step ends as the law says, and the ladder moves on."""
-    steps = _steps()
+    mediation = own(ctx)
     stage = Stage(mediation.stage)
-    if stage not in ladder.EXPIRES or _WORK[stage][2] != deadline.name:
+    if stage not in ladder.EXPIRES or _limit(stage) != deadline.name:
         return  # the stage moved on while the timer ran
     # The step ended at the close of the deadline's last day.
     ended = deadline_instant(deadline.due_date) - timedelta(seconds=1)
     deadline.met_at = deadline.due_at
     deadline.state = DeadlineState.MET
     ctx.session.add(deadline)
-    for task in tasks.active(session=ctx.session, case_no=case.case_no):
-        if task.deadline_id == deadline.id:
-            tasks.cancel(task=task)
-            ctx.session.add(task)
-            steps._event(ctx, case, steps.SYSTEM, "task_cancelled", task_id=task.id, kind=task.kind)
+    kit.cancel_tasks(
+        ctx,
+        case,
+        [
+            t
+            for t in tasks.active(session=ctx.session, case_no=case.case_no)
+            if t.deadline_id == deadline.id
+        ],
+    )
     facts: dict[str, Any] = {"expired": True}
     data: dict[str, Any] = {"number": mediation.number, "name": deadline.name}
     if stage == Stage.MEDIATING:
@@ -221,32 +240,32 @@ def expire(ctx: "StepContext", case: Case, mediation: Mediation, deadline: Deadl
         ground = ctx.rules.by_code(case.rule_set).ground("terminate", code) if code else None
         facts.update(ground=code, article=ground.article if ground else None)
         data.update(ground=code)
-    steps._event(ctx, case, steps.SYSTEM, "deadline_expired", **data)
+    kit.event(ctx, case, SYSTEM, "deadline_expired", **data)
     if stage == Stage.MEDIATING:
-        steps._event(
+        kit.event(
             ctx,
             case,
-            steps.SYSTEM,
+            SYSTEM,
             "mediation_terminated",
             number=mediation.number,
             ground=facts["ground"],
             expired=True,
         )
-    _take(ctx, case, mediation, ladder.move(stage, "expired"), ended, steps.SYSTEM, facts, {})
-    steps._refresh_overdue(ctx, case)
+    _apply_move(ctx, case, mediation, ladder.move(stage, "expired"), ended, SYSTEM, facts, {})
+    kit.refresh_overdue(ctx, case)
 
 
-def stopped(ctx: "StepContext", case: Case) -> None:
+def stopped(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     """The mediation's workflow was cancelled before the ladder ended (the complaint ended
     without ending it): it ends here, on record."""
-    mediation = _own(ctx)
+    mediation = own(ctx)
     if has_ended(mediation):
         return
     outcome = Outcome.WITHDRAWN if case.status == Status.WITHDRAWN else Outcome.STOPPED
-    _end(ctx, case, mediation, outcome, utcnow(), _steps().SYSTEM)
+    _end(ctx, case, mediation, outcome, utcnow(), SYSTEM)
 
 
-def end_open(ctx: "StepContext", case: Case, actor: str, at: datetime) -> None:
+def end_open(ctx: StepContext, case: Case, actor: str, at: datetime) -> None:
     """The complaint was withdrawn: its running ladder ends with it, at whatever rung."""
     for mediation in ctx.session.exec(
         select(Mediation).where(
@@ -256,54 +275,26 @@ def end_open(ctx: "StepContext", case: Case, actor: str, at: datetime) -> None:
         _end(ctx, case, mediation, Outcome.WITHDRAWN, at, actor)
 
 
-def reassign(ctx: "StepContext", mediation: Mediation, unit: str) -> None:
+def reassign(ctx: StepContext, unit: str) -> None:
+    """The supervisor reassigned the handling (改派): the mediation goes with it."""
+    mediation = own(ctx)
     mediation.unit = unit
     ctx.session.add(mediation)
-
-
-def conclude(ctx: "StepContext", case: Case) -> None:
-    """The case's step after its mediation returned: the handle step completes from the
-    ladder's outcome (a reply and a callback), or the case moves on (closed when settled at
-    a station, triage when not, triage when returned)."""
-    steps = _steps()
-    mediation = steps.mediation_of(session=ctx.session, case=case)
-    if mediation is None or not has_ended(mediation):
-        return
-    if case.status not in (Status.RECONCILIATION, Status.HANDLING):
-        return
-    outcome = Outcome(mediation.outcome) if mediation.outcome else None
-    at = mediation.ended_at or utcnow()
-    actor = mediation.ended_by or steps.SYSTEM
-    if outcome in (None, Outcome.WITHDRAWN, Outcome.STOPPED):
-        return
-    if outcome == Outcome.RECONCILED:
-        case.outcome = outcome
-        steps._close(ctx, case, Status.CLOSED, actor, at)
-    elif outcome == Outcome.UNRESOLVED:
-        # 和解不成: on to the centre, whose triage time starts now.
-        steps._move(ctx, case, Status.TRIAGE, actor)
-        steps._open_triage_task(ctx, case, at)
-    elif outcome == Outcome.RETURNED:
-        steps.return_to_triage(ctx, case, actor, at, mediation.unit)
-    else:
-        case.outcome = outcome
-        steps._event(
-            ctx, case, actor, "handling_concluded", outcome=outcome, number=mediation.number
-        )
-        steps.reply(ctx, case, actor, at, case.unit)
 
 
 # --- the ladder's moves ------------------------------------------------------------------
 
 
-def _own(ctx: "StepContext") -> Mediation:
-    if ctx.mediation is None:
-        raise HTTPException(409, "this step is a mediation's, and names none")
-    return ctx.mediation
+def own(ctx: StepContext) -> Mediation:
+    """The mediation whose workflow takes this step."""
+    mediation = ctx.session.get(Mediation, ctx.mediation_id) if ctx.mediation_id else None
+    if mediation is None:
+        raise Conflict("mediation.not_found", "this step is a mediation's, and names none")
+    return mediation
 
 
-def _take(
-    ctx: "StepContext",
+def _apply_move(
+    ctx: StepContext,
     case: Case,
     mediation: Mediation,
     move: Move,
@@ -342,7 +333,7 @@ _VIA: dict[tuple[Stage, Stage], str] = {
 
 
 def _enter(
-    ctx: "StepContext",
+    ctx: StepContext,
     case: Case,
     mediation: Mediation,
     stage: Stage,
@@ -351,7 +342,6 @@ def _enter(
     onward: dict[str, Any],
 ) -> None:
     """Enters ``stage``: a new rung record where a rung begins, then its task and deadline."""
-    steps = _steps()
     session = ctx.session
     rung = ladder.RUNG_OF[stage]
     if stage in ladder.OPENS_RUNG:
@@ -376,15 +366,15 @@ def _enter(
         )
     mediation.stage = stage
     session.add(mediation)
-    kind, role, limit = _WORK[stage]
+    kind, limit = WORK[stage], _limit(stage)
     # A court's date for its entrusted mediation (委托调解), or a hand-down's sender's date
     # for the branch's first mediation, is kept as given.
     fixed = onward.get("due_on")
-    policy = _POLICY[stage]
+    policy = POLICY[stage]
     if fixed is None and stage == Stage.MEDIATING and via == "accepted" and case.sender_due_date:
         fixed, policy = case.sender_due_date, DeadlinePolicy.SUPERVISE
     start = onward.get("start", at)
-    deadline = steps.open_deadline(
+    deadline = kit.open_deadline(
         ctx,
         case,
         limit,
@@ -395,20 +385,19 @@ def _enter(
         owner=mediation.id,
     )
     context = {k: v for k, v in onward.items() if k in ("committee", "committee_name", "court")}
-    steps._task(
+    kit.open_task(
         ctx,
         case,
         kind,
-        role,
         mediation.unit,
         deadline=deadline,
         context={"number": mediation.number, "rung": rung, "stage": stage, **context},
         owner=mediation.id,
     )
-    steps._event(
+    kit.event(
         ctx,
         case,
-        steps.SYSTEM,
+        SYSTEM,
         "mediation_stage",
         number=mediation.number,
         rung=rung,
@@ -419,7 +408,7 @@ def _enter(
 
 
 def _end(
-    ctx: "StepContext",
+    ctx: StepContext,
     case: Case,
     mediation: Mediation,
     outcome: Outcome,
@@ -427,41 +416,44 @@ def _end(
     actor: str,
 ) -> None:
     """The ladder ends: its open tasks are cancelled and its deadlines done with."""
-    steps = _steps()
     record = current_rung(session=ctx.session, mediation=mediation)
     if record is not None and record.ended_at is None:
         record.ended_at = at
         if record.outcome is None:
             record.outcome = outcome if outcome in (Outcome.WITHDRAWN, Outcome.STOPPED) else None
         ctx.session.add(record)
-    for task in tasks.active(session=ctx.session, case_no=case.case_no):
-        if task.mediation_id == mediation.id:
-            tasks.cancel(task=task)
-            ctx.session.add(task)
-            steps._event(ctx, case, steps.SYSTEM, "task_cancelled", task_id=task.id, kind=task.kind)
-    for deadline in ctx.session.exec(
-        select(Deadline).where(
-            Deadline.mediation_id == mediation.id, col(Deadline.met_at).is_(None)
-        )
-    ).all():
-        deadline.met_at = at
-        if deadline.state in (DeadlineState.PENDING, DeadlineState.PAUSED):
-            deadline.state = DeadlineState.MET
-        ctx.session.add(deadline)
+    kit.cancel_tasks(
+        ctx,
+        case,
+        [
+            t
+            for t in tasks.active(session=ctx.session, case_no=case.case_no)
+            if t.mediation_id == mediation.id
+        ],
+    )
+    kit.end_deadlines(
+        ctx,
+        ctx.session.exec(
+            select(Deadline).where(
+                Deadline.mediation_id == mediation.id, col(Deadline.met_at).is_(None)
+            )
+        ).all(),
+        at,
+    )
     mediation.state = MediationState.ENDED
     mediation.stage = Stage.ENDED
     mediation.outcome = outcome
     mediation.ended_at = at
     mediation.ended_by = actor
     ctx.session.add(mediation)
-    steps._event(ctx, case, actor, "mediation_ended", number=mediation.number, outcome=outcome)
-    steps._refresh_overdue(ctx, case)
+    kit.event(ctx, case, actor, "mediation_ended", number=mediation.number, outcome=outcome)
+    kit.refresh_overdue(ctx, case)
 
 
 # --- what each body records --------------------------------------------------------------
 
 
-def _committee(ctx: "StepContext", code: str | None) -> dict[str, Any]:
+def _committee(ctx: StepContext, code: str | None) -> dict[str, Any]:
     if code is None:
         return {}
     return {"committee": code, "committee_name": ctx.committees.get(code, code)}
@@ -472,7 +464,7 @@ def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12), ZONE)
 
 
-def _facts(ctx: "StepContext", case: Case, body: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def _facts(ctx: StepContext, case: Case, body: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
     """The structured facts of a body for the rung being left, and for the stage entered."""
     match body:
         case forms.Settled() | forms.Agreement() | forms.CourtDecided():
@@ -546,4 +538,10 @@ _EVENTS: dict[type, tuple[str, Any]] = {
     forms.RulingInvalid: ("judicial_confirmation_refused", lambda b, f: {"next": b.next}),
     forms.CourtDecided: ("court_outcome", lambda b, f: {"outcome": b.outcome}),
     forms.CourtEntrusted: ("court_entrusted", lambda b, f: {"rung": b.rung}),
+}
+
+
+STEPS: dict[str, Step] = {
+    "open_mediation": opened,
+    "end_mediation": stopped,
 }

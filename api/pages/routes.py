@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from api.tasks.kinds import LABELS
+
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -26,4 +28,4 @@ def login(request: Request) -> HTMLResponse:
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "inbox.html")
+    return templates.TemplateResponse(request, "inbox.html", {"kind_labels": LABELS})

@@ -5,7 +5,6 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from api.calendar.workdays import ZONE
 from api.db import utcnow
 from api.deps import CurrentUser, SessionDep, SettingsDep, require
 from api.rules import service as rules
@@ -13,6 +12,7 @@ from api.rules.models import RuleSetChange, RuleSetRecord
 from api.rules.rulesets import Ground, Limit
 from api.rules.service import rules_in_force
 from api.users.models import Role, User
+from api.workdays import ZONE
 
 router = APIRouter(tags=["reference"])
 

@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from fastapi import HTTPException
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from api.calendar.workdays import ZONE
 from api.config import Settings
 from api.db import utcnow
+from api.errors import Conflict, Invalid, NotFound
 from api.rules.models import RuleSetChange, RuleSetRecord
 from api.rules.rulesets import RuleBook, RuleSet
+from api.workdays import ZONE
 
 SEED = "seed"
 
@@ -130,26 +130,26 @@ def update(
     """
     record = get(session=session, code=code)
     if record is None:
-        raise HTTPException(404, f"rule set {code} not found")
+        raise NotFound("rules.not_found", f"rule set {code} not found")
     if body.get("code", code) != code:
         raise _unprocessable(["code"], f"the body's code {body['code']!r} is not {code!r}")
     try:
         ruleset = RuleSet.model_validate({**body, "code": code})
     except ValidationError as error:
-        raise HTTPException(
-            422,
-            [
+        raise Invalid(
+            errors=[
                 {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
                 for e in error.errors(include_url=False)
-            ],
+            ]
         ) from error
     current = to_ruleset(record)
     after = to_document(ruleset)
     if after == to_document(current):
         return record
     if expected_version is not None and expected_version != record.version:
-        raise HTTPException(
-            409, f"rule set {code} is at version {record.version}, not {expected_version}"
+        raise Conflict(
+            "rules.stale_version",
+            f"rule set {code} is at version {record.version}, not {expected_version}",
         )
     _check_still_usable(current, ruleset)
     for other in list_all(session=session):
@@ -181,8 +181,8 @@ def update(
     except IntegrityError as error:
         # (code, version) is unique: another admin's change of the same version won.
         session.rollback()
-        raise HTTPException(
-            409, f"rule set {code} was changed meanwhile; load it again and retry"
+        raise Conflict(
+            "rules.changed", f"rule set {code} was changed meanwhile; load it again and retry"
         ) from error
     return record
 
@@ -226,5 +226,5 @@ def _check_still_usable(current: RuleSet, new: RuleSet) -> None:
             )
 
 
-def _unprocessable(loc: list[str], message: str) -> HTTPException:
-    return HTTPException(422, [{"loc": ["body", *loc], "msg": message, "type": "value_error"}])
+def _unprocessable(loc: list[str], message: str) -> Invalid:
+    return Invalid(errors=[{"loc": ["body", *loc], "msg": message, "type": "value_error"}])

@@ -4,7 +4,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.calendar.service import working_calendar
-from api.calendar.workdays import local_date
 from api.db import utcnow
 from api.deps import CurrentUser, SessionDep, require
 from api.supervision import service as supervision
@@ -16,6 +15,7 @@ from api.supervision.service import (
     StatsPublic,
 )
 from api.users.models import Role
+from api.workdays import local_date
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 

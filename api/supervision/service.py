@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import HTTPException
 from sqlalchemy import ColumnElement, and_, case, distinct, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
-from api.cases.lifecycle import CaseKind, Status
-from api.cases.models import Case, Deadline, DeadlinePolicy, DeadlineState
+from api.casefile.lifecycle import CaseKind, Status
+from api.casefile.models import Case
+from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
+from api.errors import Invalid, NotAllowed
 from api.supervision.models import SupervisionKind, SupervisionRecord
 from api.tasks.models import ACTIVE, Task, TaskKind
 from api.units.models import Unit, UnitKind
 from api.users.models import User
+from api.workdays import ZONE, WorkingCalendar, deadline_instant
 
 # The bulletin counts these rungs as 督办 (supervision actions); a warning is only a
 # reminder and an accountability record follows a criticism already counted.
@@ -129,8 +130,8 @@ class AccountabilityPublic(SQLModel):
 # --- who sees what -------------------------------------------------------------------------
 
 
-def _field_error(field: str, message: str) -> HTTPException:
-    return HTTPException(422, [{"loc": ["query", field], "msg": message, "type": "value_error"}])
+def _field_error(field: str, message: str) -> Invalid:
+    return Invalid((field, message), where="query")
 
 
 def unit_in_view(*, session: Session, user: User, unit: str | None) -> str | None:
@@ -145,8 +146,9 @@ def unit_in_view(*, session: Session, user: User, unit: str | None) -> str | Non
     if user.city_wide:
         return unit
     if unit is not None and unit != user.unit:
-        raise HTTPException(
-            403, f"a {user.role} of unit {user.unit} sees only unit {user.unit}, not {unit}"
+        raise NotAllowed(
+            "unit.not_yours",
+            f"a {user.role} of unit {user.unit} sees only unit {user.unit}, not {unit}",
         )
     return user.unit
 

@@ -1,12 +1,10 @@
-"""The completion body of each task kind; its JSON Schema is the task's ``form``."""
+"""The completion bodies of the task kinds (``api.tasks.kinds`` says which is whose)."""
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
-
-from api.tasks.models import TaskKind
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Body(BaseModel):
@@ -292,26 +290,7 @@ def _committee_iff_people(next_: str, committee: str | None) -> None:
         raise ValueError("a committee is only for people's mediation")
 
 
-ADAPTERS: dict[TaskKind, TypeAdapter[Any]] = {
-    TaskKind.TRIAGE: TypeAdapter(TriageBody),
-    TaskKind.HANDLE: TypeAdapter(HandleBody),
-    TaskKind.CALLBACK: TypeAdapter(CallbackBody),
-    TaskKind.SUPERVISE: TypeAdapter(SuperviseBody),
-    TaskKind.APPROVE_EXTENSION: TypeAdapter(ExtensionDecision),
-    TaskKind.VERIFY: TypeAdapter(Verify),
-    TaskKind.NOTIFY_REPORTER: TypeAdapter(NotifyReporter),
-    TaskKind.INVESTIGATE: TypeAdapter(Investigate),
-    TaskKind.REVIEW: TypeAdapter(Review),
-    TaskKind.RECONCILE: TypeAdapter(ReconcileBody),
-    TaskKind.NOTIFY_TERMINATION: TypeAdapter(TerminationNotice),
-    TaskKind.COMMITTEE_RESULT: TypeAdapter(CommitteeResultBody),
-    TaskKind.JUDICIAL_APPLICATION: TypeAdapter(JudicialApplicationBody),
-    TaskKind.COURT_RULING: TypeAdapter(CourtRulingBody),
-    TaskKind.COURT_OUTCOME: TypeAdapter(CourtOutcomeBody),
-}
-
-
-def decision(body: Any) -> str:
+def decision(body: BaseModel) -> str:
     """The move a ladder task's body makes (``api.mediation.ladder.MOVES``)."""
     match body:
         case Settled() | NotSettled() | CourtDecided():
@@ -335,11 +314,3 @@ def decision(body: Any) -> str:
         case CourtEntrusted():
             return f"entrusted_{body.rung}"
     raise ValueError(f"{type(body).__name__} is not a step of the mediation ladder")
-
-
-SCHEMAS: dict[TaskKind, dict[str, Any]] = {k: a.json_schema() for k, a in ADAPTERS.items()}
-
-
-def parse(kind: TaskKind, body: Any) -> Any:
-    """The completion body as its model; raises pydantic.ValidationError."""
-    return ADAPTERS[kind].validate_python(body)

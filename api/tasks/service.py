@@ -3,8 +3,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.cases.models import Deadline
 from api.db import utcnow
+from api.deadlines.models import Deadline
 from api.tasks.models import ACTIVE, Task, TaskKind, TaskStatus
 from api.users.models import CITY_UNIT, Role, User
 

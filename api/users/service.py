@@ -1,16 +1,12 @@
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from api.units.models import Unit, UnitKind
-from api.users.models import CITY_UNIT, Role, User
+from api.users.models import Role, User
 
-_hasher = PasswordHasher()
+hasher = PasswordHasher()
 # Verifying against this keeps the timing of an unknown username like a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password")
-
-DEMO_PASSWORD = "demo"
+_DUMMY_HASH = hasher.hash("not-a-password")
 
 
 def get_by_username(*, session: Session, username: str) -> User | None:
@@ -20,44 +16,15 @@ def get_by_username(*, session: Session, username: str) -> User | None:
 def authenticate(*, session: Session, username: str, password: str) -> User | None:
     user = get_by_username(session=session, username=username)
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerifyMismatchError, InvalidHashError):
         return None
     return user if user and user.active else None
 
 
 def create(*, session: Session, username: str, password: str, role: Role, unit: str) -> User:
-    user = User(username=username, password_hash=_hasher.hash(password), role=role, unit=unit)
+    user = User(username=username, password_hash=hasher.hash(password), role=role, unit=unit)
     session.add(user)
     session.commit()
     session.refresh(user)
     return user
-
-
-def seed_demo_users(*, session: Session) -> None:
-    """The demo users of API.md, password ``demo``; the embedded default only."""
-    wanted = [
-        ("operator", Role.OPERATOR, CITY_UNIT),
-        ("supervisor", Role.SUPERVISOR, CITY_UNIT),
-        ("auditor", Role.AUDITOR, CITY_UNIT),
-        ("admin", Role.ADMIN, CITY_UNIT),
-    ]
-    branches = session.exec(select(Unit).where(Unit.kind == UnitKind.BRANCH)).all()
-    wanted += [(b.code, Role.HANDLER, b.code) for b in branches]
-    # A branch head (分局负责人) who supervises their own unit only.
-    wanted += [(f"{b.code}-supervisor", Role.SUPERVISOR, b.code) for b in branches]
-    # The staff of each consumer-rights station (维权服务站) and ODR enterprise.
-    stations = session.exec(select(Unit).where(Unit.kind == UnitKind.STATION)).all()
-    wanted += [(s.code, Role.STATION, s.code) for s in stations]
-    missing = [w for w in wanted if get_by_username(session=session, username=w[0]) is None]
-    if not missing:
-        return
-    # One hash of the shared demo password serves every demo user: argon2 is slow on
-    # purpose (about 0.1 s a hash), and a fresh database seeds twenty of them.
-    demo_hash = _hasher.hash(DEMO_PASSWORD)
-    for username, role, unit in missing:
-        session.add(User(username=username, password_hash=demo_hash, role=role, unit=unit))
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # another process seeded them first

@@ -11,8 +11,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.cases import CaseActivities
+from api.casefile.models import Event
 from api.cases import service as cases
-from api.cases.models import CaseCreate, Event
+from api.cases.models import CaseCreate
 from api.main import create_app, prepare_database
 from api.rules.service import rules_in_force
 from api.tasks.models import Task

@@ -13,10 +13,11 @@ import pytest_asyncio
 from sqlmodel import select
 
 from api.calendar.models import CalendarYear
-from api.calendar.workdays import deadline_instant
-from api.cases.lifecycle import CaseKind, Channel, Status
-from api.cases.models import Case, Deadline
+from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile.models import Case
+from api.deadlines.models import Deadline
 from api.main import create_app, prepare_database
+from api.workdays import deadline_instant
 from tests.api.conftest import assert_no_server_error
 from tests.conftest import Database, Stack, open_task, register
 from tests.factories import eventually

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from api.calendar.workdays import WorkingCalendar
 from api.tasks.models import Task
+from api.workdays import WorkingCalendar
 from tests.api.conftest import assert_no_server_error
 from tests.conftest import Stack, open_task
 from tests.mediation import (

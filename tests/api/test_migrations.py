@@ -10,8 +10,9 @@ from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel, select
 
 import api.models  # noqa: F401  (every table)
-from api.cases.lifecycle import CaseKind, Channel, Status
-from api.cases.models import Case, Deadline, DeadlinePause
+from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile.models import Case
+from api.deadlines.models import Deadline, DeadlinePause
 from api.main import prepare_database
 from api.migrations import config, migrate
 from api.rules import service as rules

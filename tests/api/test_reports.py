@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.calendar.workdays import WorkingCalendar
+from api.workdays import WorkingCalendar
 from tests.api.conftest import assert_no_server_error
 from tests.conftest import Stack, open_task
 from tests.factories import complaint

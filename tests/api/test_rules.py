@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.calendar.workdays import WorkingCalendar, local_date
 from api.main import prepare_database
 from api.rules.service import rules_in_force
+from api.workdays import WorkingCalendar, local_date
 from tests.api.conftest import assert_no_server_error
 from tests.conftest import Stack, open_task, register
 from tests.factories import ZONE

@@ -18,10 +18,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
-from api.cases.models import Case, Deadline, DeadlineState
+from api.casefile.models import Case
+from api.deadlines.models import Deadline, DeadlineState
 from api.supervision.models import SupervisionKind, SupervisionRecord
 from api.tasks.models import Task
+from api.workdays import ZONE, WorkingCalendar, deadline_instant
 from tests.api.conftest import assert_no_server_error
 from tests.conftest import Stack, open_task, register
 from tests.factories import eventually

@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
-from api.cases.models import Submission, SubmissionState
+from api.casefile.models import Submission, SubmissionState
 from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import eventually
 from workflows.messages import RecordStepInput, StepResult

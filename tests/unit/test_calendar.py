@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from api.calendar.workdays import (
+from api.workdays import (
     ZONE,
     WorkingCalendar,
     WorkingDayResult,

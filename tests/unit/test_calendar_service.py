@@ -8,18 +8,19 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from fastapi import HTTPException
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.calendar import service as calendars
 from api.calendar.models import CalendarChange
-from api.calendar.workdays import WorkingDayResult, deadline_instant
-from api.cases.lifecycle import CaseKind, Channel, Status
-from api.cases.models import Case, Deadline, DeadlineState
+from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile.models import Case
 from api.config import Settings
 from api.db import make_engine
+from api.deadlines.models import Deadline, DeadlineState
+from api.errors import Invalid
 from api.main import prepare_database
+from api.workdays import WorkingDayResult, deadline_instant
 
 NEW_YEAR_2027 = date(2027, 1, 1)  # a Friday
 
@@ -142,7 +143,7 @@ def test_weekend_days_of_a_break_are_kept_as_given(engine: Engine) -> None:
 def test_an_impossible_arrangement_is_refused_and_not_stored(
     engine: Engine, holidays: list[date], workdays: list[date], named: str
 ) -> None:
-    with pytest.raises(HTTPException) as refused:
+    with pytest.raises(Invalid) as refused:
         set_2027(engine, holidays=holidays, workdays=workdays)
 
     assert refused.value.status_code == 422

@@ -2,18 +2,18 @@
 
 from datetime import date, datetime
 
-from api.calendar.workdays import ZONE, WorkingCalendar, YearArrangement
-from api.cases.deadlines import (
-    LadderPolicy,
+from api.deadlines.models import Deadline, DeadlinePause
+from api.deadlines.reckoning import (
+    EscalationPolicy,
     paused_working_days,
     reckon,
     set_due,
     working_day_before,
 )
-from api.cases.models import Deadline, DeadlinePause
+from api.workdays import ZONE, WorkingCalendar, YearArrangement
 
 CALENDAR = WorkingCalendar()
-LADDER = LadderPolicy(warning=2, notice=1, criticism=5)
+LADDER = EscalationPolicy(warning=2, notice=1, criticism=5)
 
 
 def handle_deadline(**parts: int) -> Deadline:

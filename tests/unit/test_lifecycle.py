@@ -2,7 +2,7 @@
 
 import pytest
 
-from api.cases.lifecycle import (
+from api.casefile.lifecycle import (
     ALLOWED,
     REPORT_ALLOWED,
     REPORT_ONLY,

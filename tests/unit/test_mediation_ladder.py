@@ -6,7 +6,7 @@ from typing import Any, get_args
 
 import pytest
 
-from api.cases.models import DeadlinePolicy
+from api.deadlines.models import DeadlinePolicy
 from api.mediation import steps
 from api.mediation.ladder import (
     EXPIRES,
@@ -25,7 +25,7 @@ from api.mediation.ladder import (
     missing_consent,
     move,
 )
-from api.tasks import forms
+from api.tasks import forms, kinds
 from api.tasks.models import TaskKind
 
 # --- where each move leads ---------------------------------------------------------------
@@ -287,7 +287,7 @@ def test_only_reconciliation_mediation_and_the_application_window_expire() -> No
 
 
 def test_the_stages_that_expire_are_those_whose_deadline_is_set_to_expire() -> None:
-    expiring = {s for s, policy in steps._POLICY.items() if policy is DeadlinePolicy.EXPIRE}
+    expiring = {s for s, policy in steps.POLICY.items() if policy is DeadlinePolicy.EXPIRE}
 
     assert expiring == EXPIRES
 
@@ -417,7 +417,7 @@ def test_a_stage_that_continues_a_rung_record_is_entered_only_from_that_rung() -
 
 # --- the forms of the ladder's tasks -----------------------------------------------------
 
-STAGE_OF: dict[TaskKind, Stage] = {kind: stage for stage, (kind, _, _) in steps._WORK.items()}
+STAGE_OF: dict[TaskKind, Stage] = {kind: stage for stage, kind in steps.WORK.items()}
 
 TOLD = {"complainant": "phone", "respondent": "letter", "told_on": "2025-03-03"}
 REPLY = "经调解，双方达成一致。"
@@ -493,7 +493,7 @@ BODIES = [
 def test_every_form_body_is_a_move_at_the_stage_its_task_is_worked(
     kind: TaskKind, data: dict[str, Any], decision: str
 ) -> None:
-    body = forms.parse(kind, data)
+    body = kinds.parse(kind, data)
 
     assert forms.decision(body) == decision
     assert move(STAGE_OF[kind], decision) is MOVES[STAGE_OF[kind]][decision]
@@ -522,7 +522,7 @@ def test_the_bodies_try_every_choice_a_form_offers(model: type, field: str, kind
     tried = {
         data[field]
         for k, data, _ in BODIES
-        if k is kind and isinstance(forms.parse(k, data), model)
+        if k is kind and isinstance(kinds.parse(k, data), model)
     }
 
     assert tried == offered
@@ -530,11 +530,11 @@ def test_the_bodies_try_every_choice_a_form_offers(model: type, field: str, kind
 
 def test_every_ladder_task_is_worked_at_exactly_one_stage() -> None:
     assert set(STAGE_OF.values()) == set(Stage) - {Stage.ENDED}
-    assert len(STAGE_OF) == len(steps._WORK)
+    assert len(STAGE_OF) == len(steps.WORK)
 
 
 def test_a_body_of_another_workflow_is_not_a_step_of_the_ladder() -> None:
-    triage = forms.parse(TaskKind.TRIAGE, {"decision": "accept", "unit": "U01"})
+    triage = kinds.parse(TaskKind.TRIAGE, {"decision": "accept", "unit": "U01"})
 
     with pytest.raises(ValueError, match="AcceptTriage is not a step of the mediation ladder"):
         forms.decision(triage)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from api.calendar.workdays import ZONE, WorkingCalendar
+from api.workdays import ZONE, WorkingCalendar
 from tests.conftest import Database, Stack, register, running_stack
 from tests.factories import eventually
 

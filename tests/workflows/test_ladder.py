@@ -15,9 +15,9 @@ import pytest_asyncio
 from sqlmodel import col, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.calendar.workdays import ZONE, WorkingCalendar, deadline_instant
-from api.cases.deadlines import working_day_before
+from api.deadlines.reckoning import working_day_before
 from api.supervision.models import SupervisionRecord
+from api.workdays import ZONE, WorkingCalendar, deadline_instant
 from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import eventually
 

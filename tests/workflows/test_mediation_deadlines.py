@@ -14,8 +14,8 @@ import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
-from api.calendar.workdays import WorkingCalendar
 from api.supervision.models import SupervisionRecord
+from api.workdays import WorkingCalendar
 from tests.conftest import Database, Stack, open_task, running_stack
 from tests.factories import complaint, eventually
 from tests.mediation import (

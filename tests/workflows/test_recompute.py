@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.calendar.workdays import WorkingCalendar, YearArrangement
+from api.workdays import WorkingCalendar, YearArrangement
 from tests.conftest import Stack, open_task, register
 from tests.factories import eventually
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from api.calendar.workdays import ZONE
+from api.workdays import ZONE
 from tests.conftest import Stack, open_task, register
 from tests.factories import eventually
 

@@ -22,7 +22,7 @@ import sqlmodel
 from alembic import op
 
 import api.db
-from api.cases.history import GENESIS, _digest
+from api.casefile.history import GENESIS, _digest
 
 revision: str = "0008"
 down_revision: str | None = "0007"

@@ -8,21 +8,21 @@ Because the parts are kept, a changed calendar recomputes it exactly.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from api.calendar.workdays import WorkingCalendar, deadline_instant, local_date
-from api.cases.models import Deadline, DeadlinePause, DeadlinePolicy
 from api.config import Settings
+from api.deadlines.models import Deadline, DeadlinePause, DeadlinePolicy
+from api.workdays import WorkingCalendar, deadline_instant, local_date
 
 
 @dataclass(frozen=True)
-class LadderPolicy:
-    """The supervision ladder (督办), in working days."""
+class EscalationPolicy:
+    """The escalation of a late deadline (督办), in working days."""
 
     warning: int  # 预警：最后一日之前
     notice: int  # 催办通知书：超期之后
     criticism: int  # 通报批评：催办之后
 
     @classmethod
-    def of(cls, settings: Settings) -> "LadderPolicy":
+    def of(cls, settings: Settings) -> "EscalationPolicy":
         return cls(
             warning=settings.ladder_warning_working_days,
             notice=settings.ladder_notice_working_days,
@@ -67,7 +67,7 @@ def reckon(calendar: WorkingCalendar, deadline: Deadline) -> tuple[date, bool]:
 
 def set_due(
     calendar: WorkingCalendar,
-    policy: LadderPolicy,
+    policy: EscalationPolicy,
     deadline: Deadline,
     due_date: date,
     provisional: bool,

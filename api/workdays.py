@@ -13,7 +13,7 @@ from functools import cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import chinese_calendar  # type: ignore[import-untyped]
+import chinese_calendar
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

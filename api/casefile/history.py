@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from api.cases.models import Case, Event
+from api.casefile.models import Case, Event
 from api.db import lock_for_write, utcnow
 
 GENESIS = "0" * 64

@@ -29,13 +29,12 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.calendar.workdays import ZONE
-from api.cases import service as cases
-from api.cases.models import Case
+from api.casefile import service as casefile
+from api.casefile.models import Case
 from api.config import Settings
 from api.db import Database
 from api.errors import ApiError
-from api.mediation.models import Mediation
+from api.workdays import ZONE
 from workflows.case import NOT_CURRENT, REFUSED, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import mediation_id
@@ -116,11 +115,11 @@ async def recompute_deadlines(*, client: Client, settings: Settings, workflows: 
                 raise
 
 
-def owner_of(case: Case, mediation: Mediation | None) -> str:
+def owner_of(case: Case, mediation: int | None) -> str:
     """The workflow that completes a task or times a deadline: the case's own, or that of
-    the mediation owning it."""
+    its mediation number ``mediation``."""
     if mediation is not None:
-        return mediation_id(case.case_no, mediation.number)
+        return mediation_id(case.case_no, mediation)
     return workflow_id(case.case_no, case.kind)
 
 
@@ -181,7 +180,7 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
     the submission stays pending for the next attempt to settle.
     """
     earlier = await db.run(
-        cases.unsettled, workflow_id=decision.workflow_id, target=decision.target
+        casefile.unsettled, workflow_id=decision.workflow_id, target=decision.target
     )
     for each in earlier:
         answer = await _send(
@@ -194,7 +193,7 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
             starting=decision.starting,
         )
         if answer.outcome is _Outcome.REFUSED:
-            if await db.run(cases.refuse_submission, submission_id=each.id):
+            if await db.run(casefile.refuse_submission, submission_id=each.id):
                 continue
         elif answer.outcome is _Outcome.UNCERTAIN:
             raise unconfirmed()
@@ -208,7 +207,7 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
         )
     update = decision.handler.__name__
     submission = await db.run(
-        cases.new_submission,
+        casefile.new_submission,
         case_no=decision.case_no,
         workflow_id=decision.workflow_id,
         update_name=update,
@@ -230,7 +229,7 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
     if answer.outcome is _Outcome.UNCERTAIN:
         raise unconfirmed()
     if answer.outcome is _Outcome.REFUSED and await db.run(
-        cases.refuse_submission, submission_id=submission.id
+        casefile.refuse_submission, submission_id=submission.id
     ):
         raise ApiError(409, answer.code, answer.message)
 

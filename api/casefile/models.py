@@ -1,0 +1,143 @@
+"""The case file (案卷): each case's row, its append-only history, and the decisions people
+sent on it (submissions) with the results of the steps that applied them.
+
+Personal data (complainant, reporter, respondent's address) lives in these tables only: it
+never goes into workflow inputs, histories or search attributes.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.db import UTCDateTime, utcnow
+
+
+class Party(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    id_number: str | None = Field(default=None, max_length=40)
+    address: str | None = Field(default=None, max_length=500)
+
+
+class Respondent(SQLModel):
+    name: str = Field(min_length=1, max_length=200)
+    district: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=500)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Case(SQLModel, table=True):
+    # The bulletin (/supervision/stats): a unit's complaints received or closed in a period.
+    __table_args__ = (
+        Index("ix_case_unit_received_at", "unit", "received_at"),
+        Index("ix_case_unit_closed_at", "unit", "closed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(unique=True, index=True, max_length=32)
+    kind: CaseKind = Field(index=True, sa_type=String(20))
+    channel: Channel = Field(sa_type=String(20))
+    status: Status = Field(index=True, sa_type=String(20))
+    unit: str | None = Field(default=None, foreign_key="unit.code", index=True)
+    suggested_unit: str | None = Field(default=None, max_length=40)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    registered_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    registered_by: str = Field(max_length=60)
+    registered_unit: str = Field(max_length=40, index=True)
+    rule_set: str = Field(max_length=40)
+    category: str | None = Field(default=None, max_length=100)
+    description: str = ""
+    claim: str | None = None
+    complainant: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # A report's reporter (举报人): sealed, shown only to the case's handlers and
+    # supervisors, every read logged. None for an anonymous report or a clue found by
+    # the bureau itself.
+    reporter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    anonymous: bool = False
+    # A complaint and the report it came with, or the report a clue in mediation opened.
+    linked_case_no: str | None = Field(default=None, max_length=32, index=True)
+    campaign: str | None = Field(default=None, max_length=40, index=True)  # 专项整治
+    respondent: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    client_ref: str | None = Field(default=None, unique=True, max_length=100)
+    # A hand-down (交办) or transfer (转办): who sent it, their reference and their last day.
+    sender: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    sender_due_date: date | None = None
+    overdue: bool = Field(default=False, index=True)
+    outcome: str | None = Field(default=None, max_length=40)
+    satisfaction: str | None = Field(default=None, max_length=40)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Event(SQLModel, table=True):
+    """One entry of a case's append-only history, chained by hash."""
+
+    __table_args__ = (UniqueConstraint("case_no", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    seq: int
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    actor: str = Field(max_length=60)
+    type: str = Field(max_length=60)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class StepRecord(SQLModel, table=True):
+    """The result of an applied workflow step, so a retried activity changes nothing."""
+
+    __table_args__ = (UniqueConstraint("case_no", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    key: str = Field(max_length=120)
+    result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+class SubmissionState(StrEnum):
+    PENDING = "pending"  # sent; the workflow may have it (its outcome is not known yet)
+    APPLIED = "applied"  # the step that took it is recorded
+    REFUSED = "refused"  # the workflow refused it: it never changed the case
+
+
+class Submission(SQLModel, table=True):
+    """A person's decision (a completion body, a withdrawal, a clock change), kept here
+    for the step that applies it.
+
+    The workflow update carries only the submission id and non-personal facts; the free
+    text (replies, reasons, comments) never enters a workflow history. The submission id is
+    the update's id too, so sending it again is applied once: a decision whose outcome was
+    not confirmed stays ``pending`` until it is sent again and settled, and is never
+    deleted, since the workflow may have accepted it.
+    """
+
+    __table_args__ = (
+        Index("ix_submission_workflow_target_state", "workflow_id", "target", "state"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
+    task_id: int | None = None
+    # What the decision is about: ``task:<id>``, ``deadline:<id>`` or ``case``.
+    target: str = Field(default="case", max_length=40)
+    workflow_id: str = Field(default="", max_length=120)
+    update_name: str = Field(default="", max_length=60)  # the workflow update it was sent as
+    arg: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: SubmissionState = Field(default=SubmissionState.PENDING, sa_type=String(20))
+    actor: str = Field(max_length=60)
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+class EventPublic(SQLModel):
+    seq: int
+    at: datetime
+    actor: str
+    type: str
+    data: dict[str, Any]

@@ -1,0 +1,89 @@
+"""Reading a case as a user may, and keeping the decisions people send on it."""
+
+from collections.abc import Callable
+from typing import Any
+from uuid import uuid4
+
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from api.casefile.models import Case, Submission, SubmissionState
+from api.db import utcnow
+from api.errors import NotFound
+from api.users.models import CITY_UNIT, Role, User
+
+
+def visible_filter(*, user: User) -> Any:
+    """Who sees which cases: the city centre sees all, a branch its own, a station its own."""
+    if user.unit == CITY_UNIT:
+        return True
+    if user.role == Role.STATION:
+        return Case.registered_unit == user.unit
+    return Case.unit == user.unit
+
+
+def get_visible(*, session: Session, user: User, case_no: str) -> Case:
+    case = session.exec(
+        select(Case).where(Case.case_no == case_no).where(visible_filter(user=user))
+    ).first()
+    if case is None:
+        raise NotFound("case.not_found", f"case {case_no} not found")
+    return case
+
+
+def new_submission(
+    *,
+    session: Session,
+    case_no: str,
+    workflow_id: str,
+    update_name: str,
+    target: str,
+    task_id: int | None,
+    actor: str,
+    body: dict[str, Any],
+    arg_for: Callable[[str], BaseModel],
+) -> Submission:
+    """Stores a decision before it is sent; its id is the update's id."""
+    submission_id = uuid4().hex
+    submission = Submission(
+        id=submission_id,
+        case_no=case_no,
+        task_id=task_id,
+        target=target,
+        workflow_id=workflow_id,
+        update_name=update_name,
+        arg=arg_for(submission_id).model_dump(mode="json"),
+        actor=actor,
+        body=body,
+        created_at=utcnow(),
+        state=SubmissionState.PENDING,
+    )
+    session.add(submission)
+    session.commit()
+    return submission
+
+
+def unsettled(*, session: Session, workflow_id: str, target: str) -> list[Submission]:
+    """Decisions on ``target`` sent to the workflow whose outcome is not known yet."""
+    return list(
+        session.exec(
+            select(Submission)
+            .where(
+                Submission.workflow_id == workflow_id,
+                Submission.target == target,
+                Submission.state == SubmissionState.PENDING,
+            )
+            .order_by(col(Submission.created_at))
+        ).all()
+    )
+
+
+def refuse_submission(*, session: Session, submission_id: str) -> bool:
+    """Marks a decision the workflow refused; False if a step had applied it after all."""
+    submission = session.get(Submission, submission_id)
+    if submission is None or submission.state == SubmissionState.APPLIED:
+        return False
+    submission.state = SubmissionState.REFUSED
+    session.add(submission)
+    session.commit()
+    return True

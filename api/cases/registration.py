@@ -1,0 +1,144 @@
+"""Registering (登记) a case: a complaint, a report, or both linked, and the reports that
+clues found while mediating open. The caller starts the new cases' workflows."""
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from api.casefile import history
+from api.casefile import service as casefile
+from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile.models import Case, Respondent
+from api.cases import service as cases
+from api.cases.models import CaseCreate, CasePublic, ClueReport
+from api.config import Settings
+from api.errors import NotAllowed, conflict
+from api.rules.service import rules_in_force
+from api.users.models import User
+
+
+@dataclass(frozen=True)
+class Registered:
+    case_no: str  # the case to answer with
+    to_start: list[tuple[str, str]]  # (case_no, kind) whose workflows must run
+    existing: bool  # registered before under this client_ref
+
+
+def register(*, session: Session, settings: Settings, user: User, body: CaseCreate) -> Registered:
+    if body.client_ref:
+        existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref)
+        if existing is not None:
+            return _existing(session, existing)
+    rules = rules_in_force(session=session, settings=settings)
+    campaign_codes = cases.campaigns(settings.campaigns_file)
+    try:
+        case = cases.register(
+            session=session,
+            rules=rules,
+            user=user,
+            body=body,
+            prefix=settings.case_no_prefix,
+            campaign_codes=campaign_codes,
+            commit=not body.also_report,
+        )
+        registered = [case]
+        if body.also_report:
+            # 投诉兼举报: the complainant reports a violation too; a linked report.
+            report = cases.register(
+                session=session,
+                rules=rules,
+                user=user,
+                body=body.model_copy(
+                    update={
+                        "kind": CaseKind.REPORT,
+                        "reporter": body.complainant,
+                        "complainant": None,
+                        "also_report": False,
+                        "client_ref": None,
+                    }
+                ),
+                prefix=settings.case_no_prefix,
+                campaign_codes=campaign_codes,
+                linked_case_no=case.case_no,
+            )
+            case.linked_case_no = report.case_no
+            session.add(case)
+            session.commit()
+            registered.append(report)
+    except cases.DuplicateClientRef:
+        # The same client_ref registered concurrently by another request: that one won.
+        existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref or "")
+        assert existing is not None
+        return _existing(session, existing)
+    return Registered(case.case_no, [(c.case_no, c.kind) for c in registered], existing=False)
+
+
+def _existing(session: Session, case: Case) -> Registered:
+    """A registration sent again: a case still ``registered`` may lack its workflow (the
+    first request died between saving it and starting it), and the retry finishes it."""
+    to_start: list[tuple[str, str]] = []
+    if case.status == Status.REGISTERED:
+        to_start.append((case.case_no, case.kind))
+        linked = session.exec(
+            select(Case).where(Case.case_no == case.linked_case_no, Case.kind == CaseKind.REPORT)
+        ).first()
+        if linked is not None and linked.status == Status.REGISTERED:
+            to_start.append((linked.case_no, linked.kind))
+    return Registered(case.case_no, to_start, existing=True)
+
+
+def discard(*, session: Session, case_nos: list[str]) -> None:
+    for case_no in case_nos:
+        case = session.exec(select(Case).where(Case.case_no == case_no)).first()
+        if case is not None:
+            cases.discard(session=session, case=case)
+
+
+def register_clue(
+    *, session: Session, settings: Settings, user: User, case_no: str, body: ClueReport
+) -> str:
+    complaint = casefile.get_visible(session=session, user=user, case_no=case_no)
+    if complaint.kind != CaseKind.COMPLAINT or complaint.unit != user.unit:
+        raise NotAllowed(
+            "clue.not_handling_unit", "only the handling unit of a complaint can report its clues"
+        )
+    history.lock_case(session, complaint.case_no)  # counted and opened by one request at a time
+    reported = cases.clue_reports(session=session, case_no=complaint.case_no)
+    if reported >= settings.max_clue_reports_per_case:
+        raise conflict(
+            "clue.too_many",
+            f"case {case_no} has {reported} clue reports already, the most one case may open",
+        )
+    report = cases.register(
+        session=session,
+        rules=rules_in_force(session=session, settings=settings),
+        user=user,
+        body=CaseCreate(
+            kind=CaseKind.REPORT,
+            channel=Channel.EX_OFFICIO,
+            anonymous=True,  # the bureau's own finding: there is no reporter to protect
+            respondent=Respondent.model_validate(complaint.respondent),
+            category=complaint.category,
+            description=body.description,
+            campaign=body.campaign,
+        ),
+        prefix=settings.case_no_prefix,
+        campaign_codes=cases.campaigns(settings.campaigns_file),
+        linked_case_no=complaint.case_no,
+    )
+    return report.case_no
+
+
+def record_clue(*, session: Session, user: User, case_no: str, report_no: str) -> CasePublic:
+    history.append(
+        session=session,
+        case_no=case_no,
+        actor=user.username,
+        type="clue_reported",
+        data={"report": report_no},
+    )
+    session.commit()
+    # The handler who found the clue is answered with the report, which is the centre's
+    # to triage (no unit yet, so it is not among the handler's cases).
+    report = session.exec(select(Case).where(Case.case_no == report_no)).one()
+    return cases.to_public(session=session, user=user, case=report)

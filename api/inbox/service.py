@@ -1,0 +1,189 @@
+"""The staff inbox: the tasks a person may see and act on, and a completion made ready
+for the workflow that owns the task.
+
+A completion is parsed with its kind's form and checked against what the form alone cannot
+tell (units, handlers and grounds exist; a rung's dates, committee and consents); the
+step that applies it decides by the same rules (``api.mediation.steps.legal_move``,
+``api.cases.steps.reporter_not_told``).
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from api import process
+from api.casefile import service as casefile
+from api.casefile.models import Case
+from api.cases.steps import reporter_not_told
+from api.config import Settings
+from api.errors import Conflict, Invalid, NotAllowed, NotFound
+from api.mediation import checks as ladder_checks
+from api.mediation.models import Mediation, MediationState
+from api.mediation.service import committees
+from api.mediation.steps import LADDER_KINDS
+from api.rules.rulesets import RuleSet
+from api.rules.service import rules_in_force
+from api.tasks import forms, kinds
+from api.tasks import service as tasks
+from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
+from api.units import service as units
+from api.units.models import UnitKind
+from api.users import service as users
+from api.users.models import Role, User
+from api.workdays import ZONE
+
+
+def to_public(task: Task) -> TaskPublic:
+    return TaskPublic(
+        id=task.id or 0,
+        kind=task.kind,
+        case_no=task.case_no,
+        unit=task.unit,
+        role=task.role,
+        assignee=task.assignee,
+        status=task.status,
+        due_at=task.due_at.astimezone(ZONE) if task.due_at else None,
+        created_at=task.created_at.astimezone(ZONE),
+        completed_at=task.completed_at.astimezone(ZONE) if task.completed_at else None,
+        context=task.context,
+        result=task.result,
+        form=kinds.SCHEMAS[task.kind],
+    )
+
+
+def listing(
+    *,
+    session: Session,
+    user: User,
+    status: TaskStatus | None,
+    kind: TaskKind | None,
+    case_no: str | None,
+    limit: int,
+    offset: int,
+) -> TasksPublic:
+    """The tasks this user may act on or see, oldest due first."""
+    query = tasks.visible_query(user=user)
+    if status is not None:
+        query = query.where(Task.status == status)
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    if case_no is not None:
+        query = query.where(Task.case_no == case_no)
+    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = session.exec(
+        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return TasksPublic(data=[to_public(t) for t in rows], count=count)
+
+
+def visible(*, session: Session, user: User, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if (
+        task is None
+        or session.exec(tasks.visible_query(user=user).where(Task.id == task_id)).first() is None
+    ):
+        raise NotFound("task.not_found", f"task {task_id} not found")
+    return task
+
+
+def actionable(*, session: Session, user: User, task_id: int) -> Task:
+    """The task, if this user may act on it now."""
+    task = visible(session=session, user=user, task_id=task_id)
+    if not tasks.can_act(user=user, task=task):
+        raise NotAllowed(
+            "task.not_yours",
+            f"a {task.kind} task of unit {task.unit} is for the {task.role} of that unit",
+        )
+    if task.status not in ACTIVE:
+        by = f" by {task.completed_by}" if task.completed_by else ""
+        raise Conflict(f"task.{task.status}", f"task {task_id} is already {task.status}{by}")
+    if task.status == TaskStatus.CLAIMED and task.assignee != user.username:
+        raise Conflict("task.claimed", f"task {task_id} is claimed by {task.assignee}")
+    return task
+
+
+def claim(*, session: Session, user: User, task_id: int) -> TaskPublic:
+    """Takes the task: it is assigned to the caller."""
+    task = actionable(session=session, user=user, task_id=task_id)
+    task.status = TaskStatus.CLAIMED
+    task.assignee = user.username
+    session.add(task)
+    session.commit()
+    return to_public(task)
+
+
+def check_facts(session: Session, case: Case, rule_set: RuleSet, body: BaseModel) -> None:
+    """What the form's schema alone cannot tell: units, handlers and grounds exist."""
+    if isinstance(body, forms.AcceptTriage | forms.Reassign) and body.unit is not None:
+        unit = units.get(session=session, code=body.unit)
+        if unit is None or unit.kind != UnitKind.BRANCH:
+            raise Invalid(("unit", f"unknown branch unit: {body.unit}"))
+        if isinstance(body, forms.Reassign) and body.unit == case.unit:
+            raise Invalid(("unit", f"the case is already with {body.unit}"))
+    if isinstance(body, forms.Reassign) and body.handler is not None:
+        handler = users.get_by_username(session=session, username=body.handler)
+        if handler is None or handler.role != Role.HANDLER or handler.unit != case.unit:
+            raise Invalid(("handler", f"{body.handler} is not a handler of {case.unit}"))
+    if isinstance(body, forms.RejectTriage) and rule_set.ground("reject", body.ground) is None:
+        raise Invalid(
+            ("ground", f"unknown non-acceptance ground of {rule_set.code}: {body.ground}")
+        )
+    if isinstance(body, forms.Investigate):
+        refusal = reporter_not_told(session=session, case=case)
+        if refusal is not None:
+            raise refusal
+    if isinstance(body, forms.Termination) and rule_set.ground("terminate", body.ground) is None:
+        raise Invalid(("ground", f"unknown termination ground of {rule_set.code}: {body.ground}"))
+
+
+def completion(
+    *, session: Session, settings: Settings, user: User, task_id: int, body: dict[str, Any]
+) -> process.Decision:
+    """The completion to send to the workflow that owns the task."""
+    task = actionable(session=session, user=user, task_id=task_id)
+    try:
+        parsed = kinds.parse(TaskKind(task.kind), body)
+    except ValidationError as error:
+        found = error.errors(include_url=False, include_context=False)
+        raise Invalid(errors=[dict(e) for e in found]) from error
+    case = casefile.get_visible(session=session, user=user, case_no=task.case_no)
+    rule_set = rules_in_force(session=session, settings=settings).by_code(case.rule_set)
+    check_facts(session, case, rule_set, parsed)
+    mediation = session.get(Mediation, task.mediation_id) if task.mediation_id else None
+    if mediation is not None and task.kind in LADDER_KINDS:
+        ladder_checks.check_completion(
+            session=session,
+            committees=committees(settings.committees_file),
+            task=task,
+            mediation=mediation,
+            body=parsed,
+        )
+    handler, arg_for = kinds.update_for(
+        TaskKind(task.kind), task_id=task.id or 0, on_ladder=mediation is not None, body=parsed
+    )
+    return process.Decision(
+        case_no=case.case_no,
+        workflow_id=process.owner_of(case, mediation.number if mediation else None),
+        handler=handler,
+        target=f"task:{task.id}",
+        task_id=task.id,
+        actor=user.username,
+        body=parsed.model_dump(mode="json"),
+        arg_for=arg_for,
+        starting=mediation is not None and mediation.state == MediationState.STARTING,
+    )
+
+
+def completed(*, session: Session, user: User, task_id: int) -> TaskPublic:
+    """The task once its completion was applied."""
+    done = visible(session=session, user=user, task_id=task_id)
+    if done.status != TaskStatus.DONE:
+        # The case ended meanwhile (a withdrawal took the ladder with it).
+        raise Conflict(
+            "task.cancelled", f"task {task_id} was {done.status} before it could be done"
+        )
+    return to_public(done)

@@ -1,0 +1,85 @@
+"""The task-kind registry holds together: every kind has an entry, and every entry names a
+step the engine applies and an update a workflow defines, with the input it takes."""
+
+from typing import get_args
+
+import pytest
+from temporalio.workflow import _Definition
+
+from api.config import Settings
+from api.internal.engine import STEPS
+from api.mediation import steps as mediation
+from api.rules.rulesets import RuleBook
+from api.tasks import kinds
+from api.tasks.kinds import KINDS
+from api.tasks.models import TaskKind
+from workflows.case import TASK_OF_STEP
+from workflows.complaint import ComplaintWorkflow
+from workflows.mediation import MediationWorkflow
+from workflows.messages import StepName
+from workflows.report import ReportWorkflow
+
+WORKFLOWS = (ComplaintWorkflow, ReportWorkflow, MediationWorkflow)
+
+
+def updates() -> dict[str, list[type]]:
+    """Each update a case workflow defines, by name, with its input types."""
+    found: dict[str, list[type]] = {}
+    for workflow in WORKFLOWS:
+        for name, update in _Definition.from_class(workflow).updates.items():
+            assert update.arg_types is not None
+            found[name] = list(update.arg_types)
+    return found
+
+
+def test_every_task_kind_has_one_entry() -> None:
+    assert set(KINDS) == set(TaskKind)
+    assert all(entry.code is kind for kind, entry in KINDS.items())
+    assert set(kinds.SCHEMAS) == set(TaskKind)
+    assert set(kinds.LABELS) == {k.value for k in TaskKind}
+
+
+@pytest.mark.parametrize("kind", list(TaskKind))
+def test_an_entry_names_a_step_and_an_update_that_exist(kind: TaskKind) -> None:
+    entry = KINDS[kind]
+    assert entry.step in get_args(StepName)
+    assert entry.step in STEPS
+    defined = updates()
+    name = entry.update.__name__
+    assert name in defined, f"{kind}: no workflow defines the update {name}"
+    sent = entry.arg(7, "s-1", _example_body(kind))
+    assert type(sent) in defined[name]
+    # A kind the workflow completes by a step of its own is the kind that step expects.
+    if entry.step != "complete_task":
+        assert TASK_OF_STEP[entry.step] == kind.value
+
+
+def test_a_rung_of_the_ladder_is_completed_through_its_mediation() -> None:
+    for kind in mediation.LADDER_KINDS:
+        update, arg_for = kinds.update_for(kind, task_id=3, on_ladder=True, body=None)
+        assert update.__name__ == "complete_task"
+        assert arg_for("s-2").model_dump() == {"task_id": 3, "submission_id": "s-2", "kind": kind}
+    for kind in kinds.WATCHERS:
+        update, _ = kinds.update_for(kind, task_id=3, on_ladder=True, body=_example_body(kind))
+        assert update.__name__ == KINDS[kind].update.__name__
+
+
+def test_the_work_of_every_rung_is_bounded_by_a_limit_of_the_rule_sets() -> None:
+    book = RuleBook.load(Settings().rules_file)
+    for stage, kind in mediation.WORK.items():
+        limit = KINDS[kind].limit
+        assert limit is not None, stage
+        for ruleset in book.rulesets:
+            ruleset.limit(limit)  # raises KeyError if the rule set lacks it
+
+
+def _example_body(kind: TaskKind) -> object:
+    """A parsed body of the kind, for the updates whose input carries one of its facts."""
+    examples = {
+        TaskKind.TRIAGE: {"decision": "refer", "to": "税务局", "reason": "不属本局职责"},
+        TaskKind.HANDLE: {"outcome": "return", "reason": "非本单位管辖"},
+        TaskKind.CALLBACK: {"reached": False},
+        TaskKind.SUPERVISE: {"action": "urge"},
+        TaskKind.APPROVE_EXTENSION: {"approve": True, "reason": "案情复杂"},
+    }
+    return kinds.parse(kind, examples[kind]) if kind in examples else None
