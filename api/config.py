@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The placeholders of earlier versions: published with the code, so refused everywhere.
@@ -20,6 +20,15 @@ PUBLISHED_SECRETS = frozenset(
     {"dev-only-secret-change-me-in-production-000000", "dev-only-service-token"}
 )
 SECRETS_FILE = "secrets.json"
+
+
+def _env(rung: str) -> AliasChoices:
+    """An escalation figure: by its name, or from the environment under its name or the
+    name it had before (WEIQUAN_LADDER_<RUNG>_WORKING_DAYS)."""
+    name = f"escalation_{rung}_working_days"
+    return AliasChoices(
+        name, f"WEIQUAN_{name.upper()}", f"WEIQUAN_LADDER_{rung.upper()}_WORKING_DAYS"
+    )
 
 
 class Settings(BaseSettings):
@@ -63,11 +72,14 @@ class Settings(BaseSettings):
     service_token: str = ""
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
 
-    # The supervision ladder (督办), in working days: a warning this many before the last
-    # day, a chase notice this many after it, a criticism this many after the notice.
-    ladder_warning_working_days: int = Field(default=2, ge=0)
-    ladder_notice_working_days: int = Field(default=1, ge=0)
-    ladder_criticism_working_days: int = Field(default=5, ge=1)
+    # The escalation of a late deadline (督办), in working days: a warning this many before
+    # the last day, a chase notice this many after it, a criticism this many after the
+    # notice. WEIQUAN_LADDER_* (the names before) are read too.
+    escalation_warning_working_days: int = Field(default=2, ge=0, validation_alias=_env("warning"))
+    escalation_notice_working_days: int = Field(default=1, ge=0, validation_alias=_env("notice"))
+    escalation_criticism_working_days: int = Field(
+        default=5, ge=1, validation_alias=_env("criticism")
+    )
 
     # Login limits (POST /auth/token; api/auth/service.py). A username with
     # login_max_failures failed logins within login_window_minutes is locked for
@@ -81,7 +93,7 @@ class Settings(BaseSettings):
     login_window_minutes: float = Field(default=15, gt=0)
     login_lockout_minutes: float = Field(default=15, gt=0)
 
-    # Seeds the demo users of API.md. Never true in production.
+    # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None
 
     # Reports a complaint's handler may open from clues found while mediating (线索移交).

@@ -4,13 +4,14 @@ import hmac
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
 from api.config import Settings
 from api.db import Database
+from api.errors import ApiError, NotAllowed
 from api.security import username_from_token
 from api.users import service as users
 from api.users.models import Role, User
@@ -46,30 +47,37 @@ async def get_temporal(request: Request) -> Client:
     try:
         return await request.app.state.temporal.client()  # type: ignore[no-any-return]
     except Exception as error:
-        raise HTTPException(503, "the workflow service (Temporal) is not reachable") from error
+        raise ApiError(
+            503, "service.unavailable", "the workflow service (Temporal) is not reachable"
+        ) from error
 
 
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
 
-_UNAUTHENTICATED = HTTPException(
-    401, "not authenticated: a valid bearer token is required", {"WWW-Authenticate": "Bearer"}
-)
+
+def _unauthenticated() -> ApiError:
+    return ApiError(
+        401,
+        "auth.unauthenticated",
+        "not authenticated: a valid bearer token is required",
+        {"WWW-Authenticate": "Bearer"},
+    )
 
 
 def get_current_user(
     request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
     if not token:
-        raise _UNAUTHENTICATED
+        raise _unauthenticated()
     username = username_from_token(settings=settings, token=token)
     if not username:
-        raise _UNAUTHENTICATED
+        raise _unauthenticated()
     # A session of its own, closed at once: an async route that then waits for Temporal
     # must not hold a pooled connection for the user it read.
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         user = users.get_by_username(session=session, username=username)
     if user is None or not user.active:
-        raise _UNAUTHENTICATED
+        raise _unauthenticated()
     return user
 
 
@@ -82,7 +90,7 @@ def require(*roles: Role) -> Any:
     def check(user: CurrentUser) -> User:
         if user.role not in roles:
             allowed = ", ".join(r.value for r in roles)
-            raise HTTPException(403, f"this needs the role {allowed}; you are {user.role}")
+            raise NotAllowed("auth.role", f"this needs the role {allowed}; you are {user.role}")
         return user
 
     return Depends(check)
@@ -91,4 +99,4 @@ def require(*roles: Role) -> Any:
 def require_service(settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]) -> None:
     """The internal routes answer only the worker's service credential."""
     if not token or not hmac.compare_digest(token, settings.service_token):
-        raise _UNAUTHENTICATED
+        raise _unauthenticated()

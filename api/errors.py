@@ -1,5 +1,9 @@
-"""Error bodies: ``{"detail": …, "code": "<stable.code>"}`` for every error (API.md, "Error
-codes"), and the request bodies no route may see (JSON strings that are not Unicode)."""
+"""The service's errors and their bodies: ``{"detail": …, "code": "<stable.code>"}`` for
+every error (docs/api.md, "Errors"), and the request bodies no route may see (JSON strings
+that are not Unicode).
+
+Steps, services and routes raise the domain errors below; one handler at the edge
+(``domain_error``) answers them with one body builder (``error_body``)."""
 
 import json
 import re

@@ -13,11 +13,11 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         ClockInput,
         DeadlineRef,
+        EscalationRung,
         ExtensionDecisionInput,
         IncidentInput,
         IncidentResult,
         RecordStepInput,
-        Rung,
         StepName,
         StepResult,
         SuperviseInput,
@@ -52,17 +52,28 @@ INCIDENT_RETRY = RetryPolicy(
 # An incident nobody acted on is tried again after this long, and again after that.
 INCIDENT_AUTO_RETRY = timedelta(hours=1)
 
-# Cases started before the supervision ladder and the search attributes keep replaying
+# Cases started before the escalation and the search attributes keep replaying
 # the way they were recorded: their deadlines run a single timer each.
-LADDER_PATCH = "supervision-ladder-v1"
+ESCALATION_PATCH = "supervision-ladder-v1"  # the id Temporal recorded
 
-CASE_NO = SearchAttributeKey.for_keyword("CaseNo")
-CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
-CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
-HANDLING_UNIT = SearchAttributeKey.for_keyword("HandlingUnit")
-NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")
-OVERDUE = SearchAttributeKey.for_bool("Overdue")
-SUPERVISED = SearchAttributeKey.for_bool("Supervised")
+# The case's search attributes (检索属性), defined once (api/search_attributes.py lists them
+# for registration). Never personal data: Temporal stores them unencrypted.
+CASE_NO = SearchAttributeKey.for_keyword("CaseNo")  # 案件编号
+CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")  # 投诉 / 举报 / 调解
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")  # 案件状态
+HANDLING_UNIT = SearchAttributeKey.for_keyword("HandlingUnit")  # 承办单位
+NEXT_DEADLINE = SearchAttributeKey.for_datetime("NextDeadline")  # 下一个办理时限
+OVERDUE = SearchAttributeKey.for_bool("Overdue")  # 超期
+SUPERVISED = SearchAttributeKey.for_bool("Supervised")  # 督办
+SEARCH_ATTRIBUTE_KEYS = (
+    CASE_NO,
+    CASE_KIND,
+    CASE_STATUS,
+    HANDLING_UNIT,
+    NEXT_DEADLINE,
+    OVERDUE,
+    SUPERVISED,
+)
 
 # The task kind each step completes.
 TASK_OF_STEP = {
@@ -92,12 +103,12 @@ class _Completion:
 class _Wake:
     at: datetime
     deadline: DeadlineRef
-    rung: Rung | None  # None: the deadline itself (超期)
+    rung: EscalationRung | None  # None: the deadline itself (超期)
 
 
 class CaseWorkflow:
     """What every case workflow shares: a staff inbox driven by updates, one idempotent
-    ``record_step`` activity per transition, and the supervision ladder's timers.
+    ``record_step`` activity per transition, and the timers of the escalation (督办).
 
     - updates: ``triage``, ``supervise``, ``complete_task``, ``withdraw``, ``pause_clock``,
       ``resume_clock``, ``request_extension``, ``decide_extension`` (each with a
@@ -108,7 +119,7 @@ class CaseWorkflow:
     A durable timer waits for the next rung of any open deadline: T−2 working days a
     warning (预警), T overdue (超期, a ``supervise`` task), T+1 a chase notice (催办通知书),
     five working days later a criticism (通报批评) with an accountability record
-    (责任追究). Meeting the deadline stops its ladder.
+    (责任追究). Meeting the deadline stops its escalation.
     """
 
     KIND = "case"
@@ -126,7 +137,7 @@ class CaseWorkflow:
         # before the workflow learns their ids.
         self._recording = False
         self._recompute_requested = False
-        self._ladder = False
+        self._escalation = False
         self._retry_step = False
 
     # --- updates ---------------------------------------------------------------------
@@ -288,6 +299,14 @@ class CaseWorkflow:
             if kind == "callback" and self._status == "handling":
                 return completion  # sent back for redo after an unsatisfied callback
 
+    async def _refuse_the_rest(self, reason: str) -> None:
+        """The run ends: completions that raced its end are refused, not left hanging, and
+        every handler finishes before the workflow returns."""
+        for completion in self._inbox:
+            self._done[completion.submission_id] = ApplicationError(reason, type=NOT_CURRENT)
+        self._inbox.clear()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
     def _has_work(self) -> bool:
         return bool(self._inbox) or self._recompute_requested or self._finished()
 
@@ -320,7 +339,7 @@ class CaseWorkflow:
         task_id: int | None = None,
         submission_id: str | None = None,
         deadline_id: int | None = None,
-        rung: Rung | None = None,
+        rung: EscalationRung | None = None,
     ) -> StepResult:
         self._steps += 1
         self._recording = True
@@ -362,7 +381,7 @@ class CaseWorkflow:
         self._unit = result.unit
         self._open_tasks = {t.id: t for t in result.open_tasks}
         self._deadlines = {d.id: d for d in result.deadlines}
-        if self._ladder:
+        if self._escalation:
             self._publish()
         await self._after_step(result)
         return result
@@ -451,11 +470,11 @@ class CaseWorkflow:
         wakes: list[_Wake] = []
         for d in self._deadlines.values():
             if d.state == "pending":
-                if self._ladder and d.warn_at and "warning" not in d.rungs and now < d.due_at:
+                if self._escalation and d.warn_at and "warning" not in d.rungs and now < d.due_at:
                     wakes.append(_Wake(d.warn_at, d, "warning"))
                 else:
                     wakes.append(_Wake(d.due_at, d, None))
-            elif d.state == "overdue" and self._ladder:
+            elif d.state == "overdue" and self._escalation:
                 if d.notice_at and "notice" not in d.rungs:
                     wakes.append(_Wake(d.notice_at, d, "notice"))
                 elif d.criticise_at and "criticism" not in d.rungs:

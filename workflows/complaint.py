@@ -1,7 +1,6 @@
 """ComplaintWorkflow: one per complaint, workflow id ``complaint-<case_no>``."""
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -19,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 from workflows.case import (
-    LADDER_PATCH,
+    ESCALATION_PATCH,
     NOT_CURRENT,
     TERMINAL,
     CaseWorkflow,
@@ -54,10 +53,10 @@ class ComplaintWorkflow(CaseWorkflow):
 
     Each transition is one idempotent activity, ``record_step``: the API records the
     step, closes and opens the tasks, and returns the open deadlines with the rungs of
-    their supervision ladder. A durable timer waits for the next rung of any open
+    their escalation (督办). A durable timer waits for the next rung of any open
     deadline: T−2 working days a warning (预警), T overdue (超期, a ``supervise`` task),
     T+1 a chase notice (催办通知书), five working days later a criticism (通报批评) with
-    an accountability record (责任追究). Meeting the deadline stops its ladder.
+    an accountability record (责任追究). Meeting the deadline stops its escalation.
     """
 
     KIND = "complaint"
@@ -73,7 +72,7 @@ class ComplaintWorkflow(CaseWorkflow):
     @workflow.run
     async def run(self, input: ComplaintInput) -> ComplaintResult:
         self._case_no = input.case_no
-        self._ladder = workflow.patched(LADDER_PATCH)
+        self._escalation = workflow.patched(ESCALATION_PATCH)
         self._mediation_ladder = workflow.patched(MEDIATION_PATCH)
         await self._record("open_triage")
 
@@ -87,13 +86,7 @@ class ComplaintWorkflow(CaseWorkflow):
             else:  # replied, callback
                 await self._until("callback")
 
-        # Completions that raced the end of the case are refused, not left hanging.
-        for completion in self._inbox:
-            self._done[completion.submission_id] = ApplicationError(
-                f"case is already {self._status}", type=NOT_CURRENT
-            )
-        self._inbox.clear()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._refuse_the_rest(f"case is already {self._status}")
         return ComplaintResult(case_no=self._case_no, status=self._status)
 
     # --- the mediation ladder -------------------------------------------------------------

@@ -3,7 +3,6 @@
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
@@ -16,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateResult,
     )
 
-from workflows.case import NOT_CURRENT, CaseWorkflow, _Completion
+from workflows.case import CaseWorkflow, _Completion
 
 # The signal a complaint takes its mediation's end by (ComplaintWorkflow.mediation_ended).
 MEDIATION_ENDED = "mediation_ended"
@@ -40,7 +39,7 @@ class MediationWorkflow(CaseWorkflow):
     rung's deadlines run as durable timers. A deadline that ends its step by law
     (administrative mediation after 45 working days, the 30-day window for judicial
     confirmation, a station's time to settle) is applied when it passes; the others are
-    chased by the supervision ladder.
+    chased by the escalation (督办).
 
     - updates: ``complete_task``, ``supervise``, ``request_extension``,
       ``decide_extension``, ``pause_clock``, ``resume_clock``;
@@ -70,7 +69,7 @@ class MediationWorkflow(CaseWorkflow):
     async def run(self, input: MediationInput) -> MediationResult:
         self._case_no = input.case_no
         self._number = input.number
-        self._ladder = True  # a new workflow type: there are no earlier histories to keep
+        self._escalation = True  # a new workflow type: there are no earlier histories to keep
         try:
             await self._record("open_mediation")
             while not self._finished():
@@ -81,12 +80,7 @@ class MediationWorkflow(CaseWorkflow):
             # record, rather than leaving its tasks and timers behind.
             await self._record("end_mediation")
             self._cancelled = True
-        for completion in self._inbox:
-            self._done[completion.submission_id] = ApplicationError(
-                "the mediation has ended", type=NOT_CURRENT
-            )
-        self._inbox.clear()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._refuse_the_rest("the mediation has ended")
         outcome = self._mediation.outcome if self._mediation else None
         return MediationResult(case_no=self._case_no, number=self._number, outcome=outcome)
 

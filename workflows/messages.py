@@ -18,7 +18,7 @@ StepName = Literal[
     "supervise",  # 督办：催办 / 延期 / 改派
     "withdraw",  # 撤回
     "deadline_passed",  # 超期
-    "ladder",  # 督办阶梯：预警 / 催办通知书 / 通报批评与责任追究
+    "ladder",  # 督办（escalation）：预警 / 催办通知书 / 通报批评与责任追究
     "pause",  # 鉴定检测：计时中止
     "resume",  # 鉴定检测结束：恢复计时
     "request_extension",  # 承办人申请延期
@@ -30,7 +30,8 @@ StepName = Literal[
     "conclude_mediation",  # 调解阶梯的最终结果：答复、办结或转受理
 ]
 
-Rung = Literal["warning", "notice", "criticism"]
+# A rung of the escalation of a late deadline (督办), as the step ``ladder`` records it.
+EscalationRung = Literal["warning", "notice", "criticism"]
 
 
 class ComplaintInput(BaseModel):
@@ -82,7 +83,7 @@ class DeadlineRef(BaseModel):
     name: str
     due_at: datetime
     state: str  # pending | overdue | paused (only open deadlines are sent)
-    # The rungs of the supervision ladder and those already reached; absent in the
+    # The rungs of the escalation and those already reached; absent in the
     # results recorded before the ladder existed.
     warn_at: datetime | None = None
     notice_at: datetime | None = None
@@ -97,7 +98,7 @@ class RecordStepInput(BaseModel):
     task_id: int | None = None
     submission_id: str | None = None
     deadline_id: int | None = None
-    rung: Rung | None = None
+    rung: EscalationRung | None = None
     # The step of mediation ``n``'s workflow (its tasks and deadlines); None: the case's own.
     mediation: int | None = None
     # The case's workflow runs the mediation ladder (patch ``mediation-v1``): acceptance

@@ -1,12 +1,11 @@
 """ReportWorkflow: one per report (举报), workflow id ``report-<case_no>``."""
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import ComplaintResult, ReportInput
 
-from workflows.case import NOT_CURRENT, TERMINAL, CaseWorkflow
+from workflows.case import TERMINAL, CaseWorkflow
 
 
 @workflow.defn
@@ -28,15 +27,10 @@ class ReportWorkflow(CaseWorkflow):
     @workflow.run
     async def run(self, input: ReportInput) -> ComplaintResult:
         self._case_no = input.case_no
-        self._ladder = True  # a new workflow type: there are no earlier histories to keep
+        self._escalation = True  # a new workflow type: there are no earlier histories to keep
         await self._record("open_triage")
         while self._status not in TERMINAL:
             await self._until(None)
 
-        for completion in self._inbox:
-            self._done[completion.submission_id] = ApplicationError(
-                f"case is already {self._status}", type=NOT_CURRENT
-            )
-        self._inbox.clear()
-        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._refuse_the_rest(f"case is already {self._status}")
         return ComplaintResult(case_no=self._case_no, status=self._status)

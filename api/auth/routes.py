@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from api.auth import service as logins
 from api.auth.models import USERNAME_LENGTH, LoginAttemptsPublic
 from api.deps import CurrentUser, SessionDep, SettingsDep, require
+from api.errors import ApiError
 from api.security import create_access_token
 from api.users.models import Role, User, UserPublic
 
@@ -63,7 +64,9 @@ def login(
             headers={"Retry-After": str(outcome.retry_after)},
         )
     if outcome is None:
-        raise HTTPException(401, "wrong username or password", {"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401, "auth.wrong_password", "wrong username or password", {"WWW-Authenticate": "Bearer"}
+        )
     return Token(access_token=create_access_token(settings=settings, username=outcome.username))
 
 

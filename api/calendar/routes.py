@@ -1,59 +1,28 @@
 import logging
-from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from api import process
 from api.calendar import service as calendars
+from api.calendar.models import (
+    CalendarChangePublic,
+    CalendarChangesPublic,
+    CalendarYearPublic,
+    CalendarYearSet,
+    CalendarYearUpdate,
+)
 from api.casefile.models import Case
 from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, get_temporal, require
 from api.mediation.models import Mediation
 from api.users.models import Role, User
-from api.workdays import ZONE, CalendarSource
+from api.workdays import ZONE
 
 router = APIRouter(tags=["reference"])
 log = logging.getLogger(__name__)
 
 Year = Annotated[int, Path(ge=2004, le=2100)]
-
-
-class CalendarYearPublic(BaseModel):
-    year: int
-    source: CalendarSource
-    holidays: list[date]
-    workdays: list[date]
-    # Only for a year from the table: who set it, and when.
-    updated_at: datetime | None = None
-    updated_by: str | None = None
-
-
-class CalendarYearUpdate(BaseModel):
-    holidays: list[date] = Field(max_length=366)
-    workdays: list[date] = Field(max_length=366)
-
-
-class CalendarYearSet(CalendarYearPublic):
-    # The cases whose open deadlines were sent to their workflows to be recomputed.
-    recomputing: list[str]
-    # True when the workflow service could not be reached: the arrangement is saved, the
-    # deadlines are not recomputed yet (the same PUT again retries).
-    recompute_pending: bool
-
-
-class CalendarChangePublic(BaseModel):
-    year: int
-    at: datetime
-    by: str
-    before: dict[str, Any] | None
-    after: dict[str, Any]
-
-
-class CalendarChangesPublic(BaseModel):
-    data: list[CalendarChangePublic]
-    count: int
 
 
 @router.get("/calendar/{year}", response_model=CalendarYearPublic, response_model_exclude_none=True)

@@ -12,9 +12,9 @@ from api.casefile.models import Case, Respondent
 from api.cases import service as cases
 from api.cases.models import CaseCreate, CasePublic, ClueReport
 from api.config import Settings
-from api.errors import NotAllowed, conflict
+from api.errors import NotAllowed, conflict, invalid
 from api.rules.service import rules_in_force
-from api.users.models import User
+from api.users.models import Role, User
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class Registered:
 
 
 def register(*, session: Session, settings: Settings, user: User, body: CaseCreate) -> Registered:
+    """Registers the case (and its linked report), or finds the one registered before under
+    its ``client_ref``; says which workflows must be started."""
+    if user.role == Role.STATION and body.channel != Channel.STATION:
+        # A station's registration is what sends a complaint to its reconciliation first.
+        raise invalid("channel", "a station registers with the channel station")
     if body.client_ref:
         existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref)
         if existing is not None:

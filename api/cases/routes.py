@@ -10,7 +10,7 @@ from temporalio.client import Client
 
 from api import process
 from api.casefile import service as casefile
-from api.casefile.lifecycle import CaseKind, Channel, Status, is_open
+from api.casefile.lifecycle import CaseKind, Status, is_open
 from api.cases import registration
 from api.cases import service as cases
 from api.cases.models import (
@@ -32,7 +32,7 @@ from api.deps import (
     TemporalClientDep,
     require,
 )
-from api.errors import DECISION_RESPONSES, ApiError, ErrorPublic, conflict, invalid
+from api.errors import DECISION_RESPONSES, ApiError, ErrorPublic, conflict
 from api.users.models import Role, User
 from api.workdays import ZONE
 from workflows.case import CaseWorkflow, workflow_id
@@ -64,9 +64,6 @@ async def register_case(
     response: Response,
 ) -> CasePublic:
     """Registers (登记) a complaint or a report (or both, linked) and starts its workflow."""
-    if user.role == Role.STATION and body.channel != Channel.STATION:
-        # A station's registration is what sends a complaint to its reconciliation first.
-        raise invalid("channel", "a station registers with the channel station")
     registered = await db.run(registration.register, settings=settings, user=user, body=body)
     if registered.existing:
         response.status_code = 200

@@ -19,7 +19,7 @@ class DeadlineState(StrEnum):
 class DeadlinePolicy(StrEnum):
     """What happens when a deadline passes."""
 
-    SUPERVISE = "supervise"  # the unit is late: the supervision ladder (督办) chases it
+    SUPERVISE = "supervise"  # the unit is late: the escalation (督办) chases it
     EXPIRE = "expire"  # the step ends by law (调解期满终止、申请期限届满): no one is late
     WATCH = "watch"  # another authority's time (法院): a reminder, nobody is chased
 
@@ -60,7 +60,7 @@ class Deadline(SQLModel, table=True):
     paused_working_days: int = 0
     # Set by a hand-down or transfer: the sender's last day, not computed here.
     fixed: bool = False
-    # The rungs of the supervision ladder, computed with the deadline.
+    # The rungs of the escalation, computed with the deadline.
     warn_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     notice_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     criticise_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,4 +1,4 @@
-"""Deadline arithmetic: a deadline's last day from its parts, and its supervision ladder.
+"""Deadline arithmetic: a deadline's last day from its parts, and its escalation (督办).
 
 A deadline counts ``working_days`` (or ``calendar_days``) from ``started_on`` — that day
 not counted — plus the approved extensions and the working days its clock stood paused.
@@ -24,9 +24,9 @@ class EscalationPolicy:
     @classmethod
     def of(cls, settings: Settings) -> "EscalationPolicy":
         return cls(
-            warning=settings.ladder_warning_working_days,
-            notice=settings.ladder_notice_working_days,
-            criticism=settings.ladder_criticism_working_days,
+            warning=settings.escalation_warning_working_days,
+            notice=settings.escalation_notice_working_days,
+            criticism=settings.escalation_criticism_working_days,
         )
 
 
@@ -72,7 +72,7 @@ def set_due(
     due_date: date,
     provisional: bool,
 ) -> None:
-    """Sets the last day and the instants of the ladder's rungs."""
+    """Sets the last day and the instants of its escalation's rungs."""
     deadline.due_date = due_date
     deadline.due_at = deadline_instant(due_date)
     deadline.provisional = provisional

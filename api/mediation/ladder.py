@@ -186,8 +186,17 @@ class ConsentRecord:
     on: str  # the date, as recorded (ISO)
 
 
-def missing_consent(purpose: Consent, records: list[ConsentRecord]) -> str | None:
-    """Why ``purpose`` lacks the consent of both parties, or None when both gave it.
+@dataclass(frozen=True)
+class ConsentGap:
+    """A party whose consent a move lacks: none on record, or a refusal."""
+
+    party: Party
+    refused: bool
+    reason: str
+
+
+def consent_gap(purpose: Consent, records: list[ConsentRecord]) -> ConsentGap | None:
+    """The first party whose consent to ``purpose`` is lacking, or None when both gave it.
 
     Each party's latest record counts: a refusal can be followed by a consent, and a
     consent withdrawn by a refusal.
@@ -198,7 +207,15 @@ def missing_consent(purpose: Consent, records: list[ConsentRecord]) -> str | Non
     for party in (Party.COMPLAINANT, Party.RESPONDENT):
         found = latest.get(party)
         if found is None:
-            return f"the {party.value}'s consent to {purpose.value} is not on record"
+            why = f"the {party.value}'s consent to {purpose.value} is not on record"
+            return ConsentGap(party, False, why)
         if not found.given:
-            return f"the {party.value} refused {purpose.value} (recorded for {found.on})"
+            why = f"the {party.value} refused {purpose.value} (recorded for {found.on})"
+            return ConsentGap(party, True, why)
     return None
+
+
+def missing_consent(purpose: Consent, records: list[ConsentRecord]) -> str | None:
+    """Why ``purpose`` lacks the consent of both parties, or None when both gave it."""
+    gap = consent_gap(purpose, records)
+    return gap.reason if gap else None

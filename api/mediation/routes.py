@@ -1,7 +1,8 @@
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from api.casefile import service as casefile
 from api.deps import CurrentUser, SessionDep, SettingsDep
+from api.errors import NotFound
 from api.mediation import service as mediation
 from api.mediation.models import (
     CommitteesPublic,
@@ -21,7 +22,7 @@ def get_ladder(case_no: str, session: SessionDep, user: CurrentUser) -> LadderDe
     case = casefile.get_visible(session=session, user=user, case_no=case_no)
     found = mediation.detail(session=session, case_no=case.case_no, user=user)
     if found is None:
-        raise HTTPException(404, f"case {case_no} has not been to mediation")
+        raise NotFound("mediation.none", f"case {case_no} has not been to mediation")
     return found
 
 

@@ -8,7 +8,7 @@ them in place. Every later step is the mediation workflow's own (``complete``, `
 (``api.cases.steps.conclude_mediation``).
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from api.casefile.models import Case
 from api.db import utcnow
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
 from api.errors import Conflict, Refused
+from api.mediation import facts as recorded
 from api.mediation import ladder
 from api.mediation.ladder import Move, Outcome, Rung, Stage
 from api.mediation.models import (
@@ -26,7 +27,6 @@ from api.mediation.models import (
     MediationConsent,
     MediationRung,
     MediationState,
-    amount,
 )
 from api.steps import kit
 from api.steps.kit import SYSTEM, Step, StepContext, Taken
@@ -34,7 +34,7 @@ from api.tasks import forms
 from api.tasks import service as tasks
 from api.tasks.kinds import KINDS
 from api.tasks.models import TaskKind
-from api.workdays import ZONE, deadline_instant
+from api.workdays import deadline_instant
 from workflows.messages import RecordStepInput
 
 # The task each stage asks for; who acts on it and the deadline that bounds it are the
@@ -116,9 +116,11 @@ def consents(*, session: Session, mediation: Mediation, purpose: str) -> list[Me
     )
 
 
-def missing_consent(*, session: Session, mediation: Mediation, purpose: str) -> str | None:
-    """Why the parties' consent to ``purpose`` is lacking, or None when both gave it."""
-    return ladder.missing_consent(
+def consent_gap(
+    *, session: Session, mediation: Mediation, purpose: str
+) -> ladder.ConsentGap | None:
+    """The party whose consent to ``purpose`` is lacking, or None when both gave it."""
+    return ladder.consent_gap(
         ladder.Consent(purpose),
         [
             ladder.ConsentRecord(ladder.Party(c.party), c.given, c.given_on.isoformat())
@@ -137,9 +139,12 @@ def legal_move(*, session: Session, mediation: Mediation, body: BaseModel) -> Mo
     except ladder.IllegalMove as error:
         raise Refused("mediation.illegal_move", str(error)) from error
     if move.consent is not None:
-        why = missing_consent(session=session, mediation=mediation, purpose=move.consent)
-        if why is not None:
-            raise Refused("consent.missing", f"{why}: the consent of both parties is needed first")
+        gap = consent_gap(session=session, mediation=mediation, purpose=move.consent)
+        if gap is not None:
+            raise Refused(
+                "consent.refused" if gap.refused else "consent.missing",
+                f"{gap.reason}: the consent of both parties is needed first",
+            )
     return move
 
 
@@ -199,9 +204,9 @@ def complete(ctx: StepContext, case: Case, taken: Taken) -> None:
         raise Conflict("task.not_current", f"a {task.kind} task is not the work of {stage.value}")
     move = legal_move(session=ctx.session, mediation=mediation, body=body)
     kit.meet(ctx, case, task.deadline_id, at)
-    facts, onward = _facts(ctx, case, body)
-    event, data = _EVENTS[type(body)]
-    kit.event(ctx, case, actor, event, number=mediation.number, **data(body, facts))
+    facts, onward = recorded.facts(ctx, case, body)
+    event, data = recorded.event(body, facts)
+    kit.event(ctx, case, actor, event, number=mediation.number, **data)
     if move.consent is not None:
         # The consents the move rests on, as the evidence it was made with: on the record
         # of the rung it enters (or continues, for a joint application to the court).
@@ -448,97 +453,6 @@ def _end(
     ctx.session.add(mediation)
     kit.event(ctx, case, actor, "mediation_ended", number=mediation.number, outcome=outcome)
     kit.refresh_overdue(ctx, case)
-
-
-# --- what each body records --------------------------------------------------------------
-
-
-def _committee(ctx: StepContext, code: str | None) -> dict[str, Any]:
-    if code is None:
-        return {}
-    return {"committee": code, "committee_name": ctx.committees.get(code, code)}
-
-
-def _noon(day: date) -> datetime:
-    """A day as an instant inside it, to count a deadline from it (that day not counted)."""
-    return datetime.combine(day, time(12), ZONE)
-
-
-def _facts(ctx: StepContext, case: Case, body: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The structured facts of a body for the rung being left, and for the stage entered."""
-    match body:
-        case forms.Settled() | forms.Agreement() | forms.CourtDecided():
-            return {"amount_recovered": amount(body.amount_recovered)}, {}
-        case forms.Termination():
-            ground = ctx.rules.by_code(case.rule_set).ground("terminate", body.ground)
-            return {"ground": body.ground, "article": ground.article if ground else None}, {}
-        case forms.TerminationNotice():
-            told = {
-                "complainant": body.complainant,
-                "respondent": body.respondent,
-                "told_on": body.told_on.isoformat(),
-            }
-            return {"notified": told}, _committee(ctx, body.committee)
-        case forms.CommitteeAgreement():
-            facts = {
-                "signed_on": body.signed_on.isoformat(),
-                "amount_recovered": amount(body.amount_recovered),
-            }
-            # 人民调解法 art. 33: the 30 days run from the agreement taking effect (signed).
-            return facts, {"signed_on": body.signed_on.isoformat(), "start": _noon(body.signed_on)}
-        case forms.JudicialApplied():
-            onward = {"court": body.court, "start": _noon(body.applied_on)}
-            return {"court": body.court, "applied_on": body.applied_on.isoformat()}, onward
-        case forms.RulingConfirmed():
-            # 司法确认: the agreement can now be enforced by a court (申请强制执行).
-            confirmed = {
-                "ruling_no": body.ruling_no,
-                "ruled_on": body.ruled_on.isoformat(),
-                "enforceable": True,
-            }
-            return confirmed, {}
-        case forms.RulingInvalid():
-            refused: dict[str, Any] = {
-                "ruling_no": body.ruling_no,
-                "ruled_on": body.ruled_on.isoformat(),
-            }
-            return refused, _committee(ctx, body.committee)
-        case forms.CourtEntrusted():
-            onward = {
-                "due_on": body.due_on,
-                "court_ref": body.court_ref,
-                **_committee(ctx, body.committee),
-            }
-            return {"entrusted_to": body.rung}, onward
-    return {}, {}
-
-
-def _plain(body: Any, facts: dict[str, Any]) -> dict[str, Any]:
-    return {}
-
-
-_EVENTS: dict[type, tuple[str, Any]] = {
-    forms.Settled: ("reconciled", lambda b, f: {"amount_recovered": f["amount_recovered"]}),
-    forms.NotSettled: ("reconciliation_failed", _plain),
-    forms.Agreement: ("mediation_agreed", lambda b, f: {"amount_recovered": f["amount_recovered"]}),
-    forms.Termination: ("mediation_terminated", lambda b, f: {"ground": b.ground}),
-    forms.Return: ("mediation_returned", _plain),
-    forms.TerminationNotice: (
-        "termination_notified",
-        lambda b, f: {**f["notified"], "next": b.next},
-    ),
-    forms.CommitteeAgreement: (
-        "people_mediation_agreed",
-        lambda b, f: {"signed_on": f["signed_on"]},
-    ),
-    forms.CommitteeFailed: ("people_mediation_failed", lambda b, f: {"next": b.next}),
-    forms.JudicialApplied: ("judicial_confirmation_applied", lambda b, f: {"court": b.court}),
-    forms.JudicialDeclined: ("judicial_confirmation_declined", _plain),
-    forms.RulingConfirmed: ("judicially_confirmed", lambda b, f: {"ruling_no": b.ruling_no}),
-    forms.RulingInvalid: ("judicial_confirmation_refused", lambda b, f: {"next": b.next}),
-    forms.CourtDecided: ("court_outcome", lambda b, f: {"outcome": b.outcome}),
-    forms.CourtEntrusted: ("court_entrusted", lambda b, f: {"rung": b.rung}),
-}
 
 
 STEPS: dict[str, Step] = {

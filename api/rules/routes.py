@@ -1,73 +1,28 @@
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Query
 from sqlmodel import Session
 
 from api.db import utcnow
 from api.deps import CurrentUser, SessionDep, SettingsDep, require
+from api.errors import Invalid, NotFound
 from api.rules import service as rules
-from api.rules.models import RuleSetChange, RuleSetRecord
-from api.rules.rulesets import Ground, Limit
+from api.rules.models import (
+    GroundsPublic,
+    RuleSetChange,
+    RuleSetChangePublic,
+    RuleSetChangesPublic,
+    RuleSetPublic,
+    RuleSetRecord,
+    RuleSetsPublic,
+    RuleSetUpdate,
+)
 from api.rules.service import rules_in_force
 from api.users.models import Role, User
 from api.workdays import ZONE
 
 router = APIRouter(tags=["reference"])
-
-
-class GroundsPublic(BaseModel):
-    rule_set: str
-    rule_set_name: str
-    kind: str
-    data: list[Ground]
-    count: int
-
-
-class RuleSetPublic(BaseModel):
-    code: str
-    name: str
-    effective_from: datetime
-    version: int
-    limits: dict[str, Limit]
-    grounds: dict[str, list[Ground]]
-    updated_at: datetime
-    updated_by: str
-
-
-class RuleSetsPublic(BaseModel):
-    data: list[RuleSetPublic]
-    count: int
-
-
-class RuleSetUpdate(BaseModel):
-    """The whole rule set as it is to be from now on."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    code: str | None = Field(None, description="if given, the code in the path")
-    name: str
-    effective_from: datetime
-    limits: dict[str, Limit]
-    grounds: dict[str, list[Ground]]
-    version: int | None = Field(
-        None, description="the version this change was made from; 409 if it is no longer current"
-    )
-
-
-class RuleSetChangePublic(BaseModel):
-    code: str
-    version: int
-    at: datetime
-    by: str
-    before: dict[str, Any] | None
-    after: dict[str, Any]
-
-
-class RuleSetChangesPublic(BaseModel):
-    data: list[RuleSetChangePublic]
-    count: int
 
 
 @router.get("/rules/grounds", response_model=GroundsPublic)
@@ -80,15 +35,13 @@ def list_grounds(
 ) -> GroundsPublic:
     """The ground codes of the rule set in force (or in force at ``received_at``)."""
     if received_at is not None and received_at.tzinfo is None:
-        raise HTTPException(422, "received_at needs a time zone offset")
+        raise Invalid(("received_at", "received_at needs a time zone offset"), where="query")
     try:
         ruleset = rules_in_force(session=session, settings=settings).for_received(
             received_at or utcnow()
         )
     except ValueError as error:
-        raise HTTPException(
-            422, [{"loc": ["query", "received_at"], "msg": str(error), "type": "value_error"}]
-        ) from error
+        raise Invalid(("received_at", str(error)), where="query") from error
     grounds = ruleset.grounds_of(kind)
     return GroundsPublic(
         rule_set=ruleset.code,
@@ -146,7 +99,7 @@ def list_rule_set_changes(code: str, session: SessionDep) -> RuleSetChangesPubli
 def _existing(session: Session, code: str) -> RuleSetRecord:
     record = rules.get(session=session, code=code)
     if record is None:
-        raise HTTPException(404, f"rule set {code} not found")
+        raise NotFound("rules.not_found", f"rule set {code} not found")
     return record
 
 

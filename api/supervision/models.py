@@ -1,9 +1,10 @@
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Index, String
 from sqlmodel import Field, SQLModel
 
+from api.casefile.lifecycle import Status
 from api.db import UTCDateTime, utcnow
 
 
@@ -17,7 +18,7 @@ class SupervisionKind(StrEnum):
 
 
 class SupervisionRecord(SQLModel, table=True):
-    """One rung of the supervision ladder reached, or a supervisor's chase: the read model
+    """One rung of the escalation (督办) reached, or a supervisor's chase: the read model
     of ``/supervision/accountability``."""
 
     __table_args__ = (
@@ -35,3 +36,91 @@ class SupervisionRecord(SQLModel, table=True):
     # The handler who held the task (accountability names them); None if nobody had it.
     handler: str | None = Field(default=None, max_length=60)
     by: str = Field(default="system", max_length=60)
+
+
+# --- API shapes ---------------------------------------------------------------------
+
+
+class OverdueItem(SQLModel):
+    case_no: str
+    unit: str | None
+    kind: str  # the deadline's name: the kind of task it bounds (triage, handle, …)
+    deadline_id: int
+    due_at: datetime
+    due_date: date
+    overdue_by_working_days: int
+    task_id: int | None
+    assignee: str | None
+    supervised: bool
+    status: Status
+
+
+class UnitCount(SQLModel):
+    unit: str | None
+    count: int
+
+
+class OverduePublic(SQLModel):
+    data: list[OverdueItem]
+    count: int
+    by_unit: list[UnitCount]
+
+
+class DueSoonItem(SQLModel):
+    case_no: str
+    unit: str | None
+    kind: str
+    deadline_id: int
+    due_at: datetime
+    due_date: date
+    provisional: bool
+    working_days_left: int
+    task_id: int | None
+    assignee: str | None
+    status: Status
+
+
+class DueSoonPublic(SQLModel):
+    data: list[DueSoonItem]
+    count: int
+
+
+class UnitFigures(SQLModel):
+    unit: str
+    name: str
+    received: int
+    accepted: int
+    replied: int
+    closed: int
+    reached: int
+    satisfied: int
+    handled: int  # handle deadlines that ended in the period
+    handled_on_time: int
+    on_time_rate: float | None
+    reply_rate: float | None
+    valid_callback_rate: float | None
+    satisfaction_rate: float | None
+    overdue: int
+    supervised: int
+
+
+class StatsPublic(SQLModel):
+    from_: date = Field(alias="from")
+    to: date
+    data: list[UnitFigures]
+
+
+class AccountabilityItem(SQLModel):
+    id: int
+    case_no: str
+    unit: str
+    kind: SupervisionKind
+    at: datetime
+    handler: str | None
+    deadline: str | None
+    by: str
+
+
+class AccountabilityPublic(SQLModel):
+    data: list[AccountabilityItem]
+    count: int

@@ -7,12 +7,12 @@ from api.calendar.service import working_calendar
 from api.db import utcnow
 from api.deps import CurrentUser, SessionDep, require
 from api.supervision import service as supervision
-from api.supervision.models import SupervisionKind
-from api.supervision.service import (
+from api.supervision.models import (
     AccountabilityPublic,
     DueSoonPublic,
     OverduePublic,
     StatsPublic,
+    SupervisionKind,
 )
 from api.users.models import Role
 from api.workdays import local_date

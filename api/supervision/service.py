@@ -10,13 +10,25 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from api.casefile.lifecycle import CaseKind, Status
 from api.casefile.models import Case
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
 from api.errors import Invalid, NotAllowed
-from api.supervision.models import SupervisionKind, SupervisionRecord
+from api.supervision.models import (
+    AccountabilityItem,
+    AccountabilityPublic,
+    DueSoonItem,
+    DueSoonPublic,
+    OverdueItem,
+    OverduePublic,
+    StatsPublic,
+    SupervisionKind,
+    SupervisionRecord,
+    UnitCount,
+    UnitFigures,
+)
 from api.tasks.models import ACTIVE, Task, TaskKind
 from api.units.models import Unit, UnitKind
 from api.users.models import User
@@ -40,91 +52,6 @@ LATEST = date(2099, 12, 31)
 
 
 # --- API shapes --------------------------------------------------------------------------
-
-
-class OverdueItem(SQLModel):
-    case_no: str
-    unit: str | None
-    kind: str  # the deadline's name: the kind of task it bounds (triage, handle, …)
-    deadline_id: int
-    due_at: datetime
-    due_date: date
-    overdue_by_working_days: int
-    task_id: int | None
-    assignee: str | None
-    supervised: bool
-    status: Status
-
-
-class UnitCount(SQLModel):
-    unit: str | None
-    count: int
-
-
-class OverduePublic(SQLModel):
-    data: list[OverdueItem]
-    count: int
-    by_unit: list[UnitCount]
-
-
-class DueSoonItem(SQLModel):
-    case_no: str
-    unit: str | None
-    kind: str
-    deadline_id: int
-    due_at: datetime
-    due_date: date
-    provisional: bool
-    working_days_left: int
-    task_id: int | None
-    assignee: str | None
-    status: Status
-
-
-class DueSoonPublic(SQLModel):
-    data: list[DueSoonItem]
-    count: int
-
-
-class UnitFigures(SQLModel):
-    unit: str
-    name: str
-    received: int
-    accepted: int
-    replied: int
-    closed: int
-    reached: int
-    satisfied: int
-    handled: int  # handle deadlines that ended in the period
-    handled_on_time: int
-    on_time_rate: float | None
-    reply_rate: float | None
-    valid_callback_rate: float | None
-    satisfaction_rate: float | None
-    overdue: int
-    supervised: int
-
-
-class StatsPublic(SQLModel):
-    from_: date = Field(alias="from")
-    to: date
-    data: list[UnitFigures]
-
-
-class AccountabilityItem(SQLModel):
-    id: int
-    case_no: str
-    unit: str
-    kind: SupervisionKind
-    at: datetime
-    handler: str | None
-    deadline: str | None
-    by: str
-
-
-class AccountabilityPublic(SQLModel):
-    data: list[AccountabilityItem]
-    count: int
 
 
 # --- who sees what -------------------------------------------------------------------------

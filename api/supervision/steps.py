@@ -105,7 +105,7 @@ def deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> Non
     kit.refresh_overdue(ctx, case)
 
 
-_RUNG_EVENTS = {
+_ESCALATION_EVENTS = {
     "warning": "deadline_warning",  # 预警
     "notice": "chase_notice",  # 催办通知书
     "criticism": "criticised",  # 通报批评
@@ -151,7 +151,7 @@ def escalate(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         record(
             ctx, case, deadline, SupervisionKind.ACCOUNTABILITY, unit=unit, handler=handler, at=at
         )
-    kit.event(ctx, case, SYSTEM, _RUNG_EVENTS[rung], **data)
+    kit.event(ctx, case, SYSTEM, _ESCALATION_EVENTS[rung], **data)
 
 
 def supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:

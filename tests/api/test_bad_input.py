@@ -1,7 +1,7 @@
 """A client's mistakes get a 4xx that names the problem, and change nothing.
 
 Every response of these tests is recorded; each test ends by checking that none was a
-server error (API.md: "A client's mistake is never a 500").
+server error (docs/api.md: "A client's mistake is never a 500").
 """
 
 import json
@@ -27,7 +27,7 @@ SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
 def detail_text(response: httpx.Response) -> str:
     body = response.json()
-    assert set(body) == {"detail", "code"}, body  # API.md: every error has its code
+    assert set(body) == {"detail", "code"}, body  # docs/api.md: every error has its code
     return str(body["detail"])
 
 
@@ -35,7 +35,7 @@ def problem(response: httpx.Response) -> str:
     """What the detail says is wrong: its message, or each error's location and message
     (not the echoed input, which would name every field the client sent)."""
     body = response.json()
-    assert set(body) == {"detail", "code"}, body  # API.md: every error has its code
+    assert set(body) == {"detail", "code"}, body  # docs/api.md: every error has its code
     detail = body["detail"]
     if isinstance(detail, str):
         return detail

@@ -1,7 +1,7 @@
 """Who sees and does what: branch isolation, read-only auditors, roles, claiming.
 
 Every response of these tests is recorded; each test ends by checking that none was a
-server error (API.md: "A client's mistake is never a 500").
+server error (docs/api.md: "A client's mistake is never a 500").
 """
 
 from typing import Any
@@ -92,7 +92,7 @@ async def test_a_handler_sees_and_acts_on_its_own_unit_only(
         assert refused.status_code == 404, (action, refused.text)
 
     # guichi cannot triage: the triage task of a case not yet dispatched is not visible to
-    # a branch, so it is "unknown, or not visible to this user" (API.md) — 404, not 403.
+    # a branch, so it is "unknown, or not visible to this user" (docs/api.md) — 404, not 403.
     assert triage["id"] not in await listed_task_ids(stack, "guichi")
     refused = await stack.call(
         "POST",

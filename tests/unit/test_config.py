@@ -71,3 +71,15 @@ def test_secrets_set_in_the_environment_win_over_the_file(tmp_path: Path) -> Non
     given = Settings(data_dir=tmp_path, secret_key="s" * 40)
     assert given.secret_key == "s" * 40
     assert given.service_token == made.service_token
+
+
+@pytest.mark.parametrize(
+    "variable", ["WEIQUAN_ESCALATION_NOTICE_WORKING_DAYS", "WEIQUAN_LADDER_NOTICE_WORKING_DAYS"]
+)
+def test_an_escalation_figure_is_read_under_its_name_and_the_name_it_had(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "3")
+    settings = Settings()
+    assert settings.escalation_notice_working_days == 3
+    assert settings.escalation_warning_working_days == 2  # the others keep their defaults
