@@ -6,10 +6,13 @@ from typing import get_args
 import pytest
 from temporalio.workflow import _Definition
 
+from api.cases import steps as cases
+from api.clock import steps as clock
 from api.config import Settings
 from api.internal.engine import STEPS
 from api.mediation import steps as mediation
 from api.rules.rulesets import RuleBook
+from api.supervision import steps as supervision
 from api.tasks import kinds
 from api.tasks.kinds import KINDS
 from api.tasks.models import TaskKind
@@ -83,3 +86,9 @@ def _example_body(kind: TaskKind) -> object:
         TaskKind.APPROVE_EXTENSION: {"approve": True, "reason": "案情复杂"},
     }
     return kinds.parse(kind, examples[kind]) if kind in examples else None
+
+
+def test_every_recorded_step_has_one_function() -> None:
+    tables = [cases.STEPS, clock.STEPS, supervision.STEPS, mediation.STEPS]
+    assert sum(len(t) for t in tables) == len(STEPS), "two concepts claim one step"
+    assert set(STEPS) == set(get_args(StepName))
