@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from api import errors
+from api.audit.routes import router as audit_router
 from api.auth.routes import router as auth_router
 from api.calendar.routes import router as calendar_router
 from api.cases.repair import keep_finishing
@@ -100,6 +101,7 @@ def create_app(
     for router in (
         auth_router,
         cases_router,
+        audit_router,
         clock_router,
         tasks_router,
         units_router,

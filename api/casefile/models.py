@@ -97,6 +97,12 @@ class StepRecord(SQLModel, table=True):
     case_no: str = Field(foreign_key="case.case_no", index=True, max_length=32)
     key: str = Field(max_length=120)
     result: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # The events the step appended (none: first_seq > last_seq), and the decision it
+    # applied: what /history/verify holds against the workflow's Temporal history.
+    # None on steps recorded before they were kept.
+    first_seq: int | None = None
+    last_seq: int | None = None
+    submission_id: str | None = Field(default=None, max_length=40)
     at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
 
 
@@ -141,3 +147,6 @@ class EventPublic(SQLModel):
     actor: str
     type: str
     data: dict[str, Any]
+    # The chain: this event's SHA-256, over the one before's and its own content.
+    prev_hash: str
+    hash: str

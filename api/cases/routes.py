@@ -141,7 +141,13 @@ def get_history(case_no: str, session: SessionDep, user: CurrentUser) -> History
     return HistoryPublic(
         events=[
             EventPublic(
-                seq=e.seq, at=e.at.astimezone(ZONE), actor=e.actor, type=e.type, data=e.data
+                seq=e.seq,
+                at=e.at.astimezone(ZONE),
+                actor=e.actor,
+                type=e.type,
+                data=e.data,
+                prev_hash=e.prev_hash,
+                hash=e.hash,
             )
             for e in cases.events_as_seen(session=session, user=user, case=case)
         ]

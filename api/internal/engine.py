@@ -46,6 +46,7 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     if input.mediation is not None:
         own = mediation.of_case(session=session, case=case, number=input.mediation)
         ctx.mediation_id = own.id
+    before = history.head(session=session, case_no=case.case_no)
     refused: Refused | None = None
     try:
         # A mediation the case ended first (a withdrawal) has nothing left to act on.
@@ -67,7 +68,14 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     if refused is not None:
         result.refused = StepRefusal(code=refused.code, message=str(refused.detail))
     session.add(
-        StepRecord(case_no=case.case_no, key=input.key, result=result.model_dump(mode="json"))
+        StepRecord(
+            case_no=case.case_no,
+            key=input.key,
+            result=result.model_dump(mode="json"),
+            first_seq=before + 1,
+            last_seq=history.head(session=session, case_no=case.case_no),
+            submission_id=input.submission_id,
+        )
     )
     try:
         session.commit()

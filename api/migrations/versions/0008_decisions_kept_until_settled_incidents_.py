@@ -22,7 +22,7 @@ import sqlmodel
 from alembic import op
 
 import api.db
-from api.casefile.history import GENESIS, _digest
+from api.casefile.history import GENESIS, digest
 
 revision: str = "0008"
 down_revision: str | None = "0007"
@@ -158,7 +158,7 @@ def _cancel_duplicate_extension_requests() -> None:
                 "at": _stored(bind, now),
                 "data": json.dumps(data, ensure_ascii=False),
                 "prev": prev_hash,
-                "hash": _digest(prev_hash, seq, now, "system", "task_cancelled", data),
+                "hash": digest(prev_hash, seq, now, "system", "task_cancelled", data),
             },
         )
 
