@@ -18,7 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -26,7 +26,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.lifecycle import REQUEST_TIMEOUT, TRIAGE, BenchError, Driver, Figures, Stack  # noqa: E402
-from tests.factories import complaint  # noqa: E402
+from tests.factories import ZONE, complaint  # noqa: E402
 
 SESSION = {
     "place": "贵池分局调解室",
@@ -48,7 +48,7 @@ async def run(base: str, events: int, runs: int) -> list[float]:
             await driver.open_task(case_no, "triage", "operator"), "operator", TRIAGE
         )
         await driver.open_task(case_no, "handle", "guichi")
-        body = {**SESSION, "held_on": date.today().isoformat()}
+        body = {**SESSION, "held_on": datetime.now(ZONE).date().isoformat()}
         while True:
             history = await driver.call("GET", f"/cases/{case_no}/history", "auditor")
             if len(history["events"]) >= events:
