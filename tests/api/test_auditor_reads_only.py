@@ -1,0 +1,102 @@
+"""Auditors read every case and change nothing: every write route of the API, taken from
+its route table, answers the auditor 403, and the case stays as it was."""
+
+from datetime import datetime
+from typing import Any
+
+from tests.conftest import Stack, open_task, register
+from tests.factories import ZONE
+
+WRITES = {"post", "put", "patch", "delete"}
+# Signing in writes a login attempt, and is what every reader does first.
+NOT_A_CHANGE = {("post", "/api/v1/auth/token")}
+
+
+def today() -> str:
+    return datetime.now(ZONE).date().isoformat()
+
+
+def bodies() -> dict[str, Any]:
+    """A well-formed body for each write route, so only who asks can be refused."""
+    reason = {"reason": "审计人员试图修改"}
+    return {
+        "/api/v1/cases": {
+            "channel": "hotline",
+            "complainant": {"name": "张三"},
+            "respondent": {"name": "某商场"},
+            "description": "审计人员试图登记",
+        },
+        "/api/v1/cases/{case_no}/withdraw": reason,
+        "/api/v1/cases/{case_no}/reports": {"description": "审计人员试图举报"},
+        "/api/v1/cases/{case_no}/deadlines/{name}/pause": reason,
+        "/api/v1/cases/{case_no}/deadlines/{name}/resume": {},
+        "/api/v1/cases/{case_no}/deadlines/{name}/extension": {"working_days": 5, **reason},
+        "/api/v1/tasks/{task_id}/claim": None,
+        "/api/v1/tasks/{task_id}/complete": {"outcome": "return", "reason": "审计人员试图退回"},
+        "/api/v1/cases/{case_no}/mediation/sessions": {
+            "held_on": today(),
+            "place": "调解室",
+            "attendees": [{"name": "张三", "role": "complainant"}],
+            "minutes": "审计人员试图记录",
+        },
+        "/api/v1/cases/{case_no}/mediation/consents": {
+            "purpose": "people_mediation",
+            "party": "complainant",
+            "given": True,
+            "given_on": today(),
+            "form": "written",
+        },
+        "/api/v1/rules/{code}": {},
+        "/api/v1/calendar/{year}": {"holidays": [], "workdays": []},
+        "/api/v1/supervision/incidents/{incident_id}/retry": None,
+        "/api/v1/users/{username}/unlock": None,
+    }
+
+
+async def test_every_write_route_refuses_the_auditor(stack: Stack) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    accepted = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    handle = await open_task(stack, case_no, "handle", "guichi")
+    before = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+
+    schema = (await stack.api.get("/openapi.json")).json()
+    writes = [
+        (method, path)
+        for path, operations in schema["paths"].items()
+        if path.startswith("/api/v1")
+        for method in operations
+        if method in WRITES and (method, path) not in NOT_A_CHANGE
+    ]
+    known = bodies()
+    assert {path for _, path in writes} == set(known), "a write route this test does not know"
+    values = {
+        "case_no": case_no,
+        "name": "handle",
+        "task_id": handle["id"],
+        "code": "samr-order-20",
+        "year": 2027,
+        "incident_id": 1,
+        "username": "guichi",
+    }
+    answers = {}
+    for method, path in writes:
+        url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
+        body = known[path]
+        response = await stack.call(
+            method.upper(), url, "auditor", **({} if body is None else {"json": body})
+        )
+        answers[f"{method.upper()} {path}"] = response.status_code
+    assert set(answers.values()) == {403}, answers
+
+    after = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    assert after == before
+    assert (await stack.call("GET", f"/api/v1/tasks/{handle['id']}", "auditor")).json()[
+        "status"
+    ] == "open"
