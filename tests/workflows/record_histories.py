@@ -13,7 +13,7 @@ and non-personal facts only (``test_privacy.py``).
 
 import json
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -150,3 +150,96 @@ async def test_record_mediation_ended_by_law_then_litigation_not_sued(
     await eventually(lambda: open_task(stack, case_no, "callback", "operator"))
     await close(stack, case_no)
     await save(stack, "v3_mediation_expired_litigation_not_sued_closed", case_no)
+
+
+def report(**overrides: object) -> dict[str, object]:
+    body = complaint(kind="report", reporter={"name": "赵六", "phone": "13911112222"})
+    del body["complainant"]
+    return {**body, **overrides}
+
+
+async def registered(stack: Stack, body: dict[str, object]) -> str:
+    created = await stack.call("POST", "/api/v1/cases", "operator", json=body)
+    assert created.status_code == 201, created.text
+    case_no: str = created.json()["case_no"]
+    return case_no
+
+
+ACCEPT = {"decision": "accept", "unit": "guichi"}
+
+
+@SQLITE_ONLY
+async def test_record_report_not_filed_and_the_reporter_told(stack: Stack) -> None:
+    case_no = await registered(stack, report())
+    await done(stack, case_no, "triage", "operator", ACCEPT)
+    await done(stack, case_no, "verify", "guichi", {"decision": "no_file", "reason": "证据不足"})
+    await done(stack, case_no, "notify_reporter", "guichi", {"channel": "letter"})
+    await save(stack, "v3_report_not_filed_told", case_no, kind="report")
+
+
+@SQLITE_ONLY
+async def test_record_report_transferred(stack: Stack) -> None:
+    case_no = await registered(stack, report())
+    await done(
+        stack,
+        case_no,
+        "triage",
+        "operator",
+        {"decision": "refer", "to": "县税务局", "reason": "属税务部门职责"},
+    )
+    await save(stack, "v3_report_referred", case_no, kind="report")
+
+
+@SQLITE_ONLY
+async def test_record_report_extension_refused(stack: Stack) -> None:
+    case_no = await registered(stack, report(anonymous=True, reporter=None))
+    await done(stack, case_no, "triage", "operator", ACCEPT)
+    asked = await stack.call(
+        "POST",
+        f"/api/v1/cases/{case_no}/deadlines/verify/extension",
+        "guichi",
+        json={"working_days": 10, "reason": "需调取交易记录"},
+    )
+    assert asked.status_code == 200, asked.text
+    await done(
+        stack, case_no, "approve_extension", "supervisor", {"approve": False, "reason": "时间充足"}
+    )
+    await done(stack, case_no, "verify", "guichi", {"decision": "no_file", "reason": "证据不足"})
+    await save(stack, "v3_report_extension_refused_not_filed", case_no, kind="report")
+
+
+@SQLITE_ONLY
+async def test_record_callback_unreachable_three_times(stack: Stack) -> None:
+    case_no = await register(stack)
+    await done(stack, case_no, "triage", "operator", ACCEPT)
+    await done(
+        stack,
+        case_no,
+        "handle",
+        "guichi",
+        {"outcome": "agreement", "summary": "退货", "amount_recovered": 0, "reply": "已退货"},
+    )
+    for _ in range(3):
+        await done(stack, case_no, "callback", "operator", {"reached": False})
+    await save(stack, "v3_callback_unreachable_closed", case_no)
+
+
+@SQLITE_ONLY
+async def test_record_hand_down_with_its_senders_deadline(stack: Stack) -> None:
+    due = (date.fromisoformat(today()) + timedelta(days=20)).isoformat()
+    sender = {
+        "authority": "池州市市场监督管理局",
+        "reference": "池市监交〔2026〕8号",
+        "due_date": due,
+    }
+    case_no = await registered(stack, complaint(channel="hand_down", sender=sender))
+    await done(stack, case_no, "triage", "operator", ACCEPT)
+    await done(
+        stack,
+        case_no,
+        "handle",
+        "guichi",
+        {"outcome": "agreement", "summary": "退货", "amount_recovered": 0, "reply": "已退货"},
+    )
+    await close(stack, case_no)
+    await save(stack, "v3_hand_down_closed", case_no)
