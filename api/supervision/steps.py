@@ -152,6 +152,9 @@ def escalate(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             ctx, case, deadline, SupervisionKind.ACCOUNTABILITY, unit=unit, handler=handler, at=at
         )
     kit.event(ctx, case, SYSTEM, _ESCALATION_EVENTS[rung], **data)
+    if rung == "criticism":
+        # 责任追究: a record of its own in the history, as in the supervision view.
+        kit.event(ctx, case, SYSTEM, "accountability", **data)
 
 
 def supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:

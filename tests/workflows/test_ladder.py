@@ -130,6 +130,12 @@ async def test_each_rung_of_the_ladder_in_turn(
         ("criticism", "guichi", None),
         ("accountability", "guichi", "guichi"),
     ]
+    # Every record a supervisor can see has its event in the case's history.
+    types = await event_types(stack, case_no)
+    for kind in ("warning", "overdue", "notice", "criticism", "accountability"):
+        assert RECORD_EVENTS[kind] in types, kind
+    blamed = await eventually(lambda: _with(stack, case_no, "accountability"), timeout=20)
+    assert blamed["data"]["handler"] == "guichi"
     case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "supervisor")).json()
     assert case["overdue"]
     assert next(d for d in case["deadlines"] if d["name"] == "handle")["rungs"] == [
@@ -137,6 +143,17 @@ async def test_each_rung_of_the_ladder_in_turn(
         "notice",
         "criticism",
     ]
+
+
+# The history's event for each kind of supervision record.
+RECORD_EVENTS = {
+    "warning": "deadline_warning",
+    "overdue": "deadline_overdue",
+    "notice": "chase_notice",
+    "criticism": "criticised",
+    "accountability": "accountability",
+    "urge": "urged",
+}
 
 
 async def test_meeting_the_deadline_stops_the_ladder(
