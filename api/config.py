@@ -20,6 +20,7 @@ PUBLISHED_SECRETS = frozenset(
     {"dev-only-secret-change-me-in-production-000000", "dev-only-service-token"}
 )
 SECRETS_FILE = "secrets.json"
+AUDIT_KEY_FILE = "audit-signing-key.pem"
 
 
 def _env(rung: str) -> AliasChoices:
@@ -120,6 +121,12 @@ class Settings(BaseSettings):
     restart_backoff_seconds: float = Field(default=1.0, ge=0)
     restart_backoff_max_seconds: float = Field(default=30.0, ge=0)
 
+    # The Ed25519 key that signs the audit's checkpoints, kept outside the application
+    # database (so whoever holds the database cannot sign a rewritten history). Empty: the
+    # embedded default makes one in the data dir on first use; production must name the
+    # file, a mounted secret. The public key is served at GET /api/v1/audit/public-key.
+    audit_key_file: Path | None = None
+
     # The organisation (units and districts) and the statutory rule sets, as data.
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"
     rules_file: Path = Path(__file__).resolve().parent.parent / "config" / "rulesets.json"
@@ -149,6 +156,10 @@ class Settings(BaseSettings):
                 raise ValueError("WEIQUAN_DATABASE_URL must be set in production")
             if self.seed_demo_users:
                 raise ValueError("demo users are never seeded in production")
+            if self.audit_key_file is None:
+                raise ValueError(
+                    "WEIQUAN_AUDIT_KEY_FILE must name the audit signing key in production"
+                )
         return self
 
     @property
@@ -168,6 +179,10 @@ class Settings(BaseSettings):
     @property
     def effective_temporal_ui_port(self) -> int:
         return self.temporal_ui_port or self.temporal_port + 1000
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return self.audit_key_file or self.data_dir / AUDIT_KEY_FILE
 
     @property
     def should_seed_demo_users(self) -> bool:

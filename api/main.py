@@ -19,6 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 from api import errors
+from api.audit.keys import signing_key
+from api.audit.routes import audit_router as audit_checkpoints_router
 from api.audit.routes import router as audit_router
 from api.auth.routes import router as auth_router
 from api.calendar.routes import router as calendar_router
@@ -44,6 +46,9 @@ from api.units.routes import router as units_router
 
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
+    # The audit's signing key: made on the embedded default's first start, and a missing
+    # mounted key stops production here rather than at its first checkpoint.
+    signing_key(settings)
     migrate(engine, settings.rules_file)
     with Session(engine) as session:
         units.load_org(session=session, path=settings.org_file)
@@ -102,6 +107,7 @@ def create_app(
         auth_router,
         cases_router,
         audit_router,
+        audit_checkpoints_router,
         clock_router,
         tasks_router,
         units_router,

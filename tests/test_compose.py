@@ -23,6 +23,7 @@ ENV_EXAMPLE = ROOT / ".env.example"
 # Test values only; each must satisfy api/config.py's production checks.
 REQUIRED_SECRETS = {
     "WEIQUAN_SECRET_KEY": "test-only-secret-key-0123456789abcdef0123456789",
+    "WEIQUAN_AUDIT_KEY_PATH": "/run/weiquan-test/audit-signing-key.pem",
     "WEIQUAN_SERVICE_TOKEN": "test-only-service-token-0123",
     "APP_DB_PASSWORD": "testonlyappdbpassword",
     "TEMPORAL_DB_PASSWORD": "testonlytemporaldbpassword",

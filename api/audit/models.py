@@ -16,3 +16,11 @@ class VerificationPublic(SQLModel):
     checkpoint: dict[str, object] | None = None
     workflows: list[str] = []  # the workflows the log was held against
     unavailable: list[str] = []  # those whose history Temporal no longer holds
+
+
+class PublicKeyPublic(SQLModel):
+    """``GET /audit/public-key``: the key an outside auditor verifies checkpoints with."""
+
+    algorithm: str  # Ed25519
+    pem: str  # SubjectPublicKeyInfo
+    fingerprint: str  # SHA-256 of the raw key, hex

@@ -4,14 +4,18 @@ The tests change the database directly, as an attacker holding it would, after d
 the triggers that keep the history append-only.
 """
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from api.audit.keys import signing_key
 from api.casefile.history import GENESIS, digest
 from api.casefile.models import Event, StepRecord
 from tests.conftest import Stack, open_task, register
@@ -196,3 +200,17 @@ async def test_a_step_removed_and_the_chain_rebuilt_is_caught_by_temporal(stack:
     assert answer["ok"] is False, answer
     assert answer["first_bad_seq"] == first, answer
     assert "callback" in answer["reason"]
+
+
+async def test_the_public_key_is_served_to_anyone_and_verifies_the_keys_signatures(
+    stack: Stack,
+) -> None:
+    response = await stack.api.get("/api/v1/audit/public-key")  # no sign-in
+    assert response.status_code == 200, response.text
+    served = response.json()
+    assert served["algorithm"] == "Ed25519"
+    public = serialization.load_pem_public_key(served["pem"].encode())
+    assert isinstance(public, Ed25519PublicKey)
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert served["fingerprint"] == hashlib.sha256(raw).hexdigest()
+    public.verify(signing_key(stack.settings).sign(b"checkpoint"), b"checkpoint")

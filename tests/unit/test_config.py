@@ -13,6 +13,7 @@ STRONG = {
     "secret_key": "x" * 40,
     "service_token": "y" * 24,
     "database_url": "postgresql+psycopg://weiquan@db/weiquan",
+    "audit_key_file": "/run/secrets/audit_signing_key",
 }
 # What earlier versions printed in the code, and so gave every reader admin.
 PUBLISHED_SECRET = "dev-only-secret-change-me-in-production-000000"
