@@ -5,19 +5,31 @@ import logging
 import signal
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+)
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities, service_client
 from api.config import Settings, get_settings
 from api.temporal import connect
+from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
 log = logging.getLogger("weiquan.worker")
 
-WORKFLOWS = [ComplaintWorkflow, MediationWorkflow, ReportWorkflow]
+WORKFLOWS = [ComplaintWorkflow, MediationWorkflow, ReportWorkflow, AuditCheckpointWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, activities: CaseActivities) -> Worker:
@@ -29,11 +41,38 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
             activities.record_step,
             activities.open_incident,
             activities.resolve_incident,
+            activities.take_checkpoint,
         ],
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
     )
+
+
+async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None:
+    """The daily audit checkpoint's Schedule, at the configured hour (Asia/Shanghai): made
+    once, and brought to the configuration at every worker start."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            AuditCheckpointWorkflow.run, id=SCHEDULE_ID, task_queue=settings.task_queue
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    hour=[ScheduleRange(settings.audit_checkpoint_hour)],
+                    minute=[ScheduleRange(settings.audit_checkpoint_minute)],
+                )
+            ],
+            time_zone_name="Asia/Shanghai",
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+    )
+    try:
+        await client.create_schedule(SCHEDULE_ID, schedule)
+    except ScheduleAlreadyRunningError:
+        await client.get_schedule_handle(SCHEDULE_ID).update(
+            lambda _: ScheduleUpdate(schedule=schedule)
+        )
 
 
 async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
@@ -56,6 +95,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     client = await connect_with_retry(settings)
+    await ensure_checkpoint_schedule(client, settings)
     async with service_client(settings.effective_api_url, settings.service_token) as http:
         worker = build_worker(client, settings, CaseActivities(http))
         stop = asyncio.Event()

@@ -4,7 +4,14 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.messages import IncidentInput, IncidentResult, RecordStepInput, StepResult
+from workflows.messages import (
+    CheckpointInput,
+    CheckpointResult,
+    IncidentInput,
+    IncidentResult,
+    RecordStepInput,
+    StepResult,
+)
 
 
 class CaseActivities:
@@ -44,6 +51,13 @@ class CaseActivities:
     async def resolve_incident(self, input: IncidentResult) -> None:
         """The step went through at last: its incident is resolved."""
         await self._post(f"/internal/v1/cases/{input.case_no}/incidents/{input.id}/resolve", {})
+
+    @activity.defn(name="take_checkpoint")
+    async def take_checkpoint(self, input: CheckpointInput) -> CheckpointResult:
+        """The API takes the audit checkpoint (once per key) and returns its signed root."""
+        return CheckpointResult.model_validate(
+            await self._post("/internal/v1/audit/checkpoints", input.model_dump(mode="json"))
+        )
 
     async def _post(self, url: str, body: dict[str, object]) -> object:
         response = await self._client.post(url, json=body)

@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     # embedded default makes one in the data dir on first use; production must name the
     # file, a mounted secret. The public key is served at GET /api/v1/audit/public-key.
     audit_key_file: Path | None = None
+    # When the daily checkpoint is taken (a Temporal Schedule, Asia/Shanghai); a run
+    # missed while the service was down is caught up within a day.
+    audit_checkpoint_hour: int = Field(default=2, ge=0, le=23)
+    audit_checkpoint_minute: int = Field(default=30, ge=0, le=59)
 
     # The organisation (units and districts) and the statutory rule sets, as data.
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"

@@ -1,5 +1,6 @@
 """Every table model, imported once so the metadata is complete (for migrations)."""
 
+from api.audit.models import AuditCheckpoint, AuditLeaf
 from api.auth.models import LoginAttempt
 from api.calendar.models import CalendarChange, CalendarYear
 from api.casefile.models import Case, Event, StepRecord, Submission
@@ -13,6 +14,8 @@ from api.units.models import Unit
 from api.users.models import User
 
 __all__ = [
+    "AuditCheckpoint",
+    "AuditLeaf",
     "CalendarChange",
     "CalendarYear",
     "Case",

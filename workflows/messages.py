@@ -190,6 +190,21 @@ class ExtensionDecisionInput(BaseModel):
     approve: bool
 
 
+class CheckpointInput(BaseModel):
+    """A checkpoint of the case logs' heads; ``key`` makes it once (a retried activity)."""
+
+    key: str
+
+
+class CheckpointResult(BaseModel):
+    """The signed root, kept in the checkpoint workflow's history as well: a second store."""
+
+    id: int
+    tree_size: int
+    root: str
+    signature: str
+
+
 class UpdateResult(BaseModel):
     status: str
 

@@ -3,24 +3,30 @@ Temporal, then holding them against each other (``api.audit.verify``)."""
 
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from pymerkle import InclusionProof, InvalidProof, verify_inclusion
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 
-from api.audit import temporal
-from api.audit.models import VerificationPublic
+from api.audit import checkpoints, temporal
+from api.audit.keys import signing_key
+from api.audit.models import AuditCheckpoint, AuditLeaf, CoverPublic, VerificationPublic
 from api.audit.verify import verify
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.models import Event, StepRecord, Submission
+from api.config import Settings
 from api.db import Database
 from api.mediation.models import Mediation
 from api.users.models import User
+from api.workdays import ZONE
 from workflows.case import workflow_id
 from workflows.mediation import mediation_id
 
 
 @dataclass(frozen=True)
 class CaseRecord:
+    covered: tuple[AuditCheckpoint, AuditLeaf, InclusionProof] | None
     events: list[Event]
     steps: list[StepRecord]
     submissions: list[Submission]
@@ -33,7 +39,16 @@ def load(*, session: Session, user: User, case_no: str) -> CaseRecord:
     numbers = session.exec(select(Mediation.number).where(Mediation.case_no == case.case_no)).all()
     owners = {"": workflow_id(case.case_no, case.kind)}
     owners.update({f"m{n}.": mediation_id(case.case_no, n) for n in numbers})
+    covering = checkpoints.covering(session=session, case_no=case.case_no)
+    covered = None
+    if covering is not None:
+        checkpoint, _ = covering
+        leaf, proof = checkpoints.inclusion(
+            session=session, checkpoint=checkpoint, case_no=case.case_no
+        )
+        covered = (checkpoint, leaf, proof)
     return CaseRecord(
+        covered=covered,
         events=history.events(session=session, case_no=case.case_no),
         steps=list(
             session.exec(
@@ -50,9 +65,33 @@ def load(*, session: Session, user: User, case_no: str) -> CaseRecord:
 
 
 async def verification(
-    *, db: Database, client: Client, user: User, case_no: str
+    *, db: Database, client: Client, settings: Settings, user: User, case_no: str
 ) -> VerificationPublic:
     record = await db.run(load, user=user, case_no=case_no)
+    cover = None
+    if record.covered is not None:
+        checkpoint, leaf, proof = record.covered
+        cover = CoverPublic(
+            id=checkpoint.id or 0,
+            at=checkpoint.at.astimezone(ZONE),
+            tree_size=checkpoint.tree_size,
+            root=checkpoint.root,
+            seq=leaf.seq,
+            head=leaf.head,
+        )
+        problem = against_checkpoint(
+            record.events, checkpoint, leaf, proof, signing_key(settings).public_key()
+        )
+        if problem is not None:
+            seq, reason = problem
+            return VerificationPublic(
+                ok=False,
+                events=len(record.events),
+                temporal_events=0,
+                first_bad_seq=seq,
+                reason=reason,
+                checkpoint=cover,
+            )
     workflows = [await temporal.read(client, each) for each in record.owners.values()]
     verdict = verify(
         events=record.events,
@@ -69,4 +108,30 @@ async def verification(
         reason=verdict.reason,
         workflows=verdict.workflows,
         unavailable=verdict.unavailable,
+        checkpoint=cover,
     )
+
+
+def against_checkpoint(
+    events: list[Event],
+    checkpoint: AuditCheckpoint,
+    leaf: AuditLeaf,
+    proof: InclusionProof,
+    public: Ed25519PublicKey,
+) -> tuple[int, str] | None:
+    """The case's log against the head a checkpoint signed: the signature is the audit
+    key's, the head is in the signed tree, and the log still has that head. A forger who
+    rewrote an event and recomputed the chain after it fails the last."""
+    if not checkpoints.signature_holds(checkpoint, public):
+        return leaf.seq, f"checkpoint {checkpoint.id} is not signed by the audit key"
+    try:
+        verify_inclusion(checkpoints.leaf_hash(leaf), bytes.fromhex(checkpoint.root), proof)
+    except InvalidProof:
+        return leaf.seq, f"checkpoint {checkpoint.id} does not hold the head it names"
+    found = next((e for e in events if e.seq == leaf.seq), None)
+    if found is None or found.hash != leaf.head:
+        return leaf.seq, (
+            f"event {leaf.seq} is not what checkpoint {checkpoint.id} signed on "
+            f"{checkpoint.at.astimezone(ZONE):%Y-%m-%d %H:%M}: the history was rewritten"
+        )
+    return None

@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter, Depends
 
+from api.audit import checkpoints
+from api.audit.keys import signing_key
 from api.calendar.service import working_calendar
 from api.deadlines.reckoning import EscalationPolicy
 from api.deps import SessionDep, SettingsDep, require_service
@@ -11,7 +13,14 @@ from api.internal import engine
 from api.mediation.service import committees
 from api.rules.service import rules_in_force
 from api.steps.kit import StepContext
-from workflows.messages import IncidentInput, IncidentResult, RecordStepInput, StepResult
+from workflows.messages import (
+    CheckpointInput,
+    CheckpointResult,
+    IncidentInput,
+    IncidentResult,
+    RecordStepInput,
+    StepResult,
+)
 
 router = APIRouter(
     prefix="/internal/v1", tags=["internal"], dependencies=[Depends(require_service)]
@@ -33,6 +42,17 @@ def record_step(
         committees=committees(settings.committees_file),
     )
     return engine.apply(ctx=ctx, input=body)
+
+
+@router.post("/audit/checkpoints", response_model=CheckpointResult)
+def take_checkpoint(
+    body: CheckpointInput, session: SessionDep, settings: SettingsDep
+) -> CheckpointResult:
+    """Takes the audit checkpoint of every case log's head, once per key."""
+    taken = checkpoints.take(session=session, key=signing_key(settings), name=body.key)
+    return CheckpointResult(
+        id=taken.id or 0, tree_size=taken.tree_size, root=taken.root, signature=taken.signature
+    )
 
 
 @router.post("/cases/{case_no}/incidents", response_model=IncidentResult)

@@ -50,6 +50,7 @@ def bodies() -> dict[str, Any]:
         "/api/v1/calendar/{year}": {"holidays": [], "workdays": []},
         "/api/v1/supervision/incidents/{incident_id}/retry": None,
         "/api/v1/users/{username}/unlock": None,
+        "/api/v1/audit/checkpoints": None,
     }
 
 

@@ -34,8 +34,10 @@ from tests.mediation import (
     to_window,
     today,
 )
+from workflows.audit import AuditCheckpointWorkflow
 from workflows.case import workflow_id
 from workflows.mediation import mediation_id
+from workflows.messages import CheckpointInput
 
 HISTORIES = Path(__file__).parent / "histories"
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -243,3 +245,19 @@ async def test_record_hand_down_with_its_senders_deadline(stack: Stack) -> None:
     )
     await close(stack, case_no)
     await save(stack, "v3_hand_down_closed", case_no)
+
+
+@SQLITE_ONLY
+async def test_record_audit_checkpoint(stack: Stack) -> None:
+    await register(stack)
+    handle = await stack.client.start_workflow(
+        AuditCheckpointWorkflow.run,
+        CheckpointInput(key="recorded"),
+        id="audit-checkpoint-recorded",
+        task_queue=stack.settings.task_queue,
+    )
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / "v3_audit_checkpoint.json").write_text(
+        json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
+    )

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from workflows.audit import AuditCheckpointWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
@@ -25,7 +26,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[ComplaintWorkflow, MediationWorkflow, ReportWorkflow],
+        workflows=[ComplaintWorkflow, MediationWorkflow, ReportWorkflow, AuditCheckpointWorkflow],
         data_converter=pydantic_data_converter,
     )
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
@@ -40,4 +41,9 @@ def test_histories_of_every_workflow_type_are_present() -> None:
         ]["name"]
         for p in HISTORIES
     }
-    assert types == {"ComplaintWorkflow", "MediationWorkflow", "ReportWorkflow"}
+    assert types == {
+        "ComplaintWorkflow",
+        "MediationWorkflow",
+        "ReportWorkflow",
+        "AuditCheckpointWorkflow",
+    }

@@ -1,0 +1,31 @@
+"""AuditCheckpointWorkflow: a signed checkpoint of every case log's head, run daily by a
+Temporal Schedule (``audit-checkpoint``), id ``audit-checkpoint-<time>``."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.messages import CheckpointInput, CheckpointResult
+
+SCHEDULE_ID = "audit-checkpoint"
+
+
+@workflow.defn
+class AuditCheckpointWorkflow:
+    """Asks the API to take the checkpoint (``take_checkpoint``), once per workflow: its
+    Merkle root and signature come back into this workflow's history, so the root is
+    recorded in Temporal's database as well as the application's."""
+
+    @workflow.run
+    async def run(self, input: CheckpointInput | None = None) -> CheckpointResult:
+        key = input.key if input is not None else workflow.info().workflow_id
+        result: CheckpointResult = await workflow.execute_activity(
+            "take_checkpoint",
+            CheckpointInput(key=key),
+            result_type=CheckpointResult,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+        )
+        return result
