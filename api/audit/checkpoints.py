@@ -212,9 +212,7 @@ def inclusion(
             "checkpoint.case_not_covered",
             f"checkpoint {checkpoint.id} does not cover case {case_no}",
         )
-    return leaf, tree_of(session, checkpoint).prove_inclusion(
-        leaf.index, checkpoint.tree_size
-    )
+    return leaf, tree_of(session, checkpoint).prove_inclusion(leaf.index, checkpoint.tree_size)
 
 
 def consistency(
