@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     # embedded default makes one in the data dir on first use; production must name the
     # file, a mounted secret. The public key is served at GET /api/v1/audit/public-key.
     audit_key_file: Path | None = None
+    # How long Temporal keeps a closed workflow's history, in days: the launcher sets it on
+    # the embedded dev server (whose own default is 24 hours). Production's cluster keeps
+    # TEMPORAL_NAMESPACE_RETENTION (docker-compose.yml); see docs/production.md.
+    temporal_retention_days: int = Field(default=30, ge=1, le=3650)
+
     # When the daily checkpoint is taken (a Temporal Schedule, Asia/Shanghai); a run
     # missed while the service was down is caught up within a day.
     audit_checkpoint_hour: int = Field(default=2, ge=0, le=23)

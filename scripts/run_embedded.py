@@ -342,6 +342,17 @@ class Launcher:
                 )
         return missing
 
+    def set_retention(self) -> None:
+        """How long Temporal keeps a closed case's history: set explicitly (the dev server's
+        own default is 24 hours), from WEIQUAN_TEMPORAL_RETENTION_DAYS."""
+        days = self.settings.temporal_retention_days
+        result = self._temporal_cli("namespace", "update", "--retention", f"{days * 24}h")
+        if result.returncode != 0:
+            raise LaunchError(
+                f"could not set the namespace's retention to {days} days: "
+                f"{(result.stderr or result.stdout).strip()}"
+            )
+
     # -- worker and API --------------------------------------------------------------------
 
     def start_app(self) -> None:
@@ -402,6 +413,7 @@ class Launcher:
             self.start_temporal()
             registered = self.wait_for_temporal()
             added = self.ensure_search_attributes(registered)
+            self.set_retention()
             temporal_ready = time.monotonic() - started
             if added:
                 print(f"registered search attributes: {', '.join(added)}")

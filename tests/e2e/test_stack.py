@@ -4,7 +4,10 @@ A complaint walks from ``POST /cases`` to ``closed``; half-way the whole stack i
 stopped and started again, and the case and its running workflow carry on.
 """
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -59,6 +62,15 @@ def test_a_complaint_walks_to_closed_across_a_restart(embedded: Embedded) -> Non
     print(f"\nmake-run equivalent healthy in {took:.1f}s")
     root = httpx.get(embedded.base + "/", follow_redirects=False)
     assert root.status_code in (302, 303, 307) and root.headers["location"] == "/login"
+    # The launcher keeps closed histories for WEIQUAN_TEMPORAL_RETENTION_DAYS (30), not the
+    # dev server's own 24 hours.
+    described = subprocess.run(
+        [str(Path(sys.executable).with_name("temporal")), "operator", "namespace", "describe",
+         "--address", f"127.0.0.1:{embedded.temporal_port}", "-n", "default", "-o", "json"],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    config = json.loads(described.stdout)["config"]
+    assert config["workflowExecutionRetentionTtl"] in ("2592000s", "720h0m0s"), config
 
     client = Client(embedded.base)
     case = client.post("/cases", "operator", json=complaint(client_ref="e2e-1"))
