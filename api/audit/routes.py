@@ -3,9 +3,10 @@
 from typing import Annotated
 from uuid import uuid4
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import HTMLResponse
 
-from api.audit import checkpoints
+from api.audit import checkpoints, dossier
 from api.audit import service as audit
 from api.audit.keys import fingerprint, public_pem, signing_key
 from api.audit.models import (
@@ -35,6 +36,31 @@ CheckpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 router = APIRouter(prefix="/cases", tags=["audit"])
 # The audit's own routes (signed checkpoints), outside a case.
 audit_router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@router.get(
+    "/{case_no}/dossier",
+    response_class=HTMLResponse,
+    dependencies=[require(Role.AUDITOR, Role.SUPERVISOR)],
+)
+async def get_dossier(
+    case_no: str,
+    request: Request,
+    db: DatabaseDep,
+    temporal: TemporalClientDep,
+    settings: SettingsDep,
+    user: CurrentUser,
+) -> HTMLResponse:
+    """The case dossier (案件卷宗): a printable page in Chinese with the case, its parties
+    as the reader may see them, the decisions with their statutory text, the deadlines,
+    the supervision record, the mediation and the verification of its record."""
+    page = await db.run(dossier.content, settings=settings, user=user, case_no=case_no)
+    verified = await audit.verification(
+        db=db, client=temporal, settings=settings, user=user, case_no=case_no
+    )
+    return dossier.templates.TemplateResponse(
+        request, "dossier.html", {**page, "verification": dossier.verification_text(verified)}
+    )
 
 
 @router.get(
