@@ -36,7 +36,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lifecycle import CALLBACK, HANDLE, TRIAGE, Stack, in_lanes  # noqa: E402
+from bench.lifecycle import CALLBACK, HANDLE, TRIAGE, Stack  # noqa: E402
 from tests.factories import complaint  # noqa: E402
 
 API = "/api/v1"
@@ -226,7 +226,13 @@ async def faults(
 
 
 async def run(
-    base: str, launcher: int, cases: int, concurrency: int, kill_every: float, timeout: float
+    base: str,
+    launcher: int,
+    cases: int,
+    concurrency: int,
+    kill_every: float,
+    timeout: float,
+    min_worker_kills: int = 0,
 ) -> Result:
     result = Result()
     began = time.monotonic()
@@ -245,7 +251,31 @@ async def run(
             await lifecycle(client, f"chaos-{run_id}-{i}", progress)
 
         chaos = asyncio.ensure_future(faults(launcher, cases, kill_every, progress, done, result))
-        await in_lanes(cases, concurrency, one, result.failures)
+
+        def faults_done() -> bool:
+            if not min_worker_kills:
+                return True
+            return (
+                result.kills["worker"] >= min_worker_kills
+                and result.kills["api"] >= 1
+                and result.kills["temporal"] >= 1
+            )
+
+        started = 0
+
+        async def lane() -> None:
+            nonlocal started
+            while time.monotonic() < began + timeout:
+                if started >= cases and faults_done():
+                    return
+                i = started
+                started += 1
+                try:
+                    await one(i)
+                except Exception as error:
+                    result.failures.append(f"lifecycle {i}: {type(error).__name__}: {error}")
+
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
         done.set()
         await chaos
         result.wall = time.monotonic() - began
@@ -287,7 +317,9 @@ async def count(client: Client, result: Result) -> None:
 
 
 def report(result: Result, cases: int, concurrency: int, restarts: str) -> None:
-    print(f"\nlifecycles               {cases} ({concurrency} in flight), {result.wall:.1f} s")
+    ran = len(result.cases)
+    more = f", {ran - cases} more until every planned fault had happened" if ran > cases else ""
+    print(f"\nlifecycles               {ran} ({concurrency} in flight{more}), {result.wall:.1f} s")
     print(f"kills (kill -9)          {dict(result.kills)}")
     print(f"launcher restarts        {restarts}")
     print(f"requests sent again      {dict(result.retries)}")
@@ -314,8 +346,16 @@ def restarts_of(stack: Stack) -> str:
 
 
 def chaos(
-    cases: int, concurrency: int, kill_every: float, timeout: float, keep: bool = False
+    cases: int,
+    concurrency: int,
+    kill_every: float,
+    timeout: float,
+    keep: bool = False,
+    min_worker_kills: int = 0,
 ) -> Result:
+    """At least ``cases`` lifecycles; more while the planned faults are not all done (the
+    API and Temporal killed once, the worker ``min_worker_kills`` times), so a machine fast
+    enough to finish the cases before the first kill still meets every fault."""
     data_dir = Path(tempfile.mkdtemp(prefix="weiquan-chaos-"))
     stack = Stack(data_dir)
     # The launcher's give-up rule is for a crash loop; here the kills are the test's own.
@@ -334,7 +374,15 @@ def chaos(
     try:
         assert stack.proc is not None
         result = asyncio.run(
-            run(stack.base, stack.proc.pid, cases, concurrency, kill_every, timeout)
+            run(
+                stack.base,
+                stack.proc.pid,
+                cases,
+                concurrency,
+                kill_every,
+                timeout,
+                min_worker_kills,
+            )
         )
         report(result, cases, concurrency, restarts_of(stack))
         if not result.ok:

@@ -40,7 +40,8 @@ audit_router = APIRouter(prefix="/audit", tags=["audit"])
 
 @router.get(
     "/{case_no}/dossier",
-    response_class=HTMLResponse,
+    # The page is HTML; its errors are JSON like every route's.
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
     dependencies=[require(Role.AUDITOR, Role.SUPERVISOR)],
 )
 async def get_dossier(
