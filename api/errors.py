@@ -54,7 +54,7 @@ class DomainError(Exception):
 
     @property
     def message(self) -> str:
-        return self.detail if isinstance(self.detail, str) else repr(self.detail)
+        return str(self)
 
 
 class Refused(DomainError):

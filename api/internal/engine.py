@@ -17,7 +17,7 @@ from api.cases import steps as cases
 from api.clock import steps as clock
 from api.deadlines import service as deadlines
 from api.errors import NotFound, Refused
-from api.mediation import steps as mediation
+from api.mediation import steps as mediation_steps
 from api.mediation.models import Mediation
 from api.steps.kit import Step, StepContext
 from api.supervision import steps as supervision
@@ -32,7 +32,12 @@ from workflows.messages import (
 )
 
 # Every step a workflow can record, by its recorded name (workflows.messages.StepName).
-STEPS: dict[str, Step] = {**cases.STEPS, **supervision.STEPS, **clock.STEPS, **mediation.STEPS}
+STEPS: dict[str, Step] = {
+    **cases.STEPS,
+    **supervision.STEPS,
+    **clock.STEPS,
+    **mediation_steps.STEPS,
+}
 
 
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
@@ -44,13 +49,13 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     ctx.mediation_ladder = input.mediation_ladder
     own: Mediation | None = None
     if input.mediation is not None:
-        own = mediation.of_case(session=session, case=case, number=input.mediation)
+        own = mediation_steps.of_case(session=session, case=case, number=input.mediation)
         ctx.mediation_id = own.id
     before = history.head(session=session, case_no=case.case_no)
     refused: Refused | None = None
     try:
         # A mediation the case ended first (a withdrawal) has nothing left to act on.
-        if own is None or not mediation.has_ended(own):
+        if own is None or not mediation_steps.has_ended(own):
             STEPS[input.step](ctx, case, input)
             session.flush()  # a constraint the step breaks is its refusal, raised here
     except IntegrityError as error:
@@ -134,7 +139,7 @@ def snapshot(*, session: Session, case: Case, mediation: Mediation | None = None
     open_tasks = [
         t for t in tasks.active(session=session, case_no=case.case_no) if t.mediation_id == owner
     ]
-    latest = mediation or _latest_mediation(session, case)
+    latest = mediation or mediation_steps.latest(session=session, case_no=case.case_no)
     return StepResult(
         status=case.status,
         unit=case.unit,
@@ -164,10 +169,6 @@ def snapshot(*, session: Session, case: Case, mediation: Mediation | None = None
             if d.mediation_id == owner
         ],
     )
-
-
-def _latest_mediation(session: Session, case: Case) -> Mediation | None:
-    return mediation.latest(session=session, case_no=case.case_no)
 
 
 def _recorded(session: Session, input: RecordStepInput) -> StepResult | None:
