@@ -16,6 +16,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/app/.venv
 
+# The dossier's PDF (WeasyPrint) needs Pango, and its Chinese text a CJK font to embed.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+       fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
+
 # uv pinned; it uses the image's own Python 3.11 (no interpreter download).
 RUN pip install "uv==0.13.8"
 

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Best-effort install of the system tools some tests use: docker-compose (validates
-# docker-compose.yml; Docker itself cannot run here) and chromium (browser tests of the
-# workplace). Installs only what is missing, only as root with apt-get. It never fails the
-# build: it says what it did, or warns and carries on.
+# docker-compose.yml; Docker itself cannot run here), chromium (browser tests of the
+# workplace), Pango (the dossier's PDF, WeasyPrint) and a CJK font (Chinese text in Chromium
+# and in the PDF). Installs
+# only what is missing, only as root with apt-get. It never fails the build: it says what it
+# did, or warns and carries on.
 set -uo pipefail
 
-# package -> command it provides
-declare -A COMMANDS=([docker-compose]=docker-compose [chromium]=chromium)
+# package -> the check that it is present
+declare -A CHECKS=(
+    [docker-compose]="command -v docker-compose"
+    [chromium]="command -v chromium"
+    [libpangoft2-1.0-0]="ldconfig -p | grep -q libpangoft2-1.0.so.0"
+    [fonts-wqy-microhei]="fc-list :lang=zh family | grep -q ."
+)
+PACKAGES=(docker-compose chromium libpangoft2-1.0-0 fonts-wqy-microhei)
+
+present() { bash -c "${CHECKS[$1]}" >/dev/null 2>&1; }
 
 missing=()
-for package in docker-compose chromium; do
-    if command -v "${COMMANDS[$package]}" >/dev/null 2>&1; then
-        echo "system-deps: ${package} present ($(command -v "${COMMANDS[$package]}"))"
+for package in "${PACKAGES[@]}"; do
+    if present "$package"; then
+        echo "system-deps: ${package} present"
     else
         missing+=("$package")
     fi
@@ -46,7 +56,7 @@ apt update -qq || warn "apt-get update failed"
 # One at a time, so a package this release lacks does not block the others.
 for package in "${missing[@]}"; do
     if apt install -y -qq --no-install-recommends "$package"; then
-        echo "system-deps: installed ${package} ($(command -v "${COMMANDS[$package]}"))"
+        echo "system-deps: installed ${package}"
     else
         warn "apt-get install ${package} failed"
     fi

@@ -4,7 +4,9 @@ reviewing body (行政复议, a court) needs about a case.
 It is built from the same services as the JSON routes: the case as the reader may see it
 (a sealed reporter stays sealed, and a reveal is recorded), its history, the statutory
 text of every ground a decision cited (from the case's own rule set), its deadlines, its
-supervision record, its mediation rungs, and the verification of its record."""
+supervision record, its mediation rungs, and the verification of its record.
+
+The PDF is the same page printed (A4, as its ``@page`` rule says), with nothing fetched."""
 
 from datetime import date, datetime
 from pathlib import Path
@@ -134,3 +136,25 @@ def verification_text(verified: VerificationPublic) -> dict[str, Any]:
             else "尚无签名检查点覆盖本案"
         ),
     }
+
+
+def html(page: dict[str, Any]) -> str:
+    """The page as HTML: the HTML answer, and what the PDF is printed from."""
+    return templates.get_template("dossier.html").render(page)
+
+
+def pdf(page: str) -> bytes:
+    """The HTML page printed. CPU-bound and synchronous: a route calls it in the threadpool.
+
+    No resource is fetched, local or remote (no protocol is allowed): the page is printed
+    from itself and the system's fonts alone."""
+    # Imported here: WeasyPrint takes a second and a half to import and needs Pango, which
+    # only a PDF should pay for (the API starts, and the HTML page works, without them).
+    import weasyprint
+    from weasyprint.urls import URLFetcher
+
+    document = weasyprint.HTML(
+        string=page, base_url=None, url_fetcher=URLFetcher(allowed_protocols=())
+    )
+    printed: bytes = document.write_pdf()
+    return printed

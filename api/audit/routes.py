@@ -1,10 +1,11 @@
 """The audit routes of a case."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import uuid4
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.audit import checkpoints, dossier
 from api.audit import service as audit
@@ -40,27 +41,43 @@ audit_router = APIRouter(prefix="/audit", tags=["audit"])
 
 @router.get(
     "/{case_no}/dossier",
-    # The page is HTML; its errors are JSON like every route's.
-    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+    # The page is HTML or, with ?format=pdf, the same page printed; its errors are JSON
+    # like every route's (so the route keeps the JSON response class for its errors).
+    responses={
+        200: {
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
     dependencies=[require(Role.AUDITOR, Role.SUPERVISOR)],
 )
 async def get_dossier(
     case_no: str,
-    request: Request,
     db: DatabaseDep,
     temporal: TemporalClientDep,
     settings: SettingsDep,
     user: CurrentUser,
-) -> HTMLResponse:
+    format: Annotated[
+        Literal["html", "pdf"], Query(description="html (the page) or pdf (the page, printed)")
+    ] = "html",
+) -> Response:
     """The case dossier (案件卷宗): a printable page in Chinese with the case, its parties
     as the reader may see them, the decisions with their statutory text, the deadlines,
-    the supervision record, the mediation and the verification of its record."""
+    the supervision record, the mediation and the verification of its record; as HTML,
+    or with ``?format=pdf`` the same page printed on A4."""
     page = await db.run(dossier.content, settings=settings, user=user, case_no=case_no)
     verified = await audit.verification(
         db=db, client=temporal, settings=settings, user=user, case_no=case_no
     )
-    return dossier.templates.TemplateResponse(
-        request, "dossier.html", {**page, "verification": dossier.verification_text(verified)}
+    html = dossier.html({**page, "verification": dossier.verification_text(verified)})
+    if format == "html":
+        return HTMLResponse(html)
+    return Response(
+        await run_in_threadpool(dossier.pdf, html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{page["case"].case_no}-dossier.pdf"'},
     )
 
 
