@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
+from api.casefile.fold import CaseAsOf
 from api.casefile.lifecycle import CaseKind, Channel, Status
 from api.casefile.models import EventPublic, Party, Respondent
 from api.deadlines.models import DeadlinePublic
@@ -125,6 +126,15 @@ class CasesPublic(SQLModel):
 
 
 class HistoryPublic(SQLModel):
+    events: list[EventPublic]
+
+
+class HistoryAsOfPublic(SQLModel):
+    """``GET /cases/{no}/history?as_of=``: the events up to ``as_of``, and the case as they
+    leave it (``api.casefile.fold``)."""
+
+    as_of: datetime
+    case: CaseAsOf
     events: list[EventPublic]
 
 

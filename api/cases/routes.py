@@ -2,6 +2,7 @@
 complaint, and report a clue found while mediating. The clock routes of a case's
 deadlines are ``api.clock.routes``."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -10,7 +11,9 @@ from temporalio.client import Client
 
 from api import process
 from api.casefile import service as casefile
+from api.casefile.fold import fold
 from api.casefile.lifecycle import CaseKind, Status, is_open
+from api.casefile.models import Event
 from api.cases import registration
 from api.cases import service as cases
 from api.cases.models import (
@@ -19,11 +22,12 @@ from api.cases.models import (
     CasesPublic,
     ClueReport,
     EventPublic,
+    HistoryAsOfPublic,
     HistoryPublic,
     WithdrawRequest,
 )
 from api.config import Settings
-from api.db import Database
+from api.db import Database, utcnow
 from api.deps import (
     CurrentUser,
     DatabaseDep,
@@ -32,7 +36,7 @@ from api.deps import (
     TemporalClientDep,
     require,
 )
-from api.errors import DECISION_RESPONSES, ApiError, ErrorPublic, conflict
+from api.errors import DECISION_RESPONSES, ApiError, ErrorPublic, Invalid, conflict
 from api.users.models import Role, User
 from api.workdays import ZONE
 from workflows.case import CaseWorkflow, workflow_id
@@ -134,23 +138,56 @@ def get_case(case_no: str, session: SessionDep, user: CurrentUser) -> CasePublic
     return cases.public(session=session, user=user, case_no=case_no)
 
 
-@router.get("/{case_no}/history", response_model=HistoryPublic)
-def get_history(case_no: str, session: SessionDep, user: CurrentUser) -> HistoryPublic:
-    """Every step, decision and deadline event of the case, in order."""
-    case = casefile.get_visible(session=session, user=user, case_no=case_no)
-    return HistoryPublic(
-        events=[
-            EventPublic(
-                seq=e.seq,
-                at=e.at.astimezone(ZONE),
-                actor=e.actor,
-                type=e.type,
-                data=e.data,
-                prev_hash=e.prev_hash,
-                hash=e.hash,
+@router.get(
+    "/{case_no}/history",
+    response_model=HistoryAsOfPublic | HistoryPublic,
+    responses={422: {"model": ErrorPublic, "description": "as_of without an offset, or ahead"}},
+)
+def get_history(
+    case_no: str,
+    session: SessionDep,
+    user: CurrentUser,
+    as_of: Annotated[
+        datetime | None,
+        Query(
+            description="the moment to look back to, with its offset (2026-11-13T17:00:00+08:00)"
+            ": the events up to then, and the case as it stood"
+        ),
+    ] = None,
+) -> HistoryAsOfPublic | HistoryPublic:
+    """Every step, decision and deadline event of the case, in order; with ``as_of``, the
+    events up to that moment and the case as they leave it (status, unit, open tasks,
+    deadlines, the mediation's rung, the supervision reached)."""
+    if as_of is not None:
+        if as_of.tzinfo is None:
+            raise Invalid(
+                ("as_of", "as_of 须带时区偏移，例如 2026-11-13T17:00:00+08:00"),
+                code="as_of.no_offset",
+                where="query",
             )
-            for e in cases.events_as_seen(session=session, user=user, case=case)
-        ]
+        if as_of > utcnow():
+            raise Invalid(("as_of", "as_of 不能晚于现在"), code="as_of.in_future", where="query")
+    case = casefile.get_visible(session=session, user=user, case_no=case_no)
+    seen = cases.events_as_seen(session=session, user=user, case=case)
+    if as_of is None:
+        return HistoryPublic(events=[_public(e) for e in seen])
+    seen = [e for e in seen if e.at <= as_of]
+    return HistoryAsOfPublic(
+        as_of=as_of.astimezone(ZONE),
+        case=fold(case.case_no, seen),
+        events=[_public(e) for e in seen],
+    )
+
+
+def _public(event: Event) -> EventPublic:
+    return EventPublic(
+        seq=event.seq,
+        at=event.at.astimezone(ZONE),
+        actor=event.actor,
+        type=event.type,
+        data=event.data,
+        prev_hash=event.prev_hash,
+        hash=event.hash,
     )
 
 

@@ -130,6 +130,7 @@ def register(
         type="registered",
         data={
             "kind": case.kind,
+            "status": case.status,
             "channel": case.channel,
             "received_at": received_at.isoformat(),
             "rule_set": ruleset.code,

@@ -110,7 +110,15 @@ def pause(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             by=submission.actor,
         )
     )
-    kit.event(ctx, case, submission.actor, "clock_paused", name=deadline.name)
+    kit.event(
+        ctx,
+        case,
+        submission.actor,
+        "clock_paused",
+        deadline_id=deadline.id,
+        name=deadline.name,
+        state=deadline.state,
+    )
 
 
 def resume(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -131,7 +139,16 @@ def resume(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     if deadline.fixed:
         deadline.due_date = ctx.calendar.add_working_days(deadline.due_date, stood).end
     deadline.state = DeadlineState.PENDING
-    kit.event(ctx, case, submission.actor, "clock_resumed", name=deadline.name, working_days=stood)
+    kit.event(
+        ctx,
+        case,
+        submission.actor,
+        "clock_resumed",
+        deadline_id=deadline.id,
+        name=deadline.name,
+        working_days=stood,
+        state=deadline.state,
+    )
     # Resumed after the moved date, it is overdue at once: the workflow's timer fires.
     kit.redate(ctx, case, deadline, submission.actor, "clock paused", submission.created_at)
 

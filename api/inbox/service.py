@@ -25,6 +25,7 @@ from api.mediation.service import committees
 from api.mediation.steps import LADDER_KINDS
 from api.rules.rulesets import RuleSet
 from api.rules.service import rules_in_force
+from api.supervision.steps import supervision_refusal
 from api.tasks import forms, kinds
 from api.tasks import service as tasks
 from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
@@ -116,7 +117,9 @@ def claim(*, session: Session, user: User, task_id: int) -> TaskPublic:
     return to_public(task)
 
 
-def check_facts(session: Session, case: Case, rule_set: RuleSet, body: BaseModel) -> None:
+def check_facts(
+    session: Session, case: Case, rule_set: RuleSet, task: Task, body: BaseModel
+) -> None:
     """What the form's schema alone cannot tell: units, handlers and grounds exist."""
     if isinstance(body, forms.AcceptTriage | forms.Reassign) and body.unit is not None:
         unit = units.get(session=session, code=body.unit)
@@ -132,6 +135,10 @@ def check_facts(session: Session, case: Case, rule_set: RuleSet, body: BaseModel
         raise Invalid(
             ("ground", f"unknown non-acceptance ground of {rule_set.code}: {body.ground}")
         )
+    if isinstance(body, forms.Extend | forms.Reassign):
+        refusal = supervision_refusal(session=session, case=case, task=task, body=body)
+        if refusal is not None:
+            raise refusal
     if isinstance(body, forms.Investigate):
         refusal = reporter_not_told(session=session, case=case)
         if refusal is not None:
@@ -152,7 +159,7 @@ def completion(
         raise Invalid(errors=[dict(e) for e in found]) from error
     case = casefile.get_visible(session=session, user=user, case_no=task.case_no)
     rule_set = rules_in_force(session=session, settings=settings).by_code(case.rule_set)
-    check_facts(session, case, rule_set, parsed)
+    check_facts(session, case, rule_set, task, parsed)
     mediation = session.get(Mediation, task.mediation_id) if task.mediation_id else None
     if mediation is not None and task.kind in LADDER_KINDS:
         ladder_checks.check_completion(

@@ -239,7 +239,12 @@ def expire(ctx: StepContext, case: Case, deadline: Deadline) -> None:
         ],
     )
     facts: dict[str, Any] = {"expired": True}
-    data: dict[str, Any] = {"number": mediation.number, "name": deadline.name}
+    data: dict[str, Any] = {
+        "number": mediation.number,
+        "deadline_id": deadline.id,
+        "name": deadline.name,
+        "state": deadline.state,
+    }
     if stage == Stage.MEDIATING:
         code = ctx.rules.by_code(case.rule_set).limit("handle").expiry_ground
         ground = ctx.rules.by_code(case.rule_set).ground("terminate", code) if code else None
@@ -438,6 +443,7 @@ def _end(
     )
     kit.end_deadlines(
         ctx,
+        case,
         ctx.session.exec(
             select(Deadline).where(
                 Deadline.mediation_id == mediation.id, col(Deadline.met_at).is_(None)

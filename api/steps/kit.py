@@ -21,7 +21,7 @@ from api.casefile.lifecycle import CaseKind, IllegalTransition, Status, ensure_t
 from api.casefile.models import Case, Submission, SubmissionState
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
 from api.deadlines.reckoning import EscalationPolicy, reckon, set_due
-from api.errors import Conflict
+from api.errors import Conflict, Refused
 from api.rules.rulesets import RuleBook
 from api.tasks import service as tasks
 from api.tasks.kinds import KINDS, WATCHERS, parse
@@ -71,7 +71,9 @@ def move(ctx: StepContext, case: Case, target: Status, actor: str) -> None:
     try:
         case.status = ensure_transition(Status(case.status), target, CaseKind(case.kind))
     except IllegalTransition as error:
-        raise Conflict("case.illegal_move", str(error)) from error
+        # A decision the case's lifecycle does not allow (a report is not "rejected"): the
+        # person who sent it is answered 409, and nothing is written.
+        raise Refused("case.illegal_move", str(error)) from error
     ctx.session.add(case)
     event(ctx, case, actor, "status_changed", **{"from": previous, "to": target})
 
@@ -81,6 +83,7 @@ def close(ctx: StepContext, case: Case, target: Status, actor: str, at: datetime
     cancel_tasks(ctx, case, tasks.active(session=ctx.session, case_no=case.case_no))
     end_deadlines(
         ctx,
+        case,
         ctx.session.exec(
             select(Deadline).where(Deadline.case_no == case.case_no, col(Deadline.met_at).is_(None))
         ).all(),
@@ -99,7 +102,9 @@ def cancel_tasks(ctx: StepContext, case: Case, open_tasks: Iterable[Task]) -> No
         event(ctx, case, SYSTEM, "task_cancelled", task_id=task.id, kind=task.kind)
 
 
-def end_deadlines(ctx: StepContext, deadlines: Iterable[Deadline], at: datetime) -> None:
+def end_deadlines(
+    ctx: StepContext, case: Case, deadlines: Iterable[Deadline], at: datetime
+) -> None:
     """The duty ended (the case or its mediation did): a deadline already missed stays on
     record as such."""
     for deadline in deadlines:
@@ -107,6 +112,15 @@ def end_deadlines(ctx: StepContext, deadlines: Iterable[Deadline], at: datetime)
         if deadline.state in (DeadlineState.PENDING, DeadlineState.PAUSED):
             deadline.state = DeadlineState.MET
         ctx.session.add(deadline)
+        event(
+            ctx,
+            case,
+            SYSTEM,
+            "deadline_ended",
+            deadline_id=deadline.id,
+            name=deadline.name,
+            state=deadline.state,
+        )
 
 
 # --- the person's decision -----------------------------------------------------------------
@@ -238,8 +252,14 @@ def open_bounded(
 
 def holder(ctx: StepContext, case: Case, deadline: Deadline) -> Task | None:
     """The task the deadline bounds (the unit's work), if one is open."""
-    for task in tasks.active(session=ctx.session, case_no=case.case_no):
-        if task.deadline_id == deadline.id and task.kind not in WATCHERS:
+    return holder_of(ctx.session, case.case_no, deadline.id)
+
+
+def holder_of(session: Session, case_no: str, deadline_id: int | None) -> Task | None:
+    if deadline_id is None:
+        return None
+    for task in tasks.active(session=session, case_no=case_no):
+        if task.deadline_id == deadline_id and task.kind not in WATCHERS:
             return task
     return None
 
@@ -318,7 +338,9 @@ def open_deadline(
         case,
         SYSTEM,
         "deadline_set",
+        deadline_id=deadline.id,
         **deadline_facts(deadline),
+        state=deadline.state,
         working_days=limit.working_days,
         calendar_days=limit.calendar_days,
         rule_set=ruleset.code,
@@ -352,7 +374,18 @@ def redate(
             ctx.session.add(task)
     new = deadline_facts(deadline)
     if new != old:
-        event(ctx, case, actor, "deadline_changed", reason=reason, old=old, new=new)
+        event(
+            ctx,
+            case,
+            actor,
+            "deadline_changed",
+            deadline_id=deadline.id,
+            reason=reason,
+            old=old,
+            new=new,
+            state=deadline.state,
+            rungs=list(deadline.rungs),
+        )
     refresh_overdue(ctx, case)
 
 
@@ -370,17 +403,19 @@ def meet(ctx: StepContext, case: Case, deadline_id: int | None, at: datetime) ->
     if deadline.state in (DeadlineState.PENDING, DeadlineState.PAUSED):
         deadline.state = DeadlineState.MET
     ctx.session.add(deadline)
-    for task in open_tasks:
-        if task.deadline_id == deadline_id and task.kind in WATCHERS:
-            tasks.cancel(task=task)
-            ctx.session.add(task)
     event(
         ctx,
         case,
         SYSTEM,
         "deadline_met",
+        deadline_id=deadline.id,
         name=deadline.name,
         late=deadline.state == DeadlineState.OVERDUE,
+        state=deadline.state,
+    )
+    # Nobody need watch a met deadline any more (its 督办 task).
+    cancel_tasks(
+        ctx, case, [t for t in open_tasks if t.deadline_id == deadline_id and t.kind in WATCHERS]
     )
     refresh_overdue(ctx, case)
 

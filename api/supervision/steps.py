@@ -10,10 +10,13 @@ supervisor urges (催办), extends (延期) or reassigns (改派). Every rung an
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
+from sqlmodel import Session
+
 from api.casefile.models import Case
 from api.clock import steps as clock
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
-from api.errors import Conflict
+from api.errors import Conflict, Refused
 from api.mediation import steps as mediation
 from api.steps import kit
 from api.steps.kit import SYSTEM, Step, StepContext
@@ -76,7 +79,9 @@ def deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> Non
             case,
             SYSTEM,
             "deadline_lapsed",
+            deadline_id=deadline.id,
             name=deadline.name,
+            state=deadline.state,
             due_at=deadline.due_at.isoformat(),
             unit=unit,
         )
@@ -86,7 +91,9 @@ def deadline_passed(ctx: StepContext, case: Case, input: RecordStepInput) -> Non
         case,
         SYSTEM,
         "deadline_overdue",
+        deadline_id=deadline.id,
         name=deadline.name,
+        state=deadline.state,
         due_at=deadline.due_at.isoformat(),
         unit=unit,
         handler=handler,
@@ -131,7 +138,9 @@ def escalate(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         rung, deadline.criticise_at
     )
     data: dict[str, Any] = {
+        "deadline_id": deadline.id,
         "name": deadline.name,
+        "rung": rung,
         "unit": unit,
         "due_at": deadline.due_at.isoformat(),
     }
@@ -157,12 +166,37 @@ def escalate(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
         kit.event(ctx, case, SYSTEM, "accountability", **data)
 
 
+def supervision_refusal(
+    *, session: Session, case: Case, task: Task, body: BaseModel
+) -> Refused | None:
+    """What a 督办 decision needs of the step it supervises: a deadline to extend; an open
+    task to reassign, and, to reassign to another unit, the handling itself."""
+    if isinstance(body, forms.Extend) and task.deadline_id is None:
+        return Refused("supervision.no_deadline", "this supervision has no deadline to extend")
+    if isinstance(body, forms.Reassign):
+        holder = kit.holder_of(session, case.case_no, task.deadline_id)
+        if holder is None:
+            return Refused(
+                "supervision.nothing_to_reassign",
+                "the supervised step has no open task to reassign",
+            )
+        if body.handler is None and holder.kind != TaskKind.HANDLE:
+            return Refused(
+                "supervision.not_handling",
+                "only a case in handling can be reassigned to another unit",
+            )
+    return None
+
+
 def supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     """督办: the supervisor urges, extends, or reassigns the supervised step."""
     taken = kit.take(ctx, case, input, TaskKind.SUPERVISE)
     task, body, actor, at = taken.task, taken.body, taken.actor, taken.at
     deadline = ctx.session.get(Deadline, task.deadline_id) if task.deadline_id else None
     holder = kit.holder(ctx, case, deadline) if deadline else None
+    refusal = supervision_refusal(session=ctx.session, case=case, task=task, body=body)
+    if refusal is not None:
+        raise refusal
     if isinstance(body, forms.Urge):
         unit = holder.unit if holder else case.unit
         kit.event(
@@ -178,16 +212,14 @@ def supervise(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
             by=actor,
             at=at,
         )
-    elif isinstance(body, forms.Extend):
-        if deadline is None:
-            raise Conflict("supervision.no_deadline", "this supervision has no deadline to extend")
+    elif isinstance(body, forms.Extend) and deadline is not None:
         pending = clock.pending_extension(ctx.session, deadline) is not None
         refusal = clock.extension_refusal(ctx.rules, case, deadline, body.working_days, pending)
         if refusal is not None:
             raise refusal
         reason = "extended by the supervisor"
         clock.extend(ctx, case, deadline, body.working_days, actor, at, reason)
-    elif isinstance(body, forms.Reassign):
+    elif isinstance(body, forms.Reassign) and holder is not None:
         _reassign(ctx, case, deadline, holder, body, actor)
 
 
@@ -195,15 +227,11 @@ def _reassign(
     ctx: StepContext,
     case: Case,
     deadline: Deadline | None,
-    holder: Task | None,
+    holder: Task,
     body: forms.Reassign,
     actor: str,
 ) -> None:
     """改派: to another handler of the unit, or the handling to another unit."""
-    if holder is None:
-        raise Conflict(
-            "supervision.nothing_to_reassign", "the supervised step has no open task to reassign"
-        )
     if body.handler is not None:
         previous_handler = holder.assignee
         holder.assignee = body.handler
@@ -218,11 +246,6 @@ def _reassign(
             **{"from": previous_handler, "to": body.handler},
         )
         return
-    if holder.kind != TaskKind.HANDLE:
-        raise Conflict(
-            "supervision.not_handling",
-            "only a case in handling can be reassigned to another unit",
-        )
     previous = holder.unit
     holder.unit = body.unit or holder.unit
     holder.assignee = None
@@ -235,7 +258,15 @@ def _reassign(
         ctx.session.add(deadline)
     if ctx.mediation_id is not None:
         mediation.reassign(ctx, holder.unit)
-    kit.event(ctx, case, actor, "reassigned", **{"from": previous, "to": holder.unit})
+    kit.event(
+        ctx,
+        case,
+        actor,
+        "reassigned",
+        task_id=holder.id,
+        unit=holder.unit,
+        **{"from": previous, "to": holder.unit},
+    )
 
 
 STEPS: dict[str, Step] = {
