@@ -42,6 +42,7 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
             activities.open_incident,
             activities.resolve_incident,
             activities.take_checkpoint,
+            activities.archive_histories,
         ],
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.

@@ -5,6 +5,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from workflows.messages import (
+    ArchiveResult,
     CheckpointInput,
     CheckpointResult,
     IncidentInput,
@@ -51,6 +52,11 @@ class CaseActivities:
     async def resolve_incident(self, input: IncidentResult) -> None:
         """The step went through at last: its incident is resolved."""
         await self._post(f"/internal/v1/cases/{input.case_no}/incidents/{input.id}/resolve", {})
+
+    @activity.defn(name="archive_histories")
+    async def archive_histories(self) -> ArchiveResult:
+        """The API archives the histories of closed cases (a batch; each case once)."""
+        return ArchiveResult.model_validate(await self._post("/internal/v1/audit/archive", {}))
 
     @activity.defn(name="take_checkpoint")
     async def take_checkpoint(self, input: CheckpointInput) -> CheckpointResult:

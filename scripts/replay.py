@@ -7,7 +7,10 @@
 
 Histories come from the Temporal the settings name (``WEIQUAN_TEMPORAL_ADDRESS``,
 ``WEIQUAN_TEMPORAL_NAMESPACE``; ``--address`` and ``--namespace`` override), or from JSON
-files (exported histories). Each is replayed with ``temporalio.worker.Replayer`` against the
+files (exported histories). A case selected by number or by its closing period whose
+history Temporal no longer holds (its retention) is read from the application's archive
+(``auditarchive``, in the database the settings name); a visibility query selects from
+Temporal only. Each is replayed with ``temporalio.worker.Replayer`` against the
 current ``ComplaintWorkflow``, ``ReportWorkflow`` and ``MediationWorkflow``. Every history
 that no longer replays is printed with its case number, its workflow and the first event
 where today's code diverges; the exit status is 1 if there is any, 2 if nothing was
@@ -22,18 +25,24 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sqlalchemy import Engine  # noqa: E402
+from sqlmodel import Session, col, select  # noqa: E402
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowHistory  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.worker import Replayer  # noqa: E402
 
+from api.audit.models import AuditArchive  # noqa: E402
+from api.casefile.models import Case  # noqa: E402
 from api.config import get_settings  # noqa: E402
+from api.db import make_engine  # noqa: E402
+from api.workdays import ZONE  # noqa: E402
 from worker import WORKFLOWS  # noqa: E402
 
 TYPES = "WorkflowType IN ('ComplaintWorkflow', 'ReportWorkflow', 'MediationWorkflow')"
@@ -161,8 +170,67 @@ def query_for(
     return " AND ".join(parts)
 
 
-async def from_temporal(client: Client, query: str) -> AsyncIterator[WorkflowHistory]:
+async def from_temporal(
+    client: Client, query: str, seen: set[str] | None = None
+) -> AsyncIterator[WorkflowHistory]:
     async for history in client.list_workflows(query).map_histories():
+        if seen is not None:
+            seen.add(history.workflow_id)
+        yield history
+
+
+def from_archive(
+    engine: Engine,
+    *,
+    cases: Sequence[str] = (),
+    closed_from: date | None = None,
+    closed_to: date | None = None,
+    everything: bool = False,
+    skip: set[str] | None = None,
+) -> list[WorkflowHistory]:
+    """The archived histories of the cases selected (by number, by the day they closed,
+    or all), but those in ``skip`` (read from Temporal already)."""
+    query = select(AuditArchive).join(Case, col(Case.case_no) == col(AuditArchive.case_no))
+    if cases:
+        query = query.where(col(AuditArchive.case_no).in_(list(cases)))
+    elif not everything and not (closed_from or closed_to):
+        return []
+    if closed_from:
+        query = query.where(col(Case.closed_at) >= local_midnight(closed_from))
+    if closed_to:
+        query = query.where(col(Case.closed_at) < local_midnight(closed_to))
+    with Session(engine) as session:
+        rows = session.exec(query.order_by(col(AuditArchive.id))).all()
+        return [
+            WorkflowHistory.from_json(row.workflow_id, row.history)
+            for row in rows
+            if row.workflow_id not in (skip or set())
+        ]
+
+
+def local_midnight(day: date) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZONE)
+
+
+async def selected(
+    client: Client, engine: Engine | None, query: str, args: argparse.Namespace
+) -> AsyncIterator[WorkflowHistory]:
+    """What Temporal holds of the selection, then what only the archive still has."""
+    seen: set[str] = set()
+    async for history in from_temporal(client, query, seen):
+        yield history
+    if engine is None or args.query:
+        return
+    archived = await asyncio.to_thread(
+        from_archive,
+        engine,
+        cases=args.case,
+        closed_from=args.closed_from,
+        closed_to=args.closed_to,
+        everything=args.all,
+        skip=seen,
+    )
+    for history in archived:
         yield history
 
 
@@ -207,7 +275,11 @@ async def main(argv: Sequence[str] | None = None) -> int:
         closed_from=args.closed_from,
         closed_to=args.closed_to,
     )
-    return report(await replay(from_temporal(client, query)))
+    engine = make_engine(settings)
+    try:
+        return report(await replay(selected(client, engine, query, args)))
+    finally:
+        engine.dispose()
 
 
 def run(argv: Sequence[str] | None = None) -> Any:

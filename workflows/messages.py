@@ -196,6 +196,13 @@ class CheckpointInput(BaseModel):
     key: str
 
 
+class ArchiveResult(BaseModel):
+    """How many closed cases had their histories archived, of a batch at most."""
+
+    cases: int
+    batch: int
+
+
 class CheckpointResult(BaseModel):
     """The signed root, kept in the checkpoint workflow's history as well: a second store."""
 

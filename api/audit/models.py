@@ -1,9 +1,9 @@
-"""The audit's checkpoints and their leaves, and its API shapes."""
+"""The audit's checkpoints and their leaves, the archived histories, and its API shapes."""
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.db import UTCDateTime, utcnow
@@ -52,7 +52,8 @@ class VerificationPublic(SQLModel):
     # The latest signed checkpoint that covers the case, and the head it signed.
     checkpoint: "CoverPublic | None" = None
     workflows: list[str] = []  # the workflows the log was held against
-    unavailable: list[str] = []  # those whose history Temporal no longer holds
+    unavailable: list[str] = []  # those whose history neither Temporal nor the archive holds
+    archived: list[str] = []  # those read from the archive (Temporal deleted them)
 
 
 class PublicKeyPublic(SQLModel):
@@ -115,3 +116,20 @@ class CoverPublic(SQLModel):
 
 
 VerificationPublic.model_rebuild()
+
+
+class AuditArchive(SQLModel, table=True):
+    """A closed workflow's Temporal history, exported as JSON (``WorkflowHistory.to_json``)
+    before Temporal's retention deletes it. Its SHA-256 is in the case's log (the event
+    ``history_archived``), so the chain, and the checkpoints, cover it."""
+
+    __table_args__ = (UniqueConstraint("workflow_id", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(max_length=32, index=True)
+    workflow_id: str = Field(max_length=100)
+    run_id: str = Field(max_length=64)
+    events: int
+    sha256: str = Field(max_length=64)
+    history: str = Field(sa_type=Text)
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)

@@ -8,9 +8,15 @@ from pymerkle import InclusionProof, InvalidProof, verify_inclusion
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 
-from api.audit import checkpoints, temporal
+from api.audit import archive, checkpoints, temporal
 from api.audit.keys import signing_key
-from api.audit.models import AuditCheckpoint, AuditLeaf, CoverPublic, VerificationPublic
+from api.audit.models import (
+    AuditArchive,
+    AuditCheckpoint,
+    AuditLeaf,
+    CoverPublic,
+    VerificationPublic,
+)
 from api.audit.verify import verify
 from api.casefile import history
 from api.casefile import service as casefile
@@ -32,6 +38,7 @@ class CaseRecord:
     submissions: list[Submission]
     # The workflow of each step key prefix: "" the case's own, "m<n>." mediation n.
     owners: dict[str, str]
+    case_no: str = ""
 
 
 def load(*, session: Session, user: User, case_no: str) -> CaseRecord:
@@ -61,6 +68,7 @@ def load(*, session: Session, user: User, case_no: str) -> CaseRecord:
             session.exec(select(Submission).where(Submission.case_no == case.case_no)).all()
         ),
         owners=owners,
+        case_no=case.case_no,
     )
 
 
@@ -92,7 +100,22 @@ async def verification(
                 reason=reason,
                 checkpoint=cover,
             )
-    workflows = [await temporal.read(client, each) for each in record.owners.values()]
+    kept = await db.run(archive.archived, case_no=record.case_no)
+    problem = archive_problem(record.events, kept)
+    if problem is not None:
+        seq, reason = problem
+        return VerificationPublic(
+            ok=False,
+            events=len(record.events),
+            temporal_events=0,
+            first_bad_seq=seq,
+            reason=reason,
+            checkpoint=cover,
+        )
+    workflows = [
+        await temporal.read(client, each, kept[each].history if each in kept else None)
+        for each in record.owners.values()
+    ]
     verdict = verify(
         events=record.events,
         steps=record.steps,
@@ -108,8 +131,25 @@ async def verification(
         reason=verdict.reason,
         workflows=verdict.workflows,
         unavailable=verdict.unavailable,
+        archived=verdict.archived,
         checkpoint=cover,
     )
+
+
+def archive_problem(events: list[Event], kept: dict[str, AuditArchive]) -> tuple[int, str] | None:
+    """Each archived history is the one whose SHA-256 the case's log recorded."""
+    recorded = {e.data.get("workflow_id"): e for e in events if e.type == "history_archived"}
+    for workflow, row in kept.items():
+        event = recorded.get(workflow)
+        if event is None:
+            seq = events[-1].seq if events else 0
+            return seq, f"the archived history of {workflow} is not in the case's log"
+        if archive.digest(row.history) != event.data.get("sha256"):
+            return (
+                event.seq,
+                f"the archived history of {workflow} was altered after event {event.seq}",
+            )
+    return None
 
 
 def against_checkpoint(

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -27,6 +27,8 @@ class WorkflowRecord:
 
     workflow_id: str
     found: bool = False
+    # Read from the application's archive: Temporal no longer holds it (its retention).
+    archived: bool = False
     running: bool = False
     events: int = 0
     steps: list[TemporalStep] = field(default_factory=list)  # in the order scheduled
@@ -34,17 +36,21 @@ class WorkflowRecord:
     updates: dict[str, bool] = field(default_factory=dict)
 
 
-async def read(client: Client, workflow_id: str) -> WorkflowRecord:
-    """The workflow's steps and decisions; ``found`` False when Temporal has no history of
-    it (never started, or deleted after its retention)."""
+async def read(client: Client, workflow_id: str, archived: str | None = None) -> WorkflowRecord:
+    """The workflow's steps and decisions; from ``archived`` (its exported JSON) when
+    Temporal no longer has it; ``found`` False when neither has it (never started, or
+    deleted after its retention before it was archived)."""
     record = WorkflowRecord(workflow_id)
     handle = client.get_workflow_handle(workflow_id)
     try:
         history = await handle.fetch_history()
     except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+        if archived is None:
             return record
-        raise
+        history = WorkflowHistory.from_json(workflow_id, archived)
+        record.archived = True
     record.found = True
     converter = client.data_converter.payload_converter
     scheduled: dict[int, RecordStepInput] = {}
@@ -55,7 +61,7 @@ async def read(client: Client, workflow_id: str) -> WorkflowRecord:
         record.events += 1
         last_type = event.event_type
         _take(event, converter, scheduled, completed, accepted, record)
-    record.running = last_type not in _CLOSING
+    record.running = not is_closed(last_type)
     record.steps = [
         TemporalStep(step.key, step.submission_id, event_id in completed)
         for event_id, step in sorted(scheduled.items())
@@ -73,6 +79,11 @@ _CLOSING = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
 }
+
+
+def is_closed(event_type: int) -> bool:
+    """The event closes the workflow's run."""
+    return event_type in _CLOSING
 
 
 def _take(

@@ -26,6 +26,7 @@ class Verdict:
     # The workflows compared, and those whose history Temporal no longer has.
     workflows: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
 
 
 def verify(
@@ -45,6 +46,7 @@ def verify(
     verdict.temporal_events = sum(w.events for w in workflows)
     verdict.workflows = [w.workflow_id for w in workflows if w.found]
     verdict.unavailable = [w.workflow_id for w in workflows if not w.found]
+    verdict.archived = [w.workflow_id for w in workflows if w.archived]
     by_key = {s.key: s for s in steps}
     by_submission = {s.id: s for s in submissions}
     for workflow in workflows:

@@ -2,11 +2,11 @@
 
 from fastapi import APIRouter, Depends
 
-from api.audit import checkpoints
+from api.audit import archive, checkpoints
 from api.audit.keys import signing_key
 from api.calendar.service import working_calendar
 from api.deadlines.reckoning import EscalationPolicy
-from api.deps import SessionDep, SettingsDep, require_service
+from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, require_service
 from api.errors import Invalid
 from api.incidents import service as incidents
 from api.internal import engine
@@ -14,6 +14,7 @@ from api.mediation.service import committees
 from api.rules.service import rules_in_force
 from api.steps.kit import StepContext
 from workflows.messages import (
+    ArchiveResult,
     CheckpointInput,
     CheckpointResult,
     IncidentInput,
@@ -53,6 +54,16 @@ def take_checkpoint(
     return CheckpointResult(
         id=taken.id or 0, tree_size=taken.tree_size, root=taken.root, signature=taken.signature
     )
+
+
+@router.post("/audit/archive", response_model=ArchiveResult)
+async def archive_histories(
+    db: DatabaseDep, temporal: TemporalClientDep, settings: SettingsDep
+) -> ArchiveResult:
+    """Archives the Temporal histories of cases closed since (up to a batch of them)."""
+    batch = 200
+    done = await archive.archive_closed(db=db, client=temporal, settings=settings, limit=batch)
+    return ArchiveResult(cases=done, batch=batch)
 
 
 @router.post("/cases/{case_no}/incidents", response_model=IncidentResult)
