@@ -261,3 +261,30 @@ async def test_record_audit_checkpoint(stack: Stack) -> None:
     (HISTORIES / "v3_audit_checkpoint.json").write_text(
         json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
     )
+
+
+@SQLITE_ONLY
+async def test_record_audit_checkpoint_archiving(stack: Stack) -> None:
+    """The checkpoint after a case closed (patch ``archive-v1``): its histories are
+    archived first, then the heads signed."""
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    rejected = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "reject", "ground": "R15-1", "reason": "不属本局职责"},
+    )
+    assert rejected.status_code == 200, rejected.text
+    await stack.client.get_workflow_handle(f"complaint-{case_no}").result()
+    handle = await stack.client.start_workflow(
+        AuditCheckpointWorkflow.run,
+        CheckpointInput(key="recorded-archive"),
+        id="audit-checkpoint-recorded-archive",
+        task_queue=stack.settings.task_queue,
+    )
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / "v4_audit_checkpoint_archiving.json").write_text(
+        json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
+    )
