@@ -10,6 +10,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -87,7 +88,9 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await repair
 
-    app = FastAPI(
+    # /docs and /redoc serve Swagger UI and ReDoc from the installed package, never a CDN:
+    # the bureau's network may have no internet.
+    app = FastAPIOffline(
         title="weiquan 12315",
         description="12315 消费者投诉举报处理 — the bureau's complaint and report workflow.",
         version="1",
