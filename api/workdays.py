@@ -125,6 +125,11 @@ def deadline_instant(end: date) -> datetime:
     return datetime.combine(end + _ONE_DAY, time(0), tzinfo=ZONE)
 
 
+def local_midnight(day: date) -> datetime:
+    """The instant the day begins in Asia/Shanghai: 00:00."""
+    return datetime.combine(day, time(0), tzinfo=ZONE)
+
+
 def local_date(instant: datetime) -> date:
     """The Asia/Shanghai calendar date of an aware datetime."""
     if instant.tzinfo is None or instant.utcoffset() is None:

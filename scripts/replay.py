@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from api.audit.models import AuditArchive  # noqa: E402
 from api.casefile.models import Case  # noqa: E402
 from api.config import get_settings  # noqa: E402
 from api.db import make_engine  # noqa: E402
-from api.workdays import ZONE  # noqa: E402
+from api.workdays import local_midnight  # noqa: E402
 from worker import WORKFLOWS  # noqa: E402
 
 TYPES = "WorkflowType IN ('ComplaintWorkflow', 'ReportWorkflow', 'MediationWorkflow')"
@@ -206,10 +206,6 @@ def from_archive(
             for row in rows
             if row.workflow_id not in (skip or set())
         ]
-
-
-def local_midnight(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=ZONE)
 
 
 async def selected(

@@ -28,10 +28,9 @@ from api.casefile.models import Case
 from api.config import Settings
 from api.db import Database, utcnow
 from api.mediation.models import Mediation
+from api.steps.kit import SYSTEM
 from workflows.case import workflow_id
 from workflows.mediation import mediation_id
-
-SYSTEM = "system"
 
 
 def digest(text: str) -> str:

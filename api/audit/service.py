@@ -77,6 +77,7 @@ async def verification(
 ) -> VerificationPublic:
     record = await db.run(load, user=user, case_no=case_no)
     cover = None
+    problem: tuple[int, str] | None = None
     if record.covered is not None:
         checkpoint, leaf, proof = record.covered
         cover = CoverPublic(
@@ -90,18 +91,8 @@ async def verification(
         problem = against_checkpoint(
             record.events, checkpoint, leaf, proof, signing_key(settings).public_key()
         )
-        if problem is not None:
-            seq, reason = problem
-            return VerificationPublic(
-                ok=False,
-                events=len(record.events),
-                temporal_events=0,
-                first_bad_seq=seq,
-                reason=reason,
-                checkpoint=cover,
-            )
     kept = await db.run(archive.archived, case_no=record.case_no)
-    problem = archive_problem(record.events, kept)
+    problem = problem or archive_problem(record.events, kept)
     if problem is not None:
         seq, reason = problem
         return VerificationPublic(

@@ -6,7 +6,7 @@ here moves a case, and no query here runs once per unit or per case.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, distinct, func
@@ -32,7 +32,7 @@ from api.supervision.models import (
 from api.tasks.models import ACTIVE, Task, TaskKind
 from api.units.models import Unit, UnitKind
 from api.users.models import User
-from api.workdays import ZONE, WorkingCalendar, deadline_instant
+from api.workdays import ZONE, WorkingCalendar, deadline_instant, local_midnight
 
 # The bulletin counts these rungs as 督办 (supervision actions); a warning is only a
 # reminder and an accountability record follows a criticism already counted.
@@ -91,10 +91,6 @@ def period(*, start: date | None, end: date | None, max_days: int | None = MAX_P
         raise _field_error("to", f"to ({end}) is before from ({start})")
     if max_days is not None and (end - start).days + 1 > max_days:
         raise _field_error("to", f"the period may span at most {max_days} days")
-
-
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZONE)
 
 
 # --- overdue and due soon ------------------------------------------------------------------
@@ -263,7 +259,7 @@ def stats(*, session: Session, unit: str | None, start: date, end: date) -> Stat
     if unit is not None:
         branches = [b for b in branches if b[0] == unit]
     codes = [code for code, _ in branches]
-    lo, hi = _local_midnight(start), _local_midnight(end + timedelta(days=1))
+    lo, hi = local_midnight(start), local_midnight(end + timedelta(days=1))
 
     # Received in the period and dispatched to the unit; accepted = the unit's handle deadline
     # was opened (the triage accepted it for the unit); replied = that deadline was met. A
@@ -397,9 +393,9 @@ def accountability(
     if kind is not None:
         where.append(col(SupervisionRecord.kind) == kind)
     if start is not None:
-        where.append(col(SupervisionRecord.at) >= _local_midnight(start))
+        where.append(col(SupervisionRecord.at) >= local_midnight(start))
     if end is not None:
-        where.append(col(SupervisionRecord.at) < _local_midnight(end + timedelta(days=1)))
+        where.append(col(SupervisionRecord.at) < local_midnight(end + timedelta(days=1)))
     count = session.exec(select(func.count()).select_from(SupervisionRecord).where(*where)).one()
     rows = session.exec(
         select(SupervisionRecord)

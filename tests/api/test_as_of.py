@@ -105,13 +105,12 @@ def agreeing(stack: Stack, case_no: str) -> tuple[CaseAsOf, CaseAsOf]:
     if a step landed in between (every step writes its events with its changes)."""
     with stack.db() as session:
         while True:
+            session.expire_all()  # read the rows afresh, not as an earlier turn left them
             before = history.head(session=session, case_no=case_no)
             folded = fold(case_no, history.events(session=session, case_no=case_no))
             live = current(session=session, case_no=case_no)
-            session.rollback()
             if history.head(session=session, case_no=case_no) == before:
                 return folded, live
-            session.rollback()
 
 
 async def open_tasks(stack: Stack, case_no: str) -> list[dict[str, Any]]:
