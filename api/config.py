@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     secret_key: str = ""
     service_token: str = ""
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    # A web workplace sign-in (its session cookie) lasts this long; logout ends it sooner.
+    # The cookie is Secure (sent over HTTPS only) in production, or when set here.
+    session_ttl_minutes: int = Field(default=10 * 60, ge=1)
+    session_cookie_secure: bool | None = None
+    # How often the inbox page asks for its rows again (a new task, or one a colleague took).
+    inbox_poll_seconds: float = Field(default=10.0, ge=0.5, le=600)
 
     # The escalation of a late deadline (督办), in working days: a warning this many before
     # the last day, a chase notice this many after it, a criticism this many after the
@@ -170,6 +176,12 @@ class Settings(BaseSettings):
                     "WEIQUAN_AUDIT_KEY_FILE must name the audit signing key in production"
                 )
         return self
+
+    @property
+    def cookie_secure(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.environment == "production"
 
     @property
     def effective_database_url(self) -> str:

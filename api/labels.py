@@ -1,6 +1,11 @@
 """The Chinese names of the service's codes: statuses, channels, deadlines, history events,
-supervision records. What a page or an export shows instead of a code; a code without a
-name shows as itself."""
+supervision records; and dates as they are written. What a page or an export shows
+instead of a code; a code without a name shows as itself."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+_ZONE = ZoneInfo("Asia/Shanghai")
 
 STATUS = {
     "registered": "已登记",
@@ -132,6 +137,233 @@ RUNG = {
     "people": "人民调解",
     "judicial": "司法确认／诉讼",
 }
+
+
+ROLE = {
+    "operator": "指挥中心坐席",
+    "handler": "承办人",
+    "supervisor": "督办人",
+    "auditor": "审计",
+    "station": "维权服务站",
+    "admin": "管理员",
+}
+
+TASK_STATUS = {"open": "待办", "claimed": "已认领", "done": "已办结", "cancelled": "已取消"}
+
+# The choices a completion form offers (the values of its Literal fields), and outcomes.
+CHOICE = {
+    # 受理审查
+    "accept": "受理",
+    "reject": "不予受理",
+    "refer": "移送其他部门",
+    # 行政调解
+    "agreement": "调解成功，达成协议",
+    "terminated": "终止调解",
+    "return": "退回（非本单位管辖）",
+    # 回访
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "unsatisfied": "不满意",
+    # 督办
+    "urge": "催办",
+    "extend": "延期",
+    "reassign": "改派",
+    # 举报
+    "file": "立案",
+    "no_file": "不予立案",
+    "penalty": "行政处罚",
+    "no_violation": "未发现违法行为",
+    "transfer": "移送",
+    # 回访不满意复核
+    "redo": "退回重办",
+    "confirm": "确认办结",
+    # 告知渠道
+    "phone": "电话",
+    "sms": "短信",
+    "letter": "书面",
+    "in_person": "当面",
+    "online": "网上",
+    # 调解阶梯
+    "settled": "和解成功",
+    "not_settled": "和解不成",
+    "end": "结束",
+    "people": "人民调解",
+    "litigation": "诉讼引导",
+    "failed": "未达成协议",
+    "applied": "已申请司法确认",
+    "declined": "不申请司法确认",
+    "confirmed": "裁定有效",
+    "invalid": "裁定驳回",
+    "judgment": "判决",
+    "court_mediation": "法院调解",
+    "lawsuit_withdrawn": "撤诉",
+    "not_sued": "消费者未起诉",
+    "entrusted": "法院委托调解",
+    "administrative": "行政调解",
+    # 办结结果
+    "mediated": "调解成功",
+    "withdrawn": "撤回",
+    "rejected": "不予受理",
+    "referred": "移送",
+    "expired": "期限届满",
+    "true": "是",
+    "false": "否",
+}
+
+# The fields of the completion forms and the registration form.
+FIELD = {
+    "decision": "处理决定",
+    "unit": "承办单位",
+    "ground": "依据",
+    "reason": "理由",
+    "to": "移送部门",
+    "outcome": "处理结果",
+    "summary": "情况摘要",
+    "amount_recovered": "挽回经济损失（元）",
+    "reply": "答复内容",
+    "reached": "是否联系上投诉人",
+    "satisfaction": "满意度",
+    "comment": "回访记录",
+    "action": "督办措施",
+    "note": "备注",
+    "working_days": "延长工作日数",
+    "handler": "承办人",
+    "approve": "是否批准",
+    "channel": "告知方式",
+    "complainant": "告知投诉人方式",
+    "respondent": "告知被投诉人方式",
+    "told_on": "告知日期",
+    "next": "下一步",
+    "committee": "人民调解委员会",
+    "result": "调解结果",
+    "signed_on": "签订日期",
+    "court": "人民法院",
+    "applied_on": "申请日期",
+    "ruling": "裁定",
+    "ruling_no": "裁定书文号",
+    "ruled_on": "裁定日期",
+    "rung": "调解层级",
+    "due_on": "法院确定的调解期限",
+    "court_ref": "法院案号",
+}
+
+# The API's error codes (``{"detail": …, "code": …}``), as the workplace shows them.
+ERROR = {
+    "as_of.in_future": "所选时间晚于现在",
+    "as_of.no_offset": "所选时间须带时区",
+    "auth.forbidden": "无权进行此操作",
+    "auth.locked": "该账号登录失败次数过多，已暂时锁定，请稍后再试",
+    "auth.role": "您的角色无权进行此操作",
+    "auth.too_many_attempts": "本机登录失败次数过多，请稍后再试",
+    "auth.unauthenticated": "请先登录",
+    "auth.wrong_password": "用户名或密码错误",
+    "calendar.changed": "工作日历已被他人修改，请刷新后重试",
+    "case.client_ref_taken": "该登记编号已被另一案件使用",
+    "case.closed": "案件已办结",
+    "case.ended": "案件已结束",
+    "case.illegal_move": "案件当前状态不允许此操作",
+    "case.not_found": "未找到该案件",
+    "case.start_unconfirmed": "案件已登记，但流程服务尚未确认；请再次提交（不会重复登记）",
+    "checkpoint.case_not_covered": "该案件不在此检查点内",
+    "checkpoint.not_found": "未找到该检查点",
+    "clue.not_handling_unit": "只有承办单位可以移交线索",
+    "clue.too_many": "该案件移交的线索已达上限",
+    "consent.missing": "缺少当事人同意",
+    "consent.refused": "当事人已表示不同意",
+    "deadline.not_found": "未找到该时限",
+    "deadline.not_mediation": "该时限不属于调解",
+    "deadline.not_open": "该时限已结束",
+    "deadline.not_paused": "该时限未中止计时",
+    "deadline.not_running": "该时限未在计时",
+    "deadline.not_yours": "该时限不属于您的单位",
+    "deadline.paused": "该时限已中止计时",
+    "decision.taken": "该决定已由他人作出",
+    "decision.unconfirmed": "流程服务尚未确认此决定；请再次提交（不会重复办理）",
+    "extension.already_granted": "该时限已延期过一次，不能再次延期",
+    "extension.pending": "已有延期申请待审批",
+    "extension.too_long": "延长的工作日数超过规定上限",
+    "incident.not_found": "未找到该故障",
+    "incident.resolved": "该故障已排除",
+    "mediation.fact_missing": "缺少调解所需的记录",
+    "mediation.illegal_move": "调解当前阶段不允许此选择",
+    "mediation.none": "该案件没有调解",
+    "mediation.not_found": "未找到该调解",
+    "mediation.not_mediating": "该案件当前不在调解中",
+    "mediation.not_running": "调解已结束",
+    "mediation.not_yours": "该调解不属于您的单位",
+    "not_found": "未找到",
+    "report.reporter_not_told": "须先告知举报人",
+    "request.bad": "请求有误",
+    "request.invalid": "填写的内容有误，请检查标出的栏目",
+    "request.too_large": "提交的内容过大",
+    "request.too_many": "请求过于频繁，请稍后再试",
+    "rules.changed": "规则集已被他人修改，请刷新后重试",
+    "rules.not_found": "未找到该规则集",
+    "rules.stale_version": "规则集已被他人修改，请刷新后重试",
+    "service.busy": "系统繁忙，请稍后再试",
+    "service.unavailable": "流程服务暂时不可用，请稍后再试",
+    "step.not_current": "此操作已过时：案件已有新的进展",
+    "step.refused": "按规定不能进行此操作",
+    "submission.not_found": "未找到该提交",
+    "supervision.no_deadline": "该案件没有可督办的时限",
+    "supervision.not_handling": "该案件不在办理中，不能督办",
+    "supervision.nothing_to_reassign": "没有可改派的事项",
+    "task.cancelled": "该待办已取消",
+    "task.claimed": "该待办已被同事认领",
+    "task.done": "该待办已由同事办结",
+    "task.not_claimed": "该待办未被认领",
+    "task.not_current": "该待办已过时",
+    "task.not_found": "未找到该待办",
+    "task.not_yours": "该待办不由您办理",
+    "unit.not_yours": "该单位不归您管理",
+    "user.not_found": "未找到该用户",
+    "csrf.missing": "页面已过期，请刷新后重新提交",
+}
+
+# Pydantic's error types, for a field of a form.
+FIELD_ERROR = {
+    "missing": "必填",
+    "string_too_short": "必填",
+    "string_too_long": "内容过长",
+    "int_parsing": "请填写整数",
+    "int_type": "请填写整数",
+    "decimal_parsing": "请填写金额，例如 1200.50",
+    "decimal_max_places": "金额最多两位小数",
+    "decimal_max_digits": "金额过大",
+    "greater_than_equal": "数值过小",
+    "date_from_datetime_parsing": "请填写日期",
+    "date_parsing": "请填写日期",
+    "literal_error": "请从列表中选择",
+    "bool_parsing": "请选择是或否",
+    "extra_forbidden": "不应填写此项",
+    "union_tag_invalid": "请选择一项",
+    "union_tag_not_found": "请选择一项",
+}
+
+
+def error(code: str) -> str:
+    """The Chinese message of an error code (its family's, or a general one)."""
+    if code in ERROR:
+        return ERROR[code]
+    family = code.split(".", 1)[0]
+    return {"task": "该待办已不可办理", "case": "案件当前不能进行此操作"}.get(
+        family, "操作未能完成"
+    )
+
+
+def day(value: date | None) -> str:
+    """A date as a clerk writes it: 2026年11月13日."""
+    if value is None:
+        return "—"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def moment(value: datetime | None) -> str:
+    """An instant as a clerk reads it, in Asia/Shanghai: 2026年11月13日 14:05."""
+    if value is None:
+        return "—"
+    local = value.astimezone(_ZONE)
+    return f"{day(local.date())} {local:%H:%M}"
 
 
 def name(table: dict[str, str], code: str | None) -> str:

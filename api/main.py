@@ -2,14 +2,15 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -36,7 +37,9 @@ from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
 from api.migrations import migrate
+from api.pages import routes as pages
 from api.pages.routes import router as pages_router
+from api.pages.session import SignInRequired
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
 from api.supervision.routes import router as supervision_router
@@ -56,6 +59,19 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
         rules.seed(session=session, settings=settings)
         if settings.should_seed_demo_users:
             demo.seed_demo_users(session=session)
+
+
+def _pages_in_chinese(
+    json_error: Callable[[Request, Exception], Awaitable[Response]],
+) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """A domain error answers a workplace page with a page, the JSON API with JSON."""
+
+    async def handle(request: Request, error: Exception) -> Response:
+        if pages.is_page(request) and isinstance(error, errors.DomainError):
+            return await to_thread.run_sync(pages.error_page, request, error)
+        return await json_error(request, error)
+
+    return handle
 
 
 def _ping(engine: Engine) -> None:
@@ -98,7 +114,8 @@ def create_app(
     )
     app.state.settings = settings
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
-    app.add_exception_handler(errors.DomainError, errors.domain_error)
+    app.add_exception_handler(errors.DomainError, _pages_in_chinese(errors.domain_error))
+    app.add_exception_handler(SignInRequired, pages.sign_in_first)
     app.add_exception_handler(RequestValidationError, errors.validation_error)
     for busy in (DatabaseBusy, PoolTimeout, OperationalError):
         app.add_exception_handler(busy, errors.database_busy)
@@ -124,6 +141,7 @@ def create_app(
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
     app.include_router(internal_router, responses=errors.COMMON_RESPONSES)
     app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
 
     generate = app.openapi
 

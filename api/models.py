@@ -1,7 +1,7 @@
 """Every table model, imported once so the metadata is complete (for migrations)."""
 
 from api.audit.models import AuditCheckpoint, AuditLeaf
-from api.auth.models import LoginAttempt
+from api.auth.models import LoginAttempt, WebSession
 from api.calendar.models import CalendarChange, CalendarYear
 from api.casefile.models import Case, Event, StepRecord, Submission
 from api.deadlines.models import Deadline, DeadlinePause
@@ -36,4 +36,5 @@ __all__ = [
     "Task",
     "Unit",
     "User",
+    "WebSession",
 ]

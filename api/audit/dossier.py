@@ -8,7 +8,7 @@ supervision record, its mediation rungs, and the verification of its record.
 
 The PDF is the same page printed (A4, as its ``@page`` rule says), with nothing fetched."""
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,8 @@ templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 _GROUNDS = {"rejected": "reject", "mediation_terminated": "terminate"}
 
 
-def day(value: date) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"
-
-
-def moment(value: datetime) -> str:
-    local = value.astimezone(ZONE)
-    return f"{day(local.date())} {local:%H:%M}"
+day = labels.day
+moment = labels.moment
 
 
 def content(*, session: Session, settings: Settings, user: User, case_no: str) -> dict[str, Any]:

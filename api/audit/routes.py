@@ -67,17 +67,15 @@ async def get_dossier(
     as the reader may see them, the decisions with their statutory text, the deadlines,
     the supervision record, the mediation and the verification of its record; as HTML,
     or with ``?format=pdf`` the same page printed on A4."""
-    page = await db.run(dossier.content, settings=settings, user=user, case_no=case_no)
-    verified = await audit.verification(
+    html, number = await audit.dossier_document(
         db=db, client=temporal, settings=settings, user=user, case_no=case_no
     )
-    html = dossier.html({**page, "verification": dossier.verification_text(verified)})
     if format == "html":
         return HTMLResponse(html)
     return Response(
         await run_in_threadpool(dossier.pdf, html),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{page["case"].case_no}-dossier.pdf"'},
+        headers={"Content-Disposition": f'inline; filename="{number}-dossier.pdf"'},
     )
 
 

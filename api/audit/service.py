@@ -8,7 +8,7 @@ from pymerkle import InclusionProof, InvalidProof, verify_inclusion
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 
-from api.audit import archive, checkpoints, temporal
+from api.audit import archive, checkpoints, dossier, temporal
 from api.audit.keys import signing_key
 from api.audit.models import (
     AuditArchive,
@@ -166,3 +166,17 @@ def against_checkpoint(
             f"{checkpoint.at.astimezone(ZONE):%Y-%m-%d %H:%M}: the history was rewritten"
         )
     return None
+
+
+async def dossier_document(
+    *, db: Database, client: Client, settings: Settings, user: User, case_no: str
+) -> tuple[str, str]:
+    """The dossier (案件卷宗) as HTML, with the verification of its record, and its case
+    number: what ``GET /cases/{no}/dossier`` and the workplace's dossier page show."""
+    page = await db.run(dossier.content, settings=settings, user=user, case_no=case_no)
+    verified = await verification(
+        db=db, client=client, settings=settings, user=user, case_no=case_no
+    )
+    return dossier.html({**page, "verification": dossier.verification_text(verified)}), page[
+        "case"
+    ].case_no

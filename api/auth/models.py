@@ -62,3 +62,15 @@ class LoginAttemptPublic(LoginAttemptBase):
 class LoginAttemptsPublic(SQLModel):
     data: list[LoginAttemptPublic]
     count: int
+
+
+class WebSession(SQLModel, table=True):
+    """A sign-in to the web workplace: the session cookie holds a random token, and only
+    its SHA-256 is kept here, so whoever reads the table cannot sign in as anyone.
+    Logging out (or an admin disabling the user) ends it at once."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    username: str = Field(max_length=USERNAME_LENGTH, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

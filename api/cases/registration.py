@@ -4,7 +4,9 @@ clues found while mediating open. The caller starts the new cases' workflows."""
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
+from temporalio.client import Client
 
+from api import process
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.lifecycle import CaseKind, Channel, Status
@@ -12,7 +14,8 @@ from api.casefile.models import Case, Respondent
 from api.cases import service as cases
 from api.cases.models import CaseCreate, CasePublic, ClueReport
 from api.config import Settings
-from api.errors import NotAllowed, conflict, invalid
+from api.db import Database
+from api.errors import ApiError, NotAllowed, conflict, invalid
 from api.rules.service import rules_in_force
 from api.users.models import Role, User
 
@@ -147,3 +150,28 @@ def record_clue(*, session: Session, user: User, case_no: str, report_no: str) -
     # to triage (no unit yet, so it is not among the handler's cases).
     report = session.exec(select(Case).where(Case.case_no == report_no)).one()
     return cases.to_public(session=session, user=user, case=report)
+
+
+async def start(
+    db: Database,
+    temporal: Client,
+    settings: Settings,
+    to_start: list[tuple[str, str]],
+    *,
+    unconfirmed: str,
+) -> None:
+    """Starts the new cases' workflows; if Temporal certainly did not take one, the cases
+    are discarded (nothing half-written), and 503."""
+    for case_no, kind in to_start:
+        try:
+            started = await process.start_new(
+                client=temporal, settings=settings, case_no=case_no, kind=kind
+            )
+        except process.StartUnconfirmed as error:
+            # The workflow may run: the case stays, and the same request again finishes it.
+            raise ApiError(503, "case.start_unconfirmed", unconfirmed) from error
+        if not started:
+            await db.run(discard, case_nos=[no for no, _ in to_start])
+            raise ApiError(
+                503, "service.unavailable", "the workflow service (Temporal) is not reachable"
+            )

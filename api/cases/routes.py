@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from sqlmodel import Session
-from temporalio.client import Client
 
 from api import process
 from api.casefile import service as casefile
@@ -26,8 +25,7 @@ from api.cases.models import (
     HistoryPublic,
     WithdrawRequest,
 )
-from api.config import Settings
-from api.db import Database, utcnow
+from api.db import utcnow
 from api.deps import (
     CurrentUser,
     DatabaseDep,
@@ -36,7 +34,7 @@ from api.deps import (
     TemporalClientDep,
     require,
 )
-from api.errors import DECISION_RESPONSES, ApiError, ErrorPublic, Invalid, conflict
+from api.errors import DECISION_RESPONSES, ErrorPublic, Invalid, conflict
 from api.users.models import Role, User
 from api.workdays import ZONE
 from workflows.case import CaseWorkflow, workflow_id
@@ -71,7 +69,7 @@ async def register_case(
     registered = await db.run(registration.register, settings=settings, user=user, body=body)
     if registered.existing:
         response.status_code = 200
-    await _start(
+    await registration.start(
         db,
         temporal,
         settings,
@@ -80,31 +78,6 @@ async def register_case(
         "not confirm its process; send the same registration again (same client_ref)",
     )
     return await db.run(cases.public, user=user, case_no=registered.case_no)
-
-
-async def _start(
-    db: Database,
-    temporal: Client,
-    settings: Settings,
-    to_start: list[tuple[str, str]],
-    *,
-    unconfirmed: str,
-) -> None:
-    """Starts the new cases' workflows; if Temporal certainly did not take one, the cases
-    are discarded (nothing half-written), and 503."""
-    for case_no, kind in to_start:
-        try:
-            started = await process.start_new(
-                client=temporal, settings=settings, case_no=case_no, kind=kind
-            )
-        except process.StartUnconfirmed as error:
-            # The workflow may run: the case stays, and the same request again finishes it.
-            raise ApiError(503, "case.start_unconfirmed", unconfirmed) from error
-        if not started:
-            await db.run(registration.discard, case_nos=[no for no, _ in to_start])
-            raise ApiError(
-                503, "service.unavailable", "the workflow service (Temporal) is not reachable"
-            )
 
 
 @router.get("", response_model=CasesPublic)
@@ -248,7 +221,7 @@ async def report_clue(
     report_no = await db.run(
         registration.register_clue, settings=settings, user=user, case_no=case_no, body=body
     )
-    await _start(
+    await registration.start(
         db,
         temporal,
         settings,

@@ -71,9 +71,9 @@ def register(
     """Registers (登记) a case; the caller starts its workflow."""
     now = utcnow()
     received_at = body.received_at or now
+    wrong = body.party_errors()  # every mistake at once, the time's among them
     if received_at > now + CLOCK_SKEW:
-        raise Invalid(("received_at", "received_at may not be in the future"))
-    wrong = body.party_errors()
+        wrong.insert(0, ("received_at", "received_at may not be in the future"))
     if wrong:
         raise Invalid(*wrong)
     if body.campaign is not None and body.campaign not in campaign_codes:

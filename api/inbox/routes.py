@@ -1,4 +1,4 @@
-"""The /tasks routes: the inbox, one task, claiming it, and completing it."""
+"""The /tasks routes: the inbox, one task, claiming and releasing it, and completing it."""
 
 from typing import Annotated, Any
 
@@ -47,6 +47,13 @@ def get_task(task_id: TaskId, session: SessionDep, user: CurrentUser) -> TaskPub
 def claim_task(task_id: TaskId, session: SessionDep, user: CurrentUser) -> TaskPublic:
     """Takes the task: it is assigned to the caller."""
     return inbox.claim(session=session, user=user, task_id=task_id)
+
+
+@router.post("/{task_id}/release", response_model=TaskPublic)
+def release_task(task_id: TaskId, session: SessionDep, user: CurrentUser) -> TaskPublic:
+    """Gives a task the caller claimed back to the unit's queue (409 task.not_claimed if
+    it is not claimed)."""
+    return inbox.release(session=session, user=user, task_id=task_id)
 
 
 @router.post(

@@ -10,7 +10,7 @@ step that applies it decides by the same rules (``api.mediation.steps.legal_move
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from api import process
@@ -107,13 +107,41 @@ def actionable(*, session: Session, user: User, task_id: int) -> Task:
     return task
 
 
+def _take(session: Session, task: Task, status: TaskStatus, assignee: str | None) -> bool:
+    """Moves the task on if nobody moved it since it was read (one UPDATE, so two
+    colleagues clicking at once cannot both take it)."""
+    moved = session.exec(
+        update(Task)
+        .where(
+            col(Task.id) == task.id,
+            col(Task.status) == task.status,
+            col(Task.assignee).is_(None)
+            if task.assignee is None
+            else col(Task.assignee) == task.assignee,
+        )
+        .values(status=status, assignee=assignee)
+    )
+    session.commit()
+    session.refresh(task)
+    return bool(moved.rowcount)
+
+
 def claim(*, session: Session, user: User, task_id: int) -> TaskPublic:
     """Takes the task: it is assigned to the caller."""
     task = actionable(session=session, user=user, task_id=task_id)
-    task.status = TaskStatus.CLAIMED
-    task.assignee = user.username
-    session.add(task)
-    session.commit()
+    if not _take(session, task, TaskStatus.CLAIMED, user.username):
+        actionable(session=session, user=user, task_id=task_id)  # says who took it
+    return to_public(task)
+
+
+def release(*, session: Session, user: User, task_id: int) -> TaskPublic:
+    """Gives a claimed task back to the unit's queue: only its assignee may."""
+    task = actionable(session=session, user=user, task_id=task_id)
+    if task.status != TaskStatus.CLAIMED:
+        raise Conflict("task.not_claimed", f"task {task_id} is not claimed")
+    if not _take(session, task, TaskStatus.OPEN, None):
+        actionable(session=session, user=user, task_id=task_id)
+        raise Conflict("task.not_claimed", f"task {task_id} is not claimed")
     return to_public(task)
 
 

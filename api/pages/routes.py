@@ -1,31 +1,495 @@
-"""The web workplace (Simplified Chinese): login and the staff inbox.
+"""The web workplace (工作台), in Simplified Chinese: sign-in, the inbox, a task with its
+form, and the case page.
 
-The pages are static shells; they call the same JSON API with the bearer token the
-login page obtains.
+Pages are rendered on the server (Jinja2) from the same services as the JSON routes; a
+task's form is generated from its kind's completion model (``api.pages.forms``), and a
+completion goes to the workflow exactly as ``POST /api/v1/tasks/{id}/complete`` sends it.
+The session is a cookie (``api.auth.sessions``); every form carries its CSRF token.
 """
 
 from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlsplit
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
-from api.tasks.kinds import LABELS
+from api import labels, process
+from api.audit import dossier
+from api.audit import service as audit
+from api.auth import service as logins
+from api.auth import sessions
+from api.cases import registration
+from api.deps import DatabaseDep, SessionDep, SettingsDep
+from api.errors import ApiError, DomainError, Invalid, NotAllowed
+from api.inbox import service as inbox
+from api.pages import forms, present, registering, views
+from api.pages.session import PageUser, Posted, SignInRequired, csrf, page_user
+from api.tasks import kinds
+from api.tasks import service as tasks
+from api.tasks.models import TaskKind
+from api.users.models import Role, User
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+templates.env.filters["day"] = present.day
+templates.env.filters["moment"] = present.moment
+templates.env.globals["labels"] = labels
+templates.env.globals["name"] = labels.name
+templates.env.globals["kinds_labels"] = kinds.LABELS
+STATIC = Path(__file__).parent / "static"
+
+LOGIN_CSRF = "weiquan_login"
+
+
+def render(
+    request: Request,
+    template: str,
+    user: User | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "user": user,
+            "csrf": csrf(request),
+            "role": labels.name(labels.ROLE, user.role) if user else "",
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _safe_back(back: str | None) -> str:
+    """Where to go after signing in: a path of this site only."""
+    if not back:
+        return "/inbox"
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//"):
+        return "/inbox"
+    return back
+
+
+# --- sign in and out --------------------------------------------------------------------
 
 
 @router.get("/")
-def home() -> RedirectResponse:
-    return RedirectResponse("/login", status_code=303)
+def home(request: Request) -> RedirectResponse:
+    signed_in = request.cookies.get(sessions.COOKIE)
+    return RedirectResponse("/inbox" if signed_in else "/login", status_code=303)
+
+
+def _login_page(
+    request: Request, back: str, error: str = "", username: str = "", status_code: int = 200
+) -> HTMLResponse:
+    token = request.cookies.get(LOGIN_CSRF) or sessions.new_login_token()
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code=status_code,
+        back=back,
+        error=error,
+        username=username,
+        login_csrf=token,
+    )
+    settings = request.app.state.settings
+    response.set_cookie(
+        LOGIN_CSRF, token, httponly=True, samesite="lax", secure=settings.cookie_secure
+    )
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "login.html")
+def login(request: Request, next: str | None = None) -> HTMLResponse:
+    return _login_page(request, _safe_back(next))
+
+
+@router.post("/login")
+async def sign_in(request: Request, db: DatabaseDep, settings: SettingsDep) -> Response:
+    form: FormData = await request.form()
+    username = str(form.get("username", "")).strip()
+    password = str(form.get("password", ""))
+    back = _safe_back(str(form.get("next", "")))
+    sent = form.get("login_csrf")
+    cookie = request.cookies.get(LOGIN_CSRF)
+    if not cookie or not isinstance(sent, str) or not sessions.same(cookie, sent):
+        return _login_page(request, back, labels.ERROR["csrf.missing"], username, status_code=403)
+    if not username or not password:
+        return _login_page(request, back, "请填写用户名和密码", username, status_code=422)
+    client = request.client.host if request.client else None
+    outcome = await db.run(
+        logins.sign_in, settings=settings, username=username, password=password, client=client
+    )
+    if isinstance(outcome, logins.Locked):
+        return _login_page(request, back, labels.error(outcome.code), username, 429)
+    if outcome is None:
+        return _login_page(
+            request, back, labels.ERROR["auth.wrong_password"], username, status_code=401
+        )
+    token = await db.run(sessions.start, settings=settings, user=outcome)
+    response = RedirectResponse(back, status_code=303)
+    response.set_cookie(
+        sessions.COOKIE,
+        token,
+        max_age=settings.session_ttl_minutes * 60,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+    )
+    response.delete_cookie(LOGIN_CSRF)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, _form: Posted) -> RedirectResponse:
+    sessions.end(session=session, token=request.cookies.get(sessions.COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE)
+    return response
+
+
+# --- the inbox ----------------------------------------------------------------------------
+
+
+def _inbox_context(
+    session: Session, settings: Any, user: User, kind: str | None, state: str | None
+) -> dict[str, Any]:
+    chosen_kind = TaskKind(kind) if kind in kinds.LABELS else None
+    chosen_state = state if state in views.STATES else None
+    rows, count = views.task_rows(
+        session=session, settings=settings, user=user, kind=chosen_kind, state=chosen_state
+    )
+    return {
+        "rows": rows,
+        "count": count,
+        "kind": chosen_kind.value if chosen_kind else "",
+        "state": chosen_state or "",
+        "kinds": kinds.LABELS,
+        "states": views.STATES,
+    }
 
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox(request: Request) -> HTMLResponse:
-    return templates.TemplateResponse(request, "inbox.html", {"kind_labels": LABELS})
+def inbox_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    kind: str | None = None,
+    state: str | None = None,
+    done: str | None = None,
+) -> HTMLResponse:
+    context = _inbox_context(session, settings, user, kind, state)
+    notice = f"已办结：{kinds.LABELS[done]}" if done in kinds.LABELS else ""
+    return render(
+        request,
+        "inbox.html",
+        user,
+        notice=notice,
+        poll_seconds=settings.inbox_poll_seconds,
+        **context,
+    )
+
+
+@router.get("/inbox/rows", response_class=HTMLResponse)
+def inbox_rows(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    kind: str | None = None,
+    state: str | None = None,
+) -> HTMLResponse:
+    """The inbox's rows alone: the page polls it, so a task that arrives or that a
+    colleague takes shows without a reload."""
+    context = _inbox_context(session, settings, user, kind, state)
+    return render(request, "_task_rows.html", user, **context)
+
+
+def _back_to(form: dict[str, str], fallback: str) -> str:
+    return _safe_back(form.get("back") or fallback)
+
+
+@router.post("/tasks/{task_id}/claim")
+def claim(
+    request: Request, task_id: int, session: SessionDep, user: PageUser, form: Posted
+) -> Response:
+    try:
+        inbox.claim(session=session, user=user, task_id=task_id)
+    except DomainError as error:
+        return _refused(request, user, error)
+    return RedirectResponse(_back_to(form, f"/tasks/{task_id}"), status_code=303)
+
+
+@router.post("/tasks/{task_id}/release")
+def release(
+    request: Request, task_id: int, session: SessionDep, user: PageUser, form: Posted
+) -> Response:
+    try:
+        inbox.release(session=session, user=user, task_id=task_id)
+    except DomainError as error:
+        return _refused(request, user, error)
+    return RedirectResponse(_back_to(form, "/inbox"), status_code=303)
+
+
+def _refused(request: Request, user: User, error: DomainError) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        user,
+        status_code=error.status_code,
+        message=labels.error(error.code),
+        code=error.code,
+    )
+
+
+# --- a task and its form ------------------------------------------------------------------
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(
+    request: Request, task_id: int, session: SessionDep, settings: SettingsDep, user: PageUser
+) -> HTMLResponse:
+    view = views.task_view(session=session, settings=settings, user=user, task_id=task_id)
+    return render(request, "task.html", user, view=view, can_act=_can_act(user, view))
+
+
+def _can_act(user: User, view: views.TaskView) -> bool:
+    return tasks.can_act(user=user, task=view.task) and view.task.status in (
+        "open",
+        "claimed",
+    )
+
+
+@router.post("/tasks/{task_id}", response_class=HTMLResponse)
+async def complete(
+    request: Request,
+    task_id: int,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Completes the task with the form's body, as the JSON route does; a refusal shows
+    the form again with what was typed, the error beside its field."""
+    view = await db.run(views.task_view, settings=settings, user=user, task_id=task_id)
+    body = forms.fill(view.form, posted)
+    try:
+        decision = await db.run(
+            inbox.completion, settings=settings, user=user, task_id=task_id, body=body
+        )
+        client = await request.app.state.temporal.client()
+        await process.submit(db=db, client=client, settings=settings, decision=decision)
+        await db.run(inbox.completed, user=user, task_id=task_id)
+    except Invalid as error:
+        forms.show_errors(view.form, error.detail if isinstance(error.detail, list) else [])
+        return render(request, "task.html", user, 422, view=view, can_act=_can_act(user, view))
+    except DomainError as error:
+        # Done or taken meanwhile: the form stays, with what was typed, but cannot be sent.
+        view.form.error = labels.error(error.code)
+        fresh = await db.run(views.task_view, settings=settings, user=user, task_id=task_id)
+        view.task = fresh.task
+        can_act = _can_act(user, view)
+        return render(
+            request,
+            "task.html",
+            user,
+            error.status_code,
+            view=view,
+            can_act=can_act,
+            stale=not can_act,
+        )
+    except Exception:
+        view.form.error = labels.ERROR["service.unavailable"]
+        return render(request, "task.html", user, 503, view=view, can_act=_can_act(user, view))
+    return RedirectResponse(f"/inbox?done={quote(view.task.kind)}", status_code=303)
+
+
+# --- registering ------------------------------------------------------------------------
+
+
+def _may_register(user: User) -> None:
+    if user.role not in (Role.OPERATOR, Role.STATION):
+        raise NotAllowed("auth.role", "only operators and stations register cases")
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: PageUser
+) -> HTMLResponse:
+    _may_register(user)
+    context = registering.context(session=session, settings=settings, user=user)
+    return render(request, "register.html", user, form={}, errors={}, **context)
+
+
+@router.post("/register", response_class=HTMLResponse)
+async def register(
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Registers as ``POST /api/v1/cases`` does; a refusal shows the form again, as typed,
+    with each error beside its field."""
+    _may_register(user)
+    data = registering.body(posted)
+    general = ""
+    try:
+        created = await db.run(
+            registration.register,
+            settings=settings,
+            user=user,
+            body=registering.parse(data),
+        )
+        client = await request.app.state.temporal.client()
+        await registration.start(
+            db,
+            client,
+            settings,
+            created.to_start,
+            unconfirmed="registered, but the workflow service did not confirm it",
+        )
+        return RedirectResponse(f"/cases/{quote(created.case_no)}", status_code=303)
+    except ValidationError as error:
+        fields, general = registering.errors_by_field(registering.validation_errors(error))
+        status = 422
+    except Invalid as error:
+        detail = error.detail if isinstance(error.detail, list) else []
+        fields, general = registering.errors_by_field(detail)
+        status = 422
+    except DomainError as error:
+        fields, general, status = {}, labels.error(error.code), error.status_code
+    except Exception:
+        fields, general, status = {}, labels.ERROR["service.unavailable"], 503
+    context = await db.run(registering.context, settings=settings, user=user)
+    # The same client_ref again: sending the form once more never registers twice.
+    context["client_ref"] = posted.get("client_ref") or context["client_ref"]
+    return render(
+        request,
+        "register.html",
+        user,
+        status,
+        form=posted,
+        errors=fields,
+        general=general or (labels.ERROR["request.invalid"] if fields else ""),
+        **context,
+    )
+
+
+# --- cases --------------------------------------------------------------------------------
+
+
+@router.get("/cases/{case_no}", response_class=HTMLResponse)
+def case_page(
+    request: Request,
+    case_no: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    moment, as_of_error = views.parse_as_of(as_of)
+    view = views.case_view(
+        session=session, settings=settings, user=user, case_no=case_no, as_of=moment
+    )
+    return render(
+        request,
+        "case.html",
+        user,
+        422 if as_of_error else 200,
+        view=view,
+        as_of_text=as_of or "",
+        as_of_error=as_of_error,
+    )
+
+
+@router.get("/cases/{case_no}/dossier")
+async def dossier_page(
+    request: Request,
+    case_no: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
+) -> Response:
+    """The case dossier, as the JSON API's ``/cases/{no}/dossier`` gives it: the page, or
+    with ``?format=pdf`` a PDF to download."""
+    if user.role not in (Role.AUDITOR, Role.SUPERVISOR):
+        raise NotAllowed("auth.role", "the dossier is for auditors and supervisors")
+    try:
+        client = await request.app.state.temporal.client()
+    except Exception as error:
+        raise ApiError(503, "service.unavailable", "Temporal is not reachable") from error
+    html, number = await audit.dossier_document(
+        db=db, client=client, settings=settings, user=user, case_no=case_no
+    )
+    if format == "html":
+        return HTMLResponse(html)
+    return Response(
+        await run_in_threadpool(dossier.pdf, html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{number}-dossier.pdf"'},
+    )
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    no: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    try:
+        found = views.find_case(session=session, user=user, case_no=no)
+    except DomainError:
+        return render(
+            request,
+            "error.html",
+            user,
+            404,
+            message=f"未找到案件 {no}" if no.strip() else "请输入案件编号",
+            code="case.not_found",
+        )
+    return RedirectResponse(f"/cases/{quote(found)}", status_code=303)
+
+
+# --- the pages' errors --------------------------------------------------------------------
+
+
+def is_page(request: Request) -> bool:
+    """A request of the workplace (not of the JSON API, the worker's routes or the docs)."""
+    path = request.url.path
+    return not path.startswith(
+        ("/api/", "/internal/", "/healthz", "/docs", "/redoc", "/openapi", "/static")
+    )
+
+
+def sign_in_first(request: Request, error: Exception) -> Response:
+    assert isinstance(error, SignInRequired)
+    return RedirectResponse(f"/login?next={quote(error.back)}", status_code=303)
+
+
+def error_page(request: Request, error: DomainError) -> HTMLResponse:
+    """A domain error on a page, as a page in Chinese."""
+    user = None
+    try:
+        user = page_user(request)
+    except SignInRequired:
+        pass
+    return render(
+        request,
+        "error.html",
+        user,
+        status_code=error.status_code,
+        message=labels.error(error.code),
+        code=error.code,
+    )

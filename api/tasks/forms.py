@@ -4,7 +4,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+
+def _choices(source: str) -> dict[str, JsonValue]:
+    """Where a field's allowed values come from (the workplace offers them as choices):
+    ``branch`` units, the case's ``handler``s, ``committee``s, or ``ground:<kind>``, the
+    grounds of that kind in the case's rule set. The step checks them all the same."""
+    return {"x-choices": source}
 
 
 class _Body(BaseModel):
@@ -15,14 +22,14 @@ class AcceptTriage(_Body):
     """受理，并分送承办单位"""
 
     decision: Literal["accept"]
-    unit: str = Field(min_length=1, max_length=40)
+    unit: str = Field(min_length=1, max_length=40, json_schema_extra=_choices("branch"))
 
 
 class RejectTriage(_Body):
     """不予受理（须引用规则集中的依据）"""
 
     decision: Literal["reject"]
-    ground: str = Field(min_length=1, max_length=20)
+    ground: str = Field(min_length=1, max_length=20, json_schema_extra=_choices("ground:reject"))
     reason: str = Field(min_length=1, max_length=5000)
 
 
@@ -50,7 +57,7 @@ class Termination(_Body):
     """终止调解（须引用规则集中的依据）"""
 
     outcome: Literal["terminated"]
-    ground: str = Field(min_length=1, max_length=20)
+    ground: str = Field(min_length=1, max_length=20, json_schema_extra=_choices("ground:terminate"))
     reply: str = Field(min_length=1, max_length=10000)
 
 
@@ -99,8 +106,12 @@ class Reassign(_Body):
     """改派：另一承办单位，或本单位另一承办人"""
 
     action: Literal["reassign"]
-    unit: str | None = Field(default=None, min_length=1, max_length=40)
-    handler: str | None = Field(default=None, min_length=1, max_length=60)
+    unit: str | None = Field(
+        default=None, min_length=1, max_length=40, json_schema_extra=_choices("branch")
+    )
+    handler: str | None = Field(
+        default=None, min_length=1, max_length=60, json_schema_extra=_choices("handler")
+    )
     reason: str = Field(min_length=1, max_length=5000)
 
     @model_validator(mode="after")
@@ -180,7 +191,11 @@ class TerminationNotice(_Body):
     told_on: date
     next: Literal["end", "people", "litigation"]
     committee: str | None = Field(
-        default=None, min_length=1, max_length=40, description="for next=people"
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="for next=people",
+        json_schema_extra=_choices("committee"),
     )
     note: str | None = Field(default=None, max_length=5000)
 
@@ -246,7 +261,9 @@ class RulingInvalid(_Body):
     ruled_on: date
     reason: str = Field(min_length=1, max_length=5000)
     next: Literal["people", "litigation", "end"]
-    committee: str | None = Field(default=None, min_length=1, max_length=40)
+    committee: str | None = Field(
+        default=None, min_length=1, max_length=40, json_schema_extra=_choices("committee")
+    )
 
     @model_validator(mode="after")
     def _committee_for_people(self) -> "RulingInvalid":
@@ -272,7 +289,9 @@ class CourtEntrusted(_Body):
     rung: Literal["administrative", "people"]
     due_on: date = Field(description="the last day the court set for the mediation")
     court_ref: str | None = Field(default=None, max_length=100)
-    committee: str | None = Field(default=None, min_length=1, max_length=40)
+    committee: str | None = Field(
+        default=None, min_length=1, max_length=40, json_schema_extra=_choices("committee")
+    )
 
     @model_validator(mode="after")
     def _committee_for_people(self) -> "CourtEntrusted":

@@ -32,6 +32,7 @@ def bodies() -> dict[str, Any]:
         "/api/v1/cases/{case_no}/deadlines/{name}/resume": {},
         "/api/v1/cases/{case_no}/deadlines/{name}/extension": {"working_days": 5, **reason},
         "/api/v1/tasks/{task_id}/claim": None,
+        "/api/v1/tasks/{task_id}/release": None,
         "/api/v1/tasks/{task_id}/complete": {"outcome": "return", "reason": "审计人员试图退回"},
         "/api/v1/cases/{case_no}/mediation/sessions": {
             "held_on": today(),

@@ -1,0 +1,274 @@
+"""What each page shows, read through the same services as the JSON routes (plain
+functions of a session: the routes run them in the threadpool)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from api import labels
+from api.calendar.service import working_calendar
+from api.casefile import service as casefile
+from api.casefile.fold import CaseAsOf, fold
+from api.cases import service as cases
+from api.cases.models import CasePublic
+from api.config import Settings
+from api.db import utcnow
+from api.errors import NotFound
+from api.inbox import service as inbox
+from api.mediation import service as mediation
+from api.mediation.models import LadderDetail
+from api.pages import forms, present
+from api.rules.service import rules_in_force
+from api.tasks import kinds
+from api.tasks import service as tasks
+from api.tasks.models import ACTIVE, Task, TaskKind
+from api.units import service as units
+from api.units.models import UnitKind
+from api.users.models import Role, User
+from api.workdays import ZONE, deadline_instant, local_date
+
+
+def unit_names(session: Session) -> dict[str, str]:
+    return {u.code: u.name for u in units.list_all(session=session)}
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    label: str
+    unit: str
+    due: present.Due | None
+    status: str
+    can_act: bool
+    mine: bool
+
+
+STATES = {"warning": "临近到期", "overdue": "已超期"}
+
+
+def _warning_cutoff(session: Session, settings: Settings, now: datetime) -> datetime:
+    """Deadlines expiring before this instant have ``escalation_warning_working_days`` or
+    fewer working days left after today: those the inbox marks as warning."""
+    calendar = working_calendar(session=session)
+    today = local_date(now)
+    last = calendar.add_working_days(today, settings.escalation_warning_working_days).end
+    return deadline_instant(last)
+
+
+def task_rows(
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    kind: TaskKind | None = None,
+    state: str | None = None,
+    case_no: str | None = None,
+    limit: int = 200,
+) -> tuple[list[TaskRow], int]:
+    """The open tasks this user sees, soonest deadline first (the inbox)."""
+    now = utcnow()
+    query = tasks.visible_query(user=user).where(col(Task.status).in_(ACTIVE))
+    if kind is not None:
+        query = query.where(Task.kind == kind)
+    if case_no is not None:
+        query = query.where(Task.case_no == case_no)
+    if state == "overdue":
+        query = query.where(col(Task.due_at) <= now)
+    elif state == "warning":
+        cutoff = _warning_cutoff(session, settings, now)
+        query = query.where(col(Task.due_at) > now, col(Task.due_at) < cutoff)
+    found = session.exec(
+        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id)).limit(limit + 1)
+    ).all()
+    names = unit_names(session)
+    calendar = working_calendar(session=session)
+    rows = [
+        TaskRow(
+            task=t,
+            label=kinds.LABELS.get(t.kind, t.kind),
+            unit=names.get(t.unit, t.unit),
+            due=present.due(
+                t.due_at,
+                now=now,
+                calendar=calendar,
+                warning_days=settings.escalation_warning_working_days,
+            )
+            if t.due_at
+            else None,
+            status=labels.name(labels.TASK_STATUS, t.status),
+            can_act=tasks.can_act(user=user, task=t),
+            mine=t.assignee == user.username,
+        )
+        for t in found[:limit]
+    ]
+    return rows, len(found)
+
+
+@dataclass
+class EventRow:
+    seq: int
+    at: str
+    actor: str
+    label: str
+    summary: str
+
+
+@dataclass
+class CaseView:
+    case: CasePublic
+    names: dict[str, str]
+    deadlines: list[tuple[str, present.Due, Any]]
+    ladder: LadderDetail | None
+    events: list[EventRow]
+    tasks: list[TaskRow]
+    as_of: datetime | None
+    then: CaseAsOf | None
+    then_deadlines: list[tuple[str, present.Due]]
+
+
+def case_view(
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    case_no: str,
+    as_of: datetime | None = None,
+) -> CaseView:
+    """The case page: the case as this user may see it, or as it stood at ``as_of``."""
+    record = casefile.get_visible(session=session, user=user, case_no=case_no)
+    shown = cases.to_public(session=session, user=user, case=record)
+    names = unit_names(session)
+    now = utcnow()
+    calendar = working_calendar(session=session)
+    warning = settings.escalation_warning_working_days
+    deadlines = [
+        (
+            labels.name(labels.DEADLINE, d.name),
+            present.due(
+                d.due_at,
+                now=now,
+                calendar=calendar,
+                warning_days=warning,
+                state=d.state,
+                provisional=d.provisional,
+            ),
+            d,
+        )
+        for d in shown.deadlines
+    ]
+    seen = cases.events_as_seen(session=session, user=user, case=record)
+    then = None
+    then_deadlines: list[tuple[str, present.Due]] = []
+    if as_of is not None:
+        seen = [e for e in seen if e.at <= as_of]
+        then = fold(record.case_no, seen)
+        then_deadlines = [
+            (
+                labels.name(labels.DEADLINE, d.name),
+                present.due(
+                    d.due_at,
+                    now=as_of,
+                    calendar=calendar,
+                    warning_days=warning,
+                    state="met" if d.met else d.state,
+                ),
+            )
+            for d in then.deadlines
+        ]
+    events = [
+        EventRow(
+            seq=e.seq,
+            at=present.moment(e.at),
+            actor=e.actor,
+            label=labels.name(labels.EVENT, e.type),
+            summary=present.event_summary(e.type, e.data, names),
+        )
+        for e in seen
+    ]
+    rows, _ = task_rows(session=session, settings=settings, user=user, case_no=case_no)
+    return CaseView(
+        case=shown,
+        names=names,
+        deadlines=deadlines,
+        ladder=mediation.detail(session=session, case_no=case_no, user=user),
+        events=events,
+        tasks=rows,
+        as_of=as_of,
+        then=then,
+        then_deadlines=then_deadlines,
+    )
+
+
+def parse_as_of(value: str | None) -> tuple[datetime | None, str]:
+    """The picker's local date and time (Asia/Shanghai) as an instant, or an error."""
+    if not value:
+        return None, ""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None, "请填写有效的日期和时间"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZONE)
+    if moment > utcnow():
+        return None, labels.ERROR["as_of.in_future"]
+    return moment, ""
+
+
+@dataclass
+class TaskView:
+    task: Task
+    label: str
+    case: CaseView
+    form: forms.Form
+    context: dict[str, Any]
+
+
+def task_view(*, session: Session, settings: Settings, user: User, task_id: int) -> TaskView:
+    """A task with its case and its kind's form (the form is empty)."""
+    task = inbox.visible(session=session, user=user, task_id=task_id)
+    case = case_view(session=session, settings=settings, user=user, case_no=task.case_no)
+    rule_set = rules_in_force(session=session, settings=settings).by_code(case.case.rule_set)
+    branches = {
+        u.code: u.name for u in units.list_all(session=session) if u.kind == UnitKind.BRANCH
+    }
+    handlers = list(
+        session.exec(
+            select(User.username)
+            .where(User.role == Role.HANDLER, User.unit == case.case.unit, User.active)
+            .order_by(col(User.username))
+        ).all()
+    )
+    sources = forms.Sources(
+        rule_set=rule_set,
+        branches=branches,
+        handlers=handlers,
+        committees=mediation.committees(settings.committees_file),
+    )
+    form = forms.build(kinds.SCHEMAS[TaskKind(task.kind)], sources)
+    suggested = task.context.get("suggested_unit")
+    accept_unit = form.field("accept.unit")
+    if accept_unit is not None and suggested:
+        accept_unit.value = suggested
+    return TaskView(
+        task=task,
+        label=kinds.LABELS.get(task.kind, task.kind),
+        case=case,
+        form=form,
+        context=task.context,
+    )
+
+
+def task_of_case(*, session: Session, user: User, task_id: int) -> str:
+    """The case number of a task this user sees (404 otherwise)."""
+    task = inbox.visible(session=session, user=user, task_id=task_id)
+    return task.case_no
+
+
+def find_case(*, session: Session, user: User, case_no: str) -> str:
+    """A case number as typed into the search box, if this user sees that case."""
+    wanted = case_no.strip().upper()
+    if not wanted:
+        raise NotFound("case.not_found", "no case number given")
+    return casefile.get_visible(session=session, user=user, case_no=wanted).case_no

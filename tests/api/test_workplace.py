@@ -1,0 +1,452 @@
+"""The web workplace, over HTTP as a browser sends it: the session cookie and its flags,
+CSRF on every form, logout, the inbox, a task's generated form with its errors beside
+the fields, and the case page with its deadlines, timeline and as-of view."""
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from html import unescape
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from api.auth.models import WebSession
+from api.casefile.models import Case
+from api.tasks.models import Task
+from api.users import service as users
+from api.users.models import Role
+from tests.conftest import Stack, open_task, register
+from tests.factories import ZONE
+
+PAGE = {"Accept": "text/html"}
+
+
+class Browser:
+    """A user's browser: its own cookie jar, and the forms' CSRF tokens read off pages."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.csrf = ""
+
+    async def get(self, url: str, **kw: Any) -> httpx.Response:
+        response = await self.http.get(url, headers=PAGE, **kw)
+        found = re.search(r'name="csrf_token" value="([^"]*)"', response.text)
+        if found and found.group(1):
+            self.csrf = found.group(1)
+        return response
+
+    async def post(self, url: str, data: dict[str, str], csrf: bool = True) -> httpx.Response:
+        form = {"csrf_token": self.csrf, **data} if csrf else data
+        return await self.http.post(url, data=form, headers=PAGE)
+
+    async def sign_in(self, username: str, password: str = "demo") -> httpx.Response:
+        page = await self.http.get("/login")
+        token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
+        assert token, page.text
+        response = await self.http.post(
+            "/login",
+            data={"username": username, "password": password, "login_csrf": token.group(1)},
+        )
+        if response.status_code == 303:
+            await self.get(response.headers["location"])
+        return response
+
+
+@asynccontextmanager
+async def browser(
+    stack: Stack, username: str | None = None, base: str = "http://api"
+) -> AsyncIterator[Browser]:
+    transport = stack.api._transport
+    async with httpx.AsyncClient(transport=transport, base_url=base, timeout=60) as http:
+        user = Browser(http)
+        if username:
+            signed = await user.sign_in(username)
+            assert signed.status_code == 303, signed.text
+        yield user
+
+
+def text_of(html: str) -> str:
+    """The page's text, tags left out, as a reader sees it."""
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+def field_error(html: str, field_id: str) -> str:
+    found = re.search(rf'id="{field_id}-error">([^<]*)<', html)
+    return found.group(1) if found else ""
+
+
+async def test_the_session_cookie_carries_its_flags_and_logout_ends_it(stack: Stack) -> None:
+    async with browser(stack) as anna:
+        # A page asks for sign-in first and comes back to where it was going.
+        first = await anna.http.get("/inbox?kind=triage")
+        assert first.status_code == 303
+        assert first.headers["location"] == "/login?next=/inbox%3Fkind%3Dtriage"
+
+        wrong = await anna.sign_in("operator", "wrong")
+        assert wrong.status_code == 401
+        assert "用户名或密码错误" in wrong.text
+        assert 'value="operator"' in wrong.text  # the name typed is kept
+
+        signed = await anna.sign_in("operator")
+        assert signed.status_code == 303
+        cookie = next(
+            c for c in signed.headers.get_list("set-cookie") if c.startswith("weiquan_session=")
+        )
+        flags = {part.strip().lower() for part in cookie.split(";")}
+        assert "httponly" in flags and "samesite=lax" in flags
+        assert "secure" not in flags  # the embedded default is plain HTTP on loopback
+        with stack.db() as session:
+            rows = session.exec(select(WebSession)).all()
+            token = anna.http.cookies["weiquan_session"]
+            assert [r.username for r in rows] == ["operator"]
+            assert token not in {r.token_hash for r in rows}  # only its hash is kept
+
+        inbox = await anna.get("/inbox")
+        assert inbox.status_code == 200 and "我的待办" in inbox.text
+
+        # The cookie signs in the workplace only: the JSON API still wants its bearer token.
+        assert (await anna.http.get("/api/v1/me")).status_code == 401
+        assert (await stack.call("GET", "/api/v1/me", "operator")).status_code == 200
+
+        refused = await anna.post("/logout", {}, csrf=False)
+        assert refused.status_code == 403
+        assert "页面已过期" in refused.text
+        out = await anna.post("/logout", {})
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+
+    # The cookie of an ended session signs no one in, even if a browser kept it.
+    async with browser(stack) as thief:
+        thief.http.cookies.set("weiquan_session", token)
+        assert (await thief.http.get("/inbox")).status_code == 303
+
+
+async def test_the_cookie_is_secure_in_production(stack: Stack) -> None:
+    app_settings = stack.api._transport.app.state.settings  # type: ignore[attr-defined]
+    stack.api._transport.app.state.settings = app_settings.model_copy(  # type: ignore[attr-defined]
+        update={"session_cookie_secure": True}
+    )
+    try:
+        # A Secure cookie comes back over HTTPS only.
+        async with browser(stack, base="https://api") as anna:
+            signed = await anna.sign_in("operator")
+            cookie = next(
+                c for c in signed.headers.get_list("set-cookie") if "weiquan_session=" in c
+            )
+            assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+    finally:
+        stack.api._transport.app.state.settings = app_settings  # type: ignore[attr-defined]
+
+
+async def test_a_login_form_without_its_token_is_refused(stack: Stack) -> None:
+    async with browser(stack) as anna:
+        response = await anna.http.post("/login", data={"username": "operator", "password": "demo"})
+        assert response.status_code == 403
+        assert "weiquan_session" not in anna.http.cookies
+
+
+async def test_triage_in_the_browser_refuses_bad_input_beside_the_field_and_keeps_it(
+    stack: Stack,
+) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    async with browser(stack, "operator") as anna:
+        page = await anna.get(f"/tasks/{triage['id']}")
+        assert page.status_code == 200
+        shown = text_of(page.text)
+        for choice in ("受理，并分送承办单位", "不予受理", "移送其他部门"):
+            assert choice in shown
+        # The unit is suggested from the respondent's district, by its name.
+        assert re.search(r'<option value="guichi" selected>贵池分局</option>', page.text)
+        # Every non-acceptance ground shows its article and statutory text.
+        assert "第十五条第一项 投诉事项不属于市场监督管理部门职责" in shown
+
+        # A form posted without its CSRF token changes nothing.
+        forged = await anna.post(
+            f"/tasks/{triage['id']}", {"choice": "accept", "accept.unit": "guichi"}, csrf=False
+        )
+        assert forged.status_code == 403
+
+        # Reject without a ground: the error is beside the ground, the reason is kept.
+        missing = await anna.post(
+            f"/tasks/{triage['id']}", {"choice": "reject", "reject.reason": "不属于本局管辖的纠纷"}
+        )
+        assert missing.status_code == 422
+        assert field_error(missing.text, "f-reject-ground") == "必填"
+        assert "不属于本局管辖的纠纷" in missing.text
+        assert 'value="reject" checked' in missing.text
+
+        # A ground that is not in the case's rule set.
+        wrong = await anna.post(
+            f"/tasks/{triage['id']}",
+            {"choice": "reject", "reject.ground": "Z99", "reject.reason": "理由"},
+        )
+        assert wrong.status_code == 422
+        assert field_error(wrong.text, "f-reject-ground") == "不是本案适用规则集中的不予受理依据"
+
+        with stack.db() as session:
+            task = session.get(Task, triage["id"])
+            assert task is not None and task.status == "open"
+            case = session.exec(select(Case).where(Case.case_no == case_no)).one()
+            assert case.status == "triage"
+
+        done = await anna.post(
+            f"/tasks/{triage['id']}", {"choice": "accept", "accept.unit": "guichi"}
+        )
+        assert done.status_code == 303, done.text
+        assert done.headers["location"] == "/inbox?done=triage"
+        after = await anna.get(done.headers["location"])
+        assert "已办结：受理审查" in after.text
+
+        case_page = text_of((await anna.get(f"/cases/{case_no}")).text)
+        assert "处理中" in case_page and "贵池分局" in case_page
+        assert "guichi" not in case_page
+
+
+async def test_a_task_a_colleague_completed_a_moment_ago_is_refused_and_the_input_kept(
+    stack: Stack,
+) -> None:
+    with stack.db() as session:
+        users.create(
+            session=session, username="operator2", password="demo", role=Role.OPERATOR, unit="city"
+        )
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    async with browser(stack, "operator") as anna:
+        page = await anna.get(f"/tasks/{triage['id']}")
+        assert page.status_code == 200
+        done = await stack.call(
+            "POST",
+            f"/api/v1/tasks/{triage['id']}/complete",
+            "operator2",
+            json={"decision": "refer", "to": "县卫健委", "reason": "属医疗纠纷"},
+        )
+        assert done.status_code == 200, done.text
+        late = await anna.post(
+            f"/tasks/{triage['id']}",
+            {"choice": "reject", "reject.ground": "R15-1", "reject.reason": "我写的理由"},
+        )
+        assert late.status_code == 409
+        assert "该待办已由同事办结" in late.text
+        assert "我写的理由" in late.text  # what was typed is still there to copy
+        assert re.search(r'<button type="submit" disabled', late.text)
+        with stack.db() as session:
+            case = session.exec(select(Case).where(Case.case_no == case_no)).one()
+            assert case.status == "referred"
+
+
+async def test_the_inbox_lists_claims_and_releases_and_its_rows_refresh(stack: Stack) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    async with browser(stack, "operator") as anna:
+        inbox = await anna.get("/inbox?kind=triage")
+        row = re.search(rf'<tr data-task="{triage["id"]}".*?</tr>', inbox.text, re.S)
+        assert row, inbox.text
+        row_text = text_of(row.group(0))
+        assert "受理审查" in row_text and case_no in row_text
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日止", row_text)
+        assert "剩余" in row_text or "今日到期" in row_text
+
+        claimed = await anna.post(f"/tasks/{triage['id']}/claim", {"back": "/inbox"})
+        assert claimed.status_code == 303
+        rows = await anna.get("/inbox/rows?kind=triage")
+        assert "已认领（operator）" in text_of(rows.text)
+        assert "放弃认领" in rows.text
+
+        released = await anna.post(f"/tasks/{triage['id']}/release", {"back": "/inbox"})
+        assert released.status_code == 303
+        with stack.db() as session:
+            task = session.get(Task, triage["id"])
+            assert task is not None and task.status == "open" and task.assignee is None
+
+        # Filters: nothing of this case is overdue yet.
+        overdue = await anna.get("/inbox/rows?state=overdue")
+        assert case_no not in overdue.text
+
+
+async def test_the_case_page_shows_deadlines_timeline_and_the_case_as_it_stood(
+    stack: Stack,
+) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    # The picker gives whole seconds: the moment before acceptance, a second after the rest.
+    await asyncio.sleep(1.1)
+    before = datetime.now(ZONE).replace(microsecond=0)
+    await asyncio.sleep(1.1)
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    async with browser(stack, "guichi") as handler:
+        page = await handler.get(f"/cases/{case_no}")
+        assert page.status_code == 200
+        shown = text_of(page.text)
+        assert "处理中" in shown and "贵池分局" in shown
+        assert re.search(r"处理时限 \d{4}年\d{1,2}月\d{1,2}日止 剩余 \d+ 个工作日", shown), shown
+        assert "按期完成" in shown  # the triage deadline, met
+        for label in ("登记", "受理", "生成待办"):
+            assert label in shown
+        assert "张三" in shown  # a handler works with the complainant
+
+        as_of = before.strftime("%Y-%m-%dT%H:%M:%S")
+        then = text_of((await handler.get(f"/cases/{case_no}", params={"as_of": as_of})).text)
+        assert "当时状态 受理审查" in then
+        assert "当时承办单位 —" in then
+        assert "当时待办 受理审查" in then
+
+        future = (datetime.now(ZONE) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+        ahead = await handler.get(f"/cases/{case_no}", params={"as_of": future})
+        assert ahead.status_code == 422 and "所选时间晚于现在" in ahead.text
+
+    async with browser(stack, "dongzhi") as other:
+        response = await other.get(f"/cases/{case_no}")
+        assert response.status_code == 404
+        assert "未找到该案件" in response.text
+        assert (await other.get(f"/search?no={case_no}")).status_code == 404
+
+    async with browser(stack, "auditor") as auditor:
+        found = await auditor.http.get(f"/search?no={case_no.lower()}")
+        assert found.status_code == 303 and found.headers["location"] == f"/cases/{case_no}"
+        shown = text_of((await auditor.get(found.headers["location"])).text)
+        assert "张*" in shown and "张三" not in shown  # an auditor sees the parties masked
+
+
+@pytest.mark.parametrize("path", ["/inbox", "/tasks/1", "/cases/TS1"])
+async def test_every_page_wants_a_sign_in(stack: Stack, path: str) -> None:
+    async with browser(stack) as nobody:
+        response = await nobody.http.get(path)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/login?next=")
+
+
+async def test_a_sealed_reporter_stays_sealed_on_the_case_page(stack: Stack) -> None:
+    response = await stack.call(
+        "POST",
+        "/api/v1/cases",
+        "operator",
+        json={
+            "kind": "report",
+            "channel": "hotline",
+            "reporter": {"name": "李四举报", "phone": "13911112222"},
+            "respondent": {"name": "某超市", "district": "贵池区"},
+            "description": "销售过期食品",
+        },
+    )
+    assert response.status_code == 201, response.text
+    case_no = response.json()["case_no"]
+    async with browser(stack, "operator") as anna:
+        page = await anna.get(f"/cases/{case_no}")
+        assert page.status_code == 200
+        assert "实名举报人身份已保密" in text_of(page.text)
+        assert "李四举报" not in page.text and "13911112222" not in page.text
+
+
+async def test_registering_in_the_browser_once_with_errors_beside_the_fields(
+    stack: Stack,
+) -> None:
+    async with browser(stack, "operator") as anna:
+        page = await anna.get("/register")
+        assert page.status_code == 200
+        ref = re.search(r'name="client_ref" value="([0-9a-f]+)"', page.text)
+        assert ref
+        assert 'data-unit="贵池分局"' in page.text  # a district suggests its branch
+        assert "可以填过去的时间" in page.text
+
+        form = {
+            "client_ref": ref.group(1),
+            "kind": "complaint",
+            "channel": "hotline",
+            "respondent.name": "某某家电商场",
+            "respondent.district": "贵池区",
+            "description": "冰箱不制冷",
+            "received_at": (datetime.now(ZONE) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"),
+        }
+        bad = await anna.post("/register", form)
+        assert bad.status_code == 422
+        assert field_error(bad.text, "r-complainant-name") == "投诉须填写投诉人"
+        assert "冰箱不制冷" in bad.text and 'value="某某家电商场"' in bad.text
+        assert "建议承办单位：贵池分局" in bad.text
+        form["complainant.name"] = "王五"
+        late = await anna.post("/register", form)
+        assert field_error(late.text, "r-received_at") == "收到时间不能晚于现在"
+        with stack.db() as session:
+            assert session.exec(select(Case)).all() == []  # nothing half-written
+
+        form["received_at"] = (datetime.now(ZONE) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+        first = await anna.post("/register", form)
+        assert first.status_code == 303, text_of(first.text)
+        again = await anna.post("/register", form)  # a double click
+        assert again.status_code == 303
+        assert again.headers["location"] == first.headers["location"]
+        with stack.db() as session:
+            registered = session.exec(select(Case)).all()
+            assert len(registered) == 1
+            assert registered[0].complainant == {"name": "王五"}
+            assert registered[0].received_at < datetime.now(ZONE) - timedelta(days=2)
+        case_page = text_of((await anna.get(first.headers["location"])).text)
+        assert "王五" in case_page and "（建议：贵池分局）" in case_page
+
+    async with browser(stack, "guichi") as handler:
+        assert (await handler.get("/register")).status_code == 403
+
+
+async def test_a_claimed_task_is_released_by_its_assignee_only(stack: Stack) -> None:
+    with stack.db() as session:
+        users.create(
+            session=session, username="operator3", password="demo", role=Role.OPERATOR, unit="city"
+        )
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    url = f"/api/v1/tasks/{triage['id']}"
+    assert (await stack.call("POST", f"{url}/claim", "operator")).status_code == 200
+    taken = await stack.call("POST", f"{url}/claim", "operator3")
+    assert taken.status_code == 409 and taken.json()["code"] == "task.claimed"
+    other = await stack.call("POST", f"{url}/release", "operator3")
+    assert other.status_code == 409 and other.json()["code"] == "task.claimed"
+    mine = await stack.call("POST", f"{url}/release", "operator")
+    assert mine.status_code == 200 and mine.json()["status"] == "open"
+    again = await stack.call("POST", f"{url}/release", "operator")
+    assert again.status_code == 409 and again.json()["code"] == "task.not_claimed"
+    assert (await stack.call("POST", f"{url}/claim", "operator3")).status_code == 200
+
+
+# Who sees a complaint of 贵池 once it is dispatched there, and who may register.
+ROLES = {
+    "operator": (200, 200),
+    "supervisor": (200, 403),
+    "auditor": (200, 403),
+    "admin": (200, 403),
+    "guichi": (200, 403),
+    "guichi-supervisor": (200, 403),
+    "dongzhi": (404, 403),
+    "dongzhi-supervisor": (404, 403),
+    "st-wanda": (404, 200),
+}
+
+
+async def test_every_role_sees_the_pages_it_may_and_no_more(stack: Stack) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    for username, (case_status, register_status) in ROLES.items():
+        async with browser(stack, username) as someone:
+            inbox = await someone.get("/inbox")
+            assert inbox.status_code == 200, username
+            assert (await someone.get(f"/cases/{case_no}")).status_code == case_status, username
+            assert (await someone.get("/register")).status_code == register_status, username
+            shown = text_of(inbox.text)
+            assert "我的待办" in shown and "Traceback" not in shown
+            if case_status == 404:
+                assert case_no not in inbox.text  # nor its tasks
