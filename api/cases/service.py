@@ -1,6 +1,6 @@
 import json
 from collections.abc import Collection
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -178,8 +178,14 @@ def list_visible(
     overdue: bool | None,
     limit: int,
     offset: int,
+    received_from: datetime | None = None,
+    received_before: datetime | None = None,
 ) -> tuple[list[Case], int]:
     query = select(Case).where(visible_filter(user=user))
+    if received_from is not None:
+        query = query.where(col(Case.received_at) >= received_from)
+    if received_before is not None:
+        query = query.where(col(Case.received_at) < received_before)
     if kind is not None:
         query = query.where(Case.kind == kind)
     if status is not None:

@@ -7,6 +7,7 @@ completion goes to the workflow exactly as ``POST /api/v1/tasks/{id}/complete`` 
 The session is a cookie (``api.auth.sessions``); every form carries its CSRF token.
 """
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -28,7 +29,7 @@ from api.cases import registration
 from api.deps import DatabaseDep, SessionDep, SettingsDep
 from api.errors import ApiError, DomainError, Invalid, NotAllowed
 from api.inbox import service as inbox
-from api.pages import forms, present, registering, views
+from api.pages import forms, present, registering, supervising, views
 from api.pages.session import PageUser, Posted, SignInRequired, csrf, page_user
 from api.tasks import kinds
 from api.tasks import service as tasks
@@ -388,6 +389,60 @@ async def register(
 # --- cases --------------------------------------------------------------------------------
 
 
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    kind: Annotated[str, Query(max_length=20)] = "",
+    status: Annotated[str, Query(max_length=20)] = "",
+    unit: Annotated[str, Query(max_length=40)] = "",
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: Annotated[date | None, Query()] = None,
+    overdue: Annotated[bool, Query()] = False,
+) -> HTMLResponse:
+    """Case search: by kind, status, handling unit, the period received, overdue."""
+    rows, count = views.case_list(
+        session=session,
+        user=user,
+        kind=kind or None,
+        status=status or None,
+        unit=unit or None,
+        start=from_,
+        end=to,
+        overdue=overdue,
+    )
+    return render(
+        request,
+        "cases.html",
+        user,
+        rows=rows,
+        count=count,
+        chosen={"kind": kind, "status": status, "unit": unit, "overdue": overdue},
+        start=from_.isoformat() if from_ else "",
+        end=to.isoformat() if to else "",
+        names=views.unit_names(session),
+    )
+
+
+@router.get("/cases/{case_no}/verification", response_class=HTMLResponse)
+async def verification_badge(
+    request: Request, case_no: str, db: DatabaseDep, settings: SettingsDep, user: PageUser
+) -> HTMLResponse:
+    """The verification badge of a case (its chain, the Temporal cross-check and the
+    signed checkpoint): a fragment the case page loads once it shows."""
+    if user.role not in (Role.AUDITOR, Role.SUPERVISOR):
+        raise NotAllowed("auth.role", "verification is for auditors and supervisors")
+    try:
+        client = await request.app.state.temporal.client()
+    except Exception as error:
+        raise ApiError(503, "service.unavailable", "Temporal is not reachable") from error
+    verified = await audit.verification(
+        db=db, client=client, settings=settings, user=user, case_no=case_no
+    )
+    return render(request, "_verification.html", user, verified=verified)
+
+
 @router.get("/cases/{case_no}", response_class=HTMLResponse)
 def case_page(
     request: Request,
@@ -460,6 +515,78 @@ def search(
             code="case.not_found",
         )
     return RedirectResponse(f"/cases/{quote(found)}", status_code=303)
+
+
+# --- supervision --------------------------------------------------------------------------
+
+
+@router.get("/supervision", response_class=HTMLResponse)
+def supervision_page(
+    request: Request, session: SessionDep, settings: SettingsDep, user: PageUser
+) -> HTMLResponse:
+    board = supervising.dashboard(session=session, settings=settings, user=user)
+    return render(request, "supervision.html", user, board=board, rungs=supervising.RUNGS)
+
+
+@router.get("/supervision/overdue", response_class=HTMLResponse)
+def overdue_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    unit: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    rows, count, unit_name = supervising.overdue_rows(
+        session=session, user=user, unit=unit, due_soon=False, within=0
+    )
+    return render(
+        request,
+        "supervision_list.html",
+        user,
+        heading="已超期",
+        rows=rows,
+        count=count,
+        unit_name=unit_name,
+        css="overdue",
+    )
+
+
+@router.get("/supervision/due-soon", response_class=HTMLResponse)
+def due_soon_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    unit: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    rows, count, unit_name = supervising.overdue_rows(
+        session=session,
+        user=user,
+        unit=unit,
+        due_soon=True,
+        within=settings.escalation_warning_working_days,
+    )
+    return render(
+        request,
+        "supervision_list.html",
+        user,
+        heading="临近到期",
+        rows=rows,
+        count=count,
+        unit_name=unit_name,
+        css="warning",
+    )
+
+
+@router.get("/supervision/accountability", response_class=HTMLResponse)
+def accountability_page(
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    unit: Annotated[str | None, Query(max_length=40)] = None,
+    kind: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    found, names = supervising.accountability_list(session=session, user=user, unit=unit, kind=kind)
+    return render(request, "accountability.html", user, found=found, names=names)
 
 
 # --- the pages' errors --------------------------------------------------------------------

@@ -2,7 +2,7 @@
 functions of a session: the routes run them in the threadpool)."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -11,6 +11,7 @@ from api import labels
 from api.calendar.service import working_calendar
 from api.casefile import service as casefile
 from api.casefile.fold import CaseAsOf, fold
+from api.casefile.lifecycle import CaseKind, Status
 from api.cases import service as cases
 from api.cases.models import CasePublic
 from api.config import Settings
@@ -27,7 +28,7 @@ from api.tasks.models import ACTIVE, Task, TaskKind
 from api.units import service as units
 from api.units.models import UnitKind
 from api.users.models import Role, User
-from api.workdays import ZONE, deadline_instant, local_date
+from api.workdays import ZONE, deadline_instant, local_date, local_midnight
 
 
 def unit_names(session: Session) -> dict[str, str]:
@@ -272,3 +273,55 @@ def find_case(*, session: Session, user: User, case_no: str) -> str:
     if not wanted:
         raise NotFound("case.not_found", "no case number given")
     return casefile.get_visible(session=session, user=user, case_no=wanted).case_no
+
+
+@dataclass
+class CaseRow:
+    case_no: str
+    kind: str
+    status: str
+    unit: str
+    received: str
+    overdue: bool
+    category: str
+
+
+def case_list(
+    *,
+    session: Session,
+    user: User,
+    kind: str | None,
+    status: str | None,
+    unit: str | None,
+    start: date | None,
+    end: date | None,
+    overdue: bool,
+    limit: int = 100,
+) -> tuple[list[CaseRow], int]:
+    """The cases this user sees, newest received first, by kind, status, unit and the
+    period they were received in (whole days, Asia/Shanghai)."""
+    names = unit_names(session)
+    rows, count = cases.list_visible(
+        session=session,
+        user=user,
+        kind=CaseKind(kind) if kind in set(CaseKind) else None,
+        status=Status(status) if status in set(Status) else None,
+        unit=unit if unit in names else None,
+        overdue=True if overdue else None,
+        limit=limit,
+        offset=0,
+        received_from=local_midnight(start) if start else None,
+        received_before=local_midnight(end + timedelta(days=1)) if end else None,
+    )
+    return [
+        CaseRow(
+            case_no=c.case_no,
+            kind=labels.name(labels.KIND, c.kind),
+            status=labels.name(labels.STATUS, c.status),
+            unit=names.get(c.unit, c.unit) if c.unit else "—",
+            received=present.moment(c.received_at),
+            overdue=c.overdue,
+            category=c.category or "",
+        )
+        for c in rows
+    ], count

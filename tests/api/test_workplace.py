@@ -20,7 +20,7 @@ from api.tasks.models import Task
 from api.users import service as users
 from api.users.models import Role
 from tests.conftest import Stack, open_task, register
-from tests.factories import ZONE
+from tests.factories import ZONE, eventually
 
 PAGE = {"Accept": "text/html"}
 
@@ -450,3 +450,84 @@ async def test_every_role_sees_the_pages_it_may_and_no_more(stack: Stack) -> Non
             assert "我的待办" in shown and "Traceback" not in shown
             if case_status == 404:
                 assert case_no not in inbox.text  # nor its tasks
+
+
+async def test_the_supervisor_sees_what_runs_late_and_urges_it(stack: Stack) -> None:
+    received = datetime.now(ZONE) - timedelta(days=30)  # about 20 working days ago
+    case_no = await register(stack, received_at=received.isoformat())
+
+    async def supervise_task() -> dict[str, Any] | None:
+        found = await stack.call(
+            "GET", "/api/v1/tasks", "supervisor", params={"case_no": case_no, "kind": "supervise"}
+        )
+        data = found.json()["data"]
+        return data[0] if data else None
+
+    task = await eventually(supervise_task)
+    async with browser(stack, "supervisor") as sue:
+        board = await sue.get("/supervision")
+        assert board.status_code == 200
+        row = re.search(r'<tr data-unit="city">.*?</tr>', board.text, re.S)
+        assert row, board.text
+        assert 'href="/supervision/overdue?unit=city">1<' in row.group(0)
+        assert "池州市市场监督管理局" in row.group(0)
+        # The twelve months' charts, drawn here as SVG, one line per branch.
+        assert board.text.count("<svg") == 2 and "贵池分局" in board.text
+        assert 'id="chart-on-time"' in board.text
+
+        late = text_of((await sue.get("/supervision/overdue?unit=city")).text)
+        assert case_no in late and "受理审查时限" in late
+        assert re.search(r"已超期 \d+ 个工作日", late), late
+
+        page = await sue.get(f"/tasks/{task['id']}")
+        assert "催办" in text_of(page.text)
+        urged = await sue.post(
+            f"/tasks/{task['id']}", {"choice": "urge", "urge.note": "请于今日内完成受理审查"}
+        )
+        assert urged.status_code == 303, text_of(urged.text)
+        records = text_of((await sue.get("/supervision/accountability?kind=urge")).text)
+        assert case_no in records and "催办" in records
+
+    async with browser(stack, "guichi-supervisor") as head:
+        board = text_of((await head.get("/supervision")).text)
+        assert "贵池分局" in board and "东至县局" not in board
+        other = await head.get("/supervision/overdue?unit=dongzhi")
+        assert other.status_code == 403 and "该单位不归您管理" in other.text
+
+    async with browser(stack, "guichi") as handler:
+        assert (await handler.get("/supervision")).status_code == 403
+
+
+async def test_the_auditor_searches_cases_and_sees_the_record_verified(stack: Stack) -> None:
+    old = (datetime.now(ZONE) - timedelta(days=40)).isoformat()
+    first = await register(stack, received_at=old)
+    second = await register(stack)
+    triage = await open_task(stack, second, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    async with browser(stack, "auditor") as audrey:
+        every = text_of((await audrey.get("/cases")).text)
+        assert first in every and second in every and "共 2 件" in every
+        by_unit = text_of((await audrey.get("/cases?unit=guichi&kind=complaint")).text)
+        assert second in by_unit and first not in by_unit and "贵池分局" in by_unit
+        recent = (datetime.now(ZONE) - timedelta(days=5)).date().isoformat()
+        period = text_of((await audrey.get(f"/cases?from={recent}")).text)
+        assert second in period and first not in period
+        status = text_of((await audrey.get("/cases?status=handling")).text)
+        assert second in status and first not in status
+
+        page = await audrey.get(f"/cases/{second}")
+        assert f'data-src="/cases/{second}/verification"' in page.text
+        badge = await audrey.get(f"/cases/{second}/verification")
+        assert badge.status_code == 200
+        assert 'data-ok="true"' in badge.text and "记录完整" in text_of(badge.text)
+
+    async with browser(stack, "dongzhi") as other:
+        listed = text_of((await other.get("/cases")).text)
+        assert second not in listed and "没有符合条件的案件" in listed
+        assert (await other.get(f"/cases/{second}/verification")).status_code == 403

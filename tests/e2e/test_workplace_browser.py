@@ -1,8 +1,9 @@
 """The workplace in a real Chromium (Debian's), on the stack ``make run`` starts.
 
 One walk: an operator registers a complaint and accepts it, the branch's handler
-completes the mediation, the operator records the callback, and the auditor opens the
-case as it stood before acceptance and downloads its dossier. Each step leaves a
+completes the mediation, the operator records the callback, a case received 20 working
+days ago shows on the supervisor's dashboard as overdue and is urged, and the auditor
+opens the first case as it stood before acceptance and downloads its dossier. Each step leaves a
 screenshot under ``test-artifacts/`` (ignored by git). Beside it: bad input shown beside
 its field and kept, the inbox updating itself, and a case page with no sideways scrolling
 at 1366×768 and on a phone."""
@@ -139,12 +140,39 @@ def test_a_complaint_walks_through_the_workplace(stack: Embedded, chromium: Brow
     expect(operator.locator("#case-status")).to_have_text(re.compile("已办结"), timeout=20_000)
     shot(operator, "3-closed")
 
+    # 4. A case received 20 working days ago is overdue on the dashboard; the supervisor
+    # urges it.
+    api = Client(base)
+    received = (datetime.now(ZONE) - timedelta(days=30)).isoformat()
+    late_no = api.post("/cases", "operator", json=complaint(received_at=received))["case_no"]
+    supervisor = sign_in(chromium, base, "supervisor")
+    supervisor.get_by_role("link", name="督办总览").click()
+    overdue = supervisor.locator("tr[data-unit=city] a.overdue")
+    for _ in range(40):  # the workflow flags it within moments of its start
+        if overdue.count():
+            break
+        time.sleep(0.5)
+        supervisor.reload()
+    overdue.click()
+    expect(supervisor.locator("main")).to_contain_text(late_no)
+    shot(supervisor, "4-overdue")
+    open_task(supervisor, "督办", late_no)
+    supervisor.get_by_label("催办", exact=True).check()
+    supervisor.locator("#f-urge-note").fill("请于今日内完成受理审查")
+    supervisor.get_by_role("button", name="提交").click()
+    expect(supervisor.locator(".notice")).to_have_text("已办结：督办")
+    supervisor.goto("/supervision/accountability?kind=urge")
+    expect(supervisor.locator("main")).to_contain_text(late_no)
+    supervisor.goto("/supervision")
+    shot(supervisor, "4-dashboard")
+
     # 5. The auditor sees the case as it stood before acceptance, and downloads its dossier.
     auditor = sign_in(chromium, base, "auditor")
     auditor.get_by_label("案件编号").fill(case_no)
     auditor.get_by_role("button", name="查找").click()
     expect(auditor).to_have_url(re.compile(f"/cases/{case_no}$"))
     expect(auditor.locator("#complainant")).to_contain_text("赵*")
+    expect(auditor.locator("#verified")).to_contain_text("记录完整", timeout=20_000)
     auditor.get_by_label("日期和时间（北京时间）").fill(
         before_acceptance.strftime("%Y-%m-%dT%H:%M:%S")
     )

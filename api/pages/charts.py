@@ -1,0 +1,69 @@
+"""Charts drawn on the server, as SVG: no script and nothing from another site."""
+
+from dataclasses import dataclass
+from html import escape
+
+from markupsafe import Markup
+
+# Distinct colours that stay apart for the common forms of colour blindness.
+COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000")
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: list[float | None]  # a rate in 0..1 per month; None when nothing to count
+
+
+def line_chart(
+    key: str, title: str, months: list[str], series: list[Series], *, width: int = 640
+) -> Markup:
+    """Rates (0–100 %) per month, one line per series (a month without cases leaves a
+    gap), with a legend; ``key`` names the chart's element."""
+    height, left, right, top, bottom = 260, 44, 12, 16, 48
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(len(months) - 1, 1)
+
+    def x(i: int) -> float:
+        return left + i * step
+
+    def y(rate: float) -> float:
+        return top + plot_h * (1 - rate)
+
+    legend = 22 * ((len(series) + 2) // 3)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend}" '
+        f'role="img" class="chart" id="{key}" aria-labelledby="{key}-title">',
+        f'<title id="{key}-title">{escape(title)}</title>',
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            'stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{int(tick * 100)}%</text>"
+        )
+    for i, month in enumerate(months):
+        if len(months) <= 12 or i % 2 == 0:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                f'font-size="11">{escape(month)}</text>'
+            )
+    for n, s in enumerate(series):
+        colour = COLOURS[n % len(COLOURS)]
+        points = [(x(i), y(v)) for i, v in enumerate(s.values) if v is not None]
+        if len(points) > 1:
+            path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
+            parts.append(
+                f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>'
+            )
+        for px, py in points:
+            parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
+        lx = left + (n % 3) * (plot_w / 3)
+        ly = height + 22 * (n // 3) - 6
+        parts.append(
+            f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{lx + 16:.1f}" y="{ly + 1}" font-size="12">{escape(s.name)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
