@@ -228,7 +228,7 @@ class Seeder:
         kind: str,
         role: str,
         unit: str,
-        deadline_id: int,
+        deadline_id: int | None,
         due_at: datetime | None,
         created: datetime,
         completed: datetime | None,

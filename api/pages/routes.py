@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
@@ -25,16 +25,22 @@ from api.audit import dossier
 from api.audit import service as audit
 from api.auth import service as logins
 from api.auth import sessions
+from api.casefile import service as casefile
 from api.cases import registration
+from api.cases.models import ExtensionRequest, PauseRequest, ResumeRequest
+from api.clock import service as clock
 from api.deps import DatabaseDep, SessionDep, SettingsDep
-from api.errors import ApiError, DomainError, Invalid, NotAllowed
+from api.errors import ApiError, DomainError, Invalid, NotAllowed, NotFound
 from api.inbox import service as inbox
+from api.mediation import service as mediation
+from api.mediation.models import ConsentCreate, SessionCreate
 from api.pages import forms, present, registering, supervising, views
 from api.pages.session import PageUser, Posted, SignInRequired, csrf, page_user
 from api.tasks import kinds
 from api.tasks import service as tasks
 from api.tasks.models import TaskKind
 from api.users.models import Role, User
+from workflows.case import CaseWorkflow
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -43,6 +49,10 @@ templates.env.filters["moment"] = present.moment
 templates.env.globals["labels"] = labels
 templates.env.globals["name"] = labels.name
 templates.env.globals["kinds_labels"] = kinds.LABELS
+templates.env.globals["consents"] = views.consents
+templates.env.globals["may_mediate"] = views.may_mediate
+templates.env.globals["CONSENT"] = views.CONSENT
+templates.env.globals["PARTY"] = views.PARTY
 STATIC = Path(__file__).parent / "static"
 
 LOGIN_CSRF = "weiquan_login"
@@ -451,6 +461,7 @@ def case_page(
     settings: SettingsDep,
     user: PageUser,
     as_of: Annotated[str | None, Query(max_length=40)] = None,
+    notice: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
     moment, as_of_error = views.parse_as_of(as_of)
     view = views.case_view(
@@ -464,6 +475,7 @@ def case_page(
         view=view,
         as_of_text=as_of or "",
         as_of_error=as_of_error,
+        notice=notice if notice in NOTICES else "",
     )
 
 
@@ -493,6 +505,158 @@ async def dossier_page(
         await run_in_threadpool(dossier.pdf, html),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{number}-dossier.pdf"'},
+    )
+
+
+# The clock of a deadline: the request model and the workflow update of each action.
+CLOCK: dict[str, tuple[type[SQLModel], Any, str]] = {
+    "pause": (PauseRequest, CaseWorkflow.pause_clock, "已中止计时"),
+    "resume": (ResumeRequest, CaseWorkflow.resume_clock, "已恢复计时"),
+    "extension": (ExtensionRequest, CaseWorkflow.request_extension, "已提出延期申请"),
+}
+
+
+@router.post("/cases/{case_no}/deadlines/{name}/{action}", response_class=HTMLResponse)
+async def clock_action(
+    request: Request,
+    case_no: str,
+    name: str,
+    action: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Pauses or resumes a deadline's clock, or asks for an extension, as the JSON clock
+    routes do; a refusal shows the case page again with the message beside the field."""
+    if action not in CLOCK:
+        raise NotFound("not_found", f"no clock action {action}")
+    model, handler, done = CLOCK[action]
+    typed = {k: v.strip() for k, v in posted.items() if k in model.model_fields and v.strip()}
+    errors: dict[str, str] = {}
+    general = ""
+    try:
+        body = model.model_validate(typed)
+        decision = await db.run(
+            clock.decision,
+            settings=settings,
+            user=user,
+            case_no=case_no,
+            name=name,
+            body=body.model_dump(),
+            handler=handler,
+        )
+        client = await request.app.state.temporal.client()
+        await process.submit(db=db, client=client, settings=settings, decision=decision)
+        return RedirectResponse(
+            f"/cases/{quote(case_no)}?notice={quote(done)}#deadlines", status_code=303
+        )
+    except ValidationError as error:
+        found: list[dict[str, Any]] = [dict(e) for e in error.errors(include_url=False)]
+        status = 422
+    except Invalid as error:
+        found = error.detail if isinstance(error.detail, list) else []
+        status = 422
+        if error.code != "request.invalid":  # extension.too_long: the rule's own message
+            found = [{**e, "message": labels.error(error.code)} for e in found]
+    except DomainError as error:
+        found, general, status = [], labels.error(error.code), error.status_code
+    except Exception:
+        found, general, status = [], labels.ERROR["service.unavailable"], 503
+    for e in found:
+        loc = [str(p) for p in e.get("loc", []) if p != "body"]
+        text = e.get("message") or labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
+        errors.setdefault(f"{name}.{action}.{loc[-1] if loc else ''}", str(text))
+    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
+    return render(
+        request,
+        "case.html",
+        user,
+        status,
+        view=view,
+        as_of_text="",
+        as_of_error="",
+        clock_errors=errors,
+        clock_typed={f"{name}.{action}.{k}": v for k, v in typed.items()},
+        clock_general={f"{name}.{action}": general or labels.ERROR["request.invalid"]},
+    )
+
+
+# What a branch records while it mediates: the request model of each, and its service.
+MEDIATION_RECORDS: dict[str, tuple[type[SQLModel], Any, str]] = {
+    "sessions": (SessionCreate, mediation.record_session, "已记录调解"),
+    "consents": (ConsentCreate, mediation.record_consent, "已记录当事人意见"),
+}
+
+
+def _mediation_body(record: str, posted: dict[str, str]) -> dict[str, Any]:
+    typed = {k: v.strip() for k, v in posted.items() if v.strip() and k != "csrf_token"}
+    if record == "sessions":
+        attendees = [
+            {"name": typed.pop(f"attendee_{role}"), "role": role}
+            for role in ("complainant", "respondent", "mediator")
+            if typed.get(f"attendee_{role}")
+        ]
+        return {**typed, "attendees": attendees}
+    return typed
+
+
+def _record_mediation(
+    *, session: Session, user: User, case_no: str, record: str, body: dict[str, Any]
+) -> None:
+    model, service, _ = MEDIATION_RECORDS[record]
+    case = casefile.get_visible(session=session, user=user, case_no=case_no)
+    service(session=session, case=case, user=user, body=model.model_validate(body))
+
+
+NOTICES = {done for _, _, done in (*CLOCK.values(), *MEDIATION_RECORDS.values())}
+
+
+@router.post("/cases/{case_no}/mediation/{record}", response_class=HTMLResponse)
+async def mediation_record(
+    request: Request,
+    case_no: str,
+    record: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Records a mediation session, or a party's consent, as the JSON routes do."""
+    if record not in MEDIATION_RECORDS:
+        raise NotFound("not_found", f"no mediation record {record}")
+    body = _mediation_body(record, posted)
+    errors: dict[str, str] = {}
+    general = ""
+    try:
+        await db.run(_record_mediation, user=user, case_no=case_no, record=record, body=body)
+        done = MEDIATION_RECORDS[record][2]
+        return RedirectResponse(
+            f"/cases/{quote(case_no)}?notice={quote(done)}#ladder", status_code=303
+        )
+    except ValidationError as error:
+        found: list[dict[str, Any]] = [dict(e) for e in error.errors(include_url=False)]
+        status = 422
+    except Invalid as error:
+        found, status = (error.detail if isinstance(error.detail, list) else []), 422
+    except DomainError as error:
+        found, general, status = [], labels.error(error.code), error.status_code
+    for e in found:
+        loc = [str(p) for p in e.get("loc", []) if p != "body"]
+        key = "attendee_complainant" if loc[:1] == ["attendees"] else (loc[0] if loc else "")
+        errors.setdefault(f"{record}.{key}", labels.FIELD_ERROR.get(str(e.get("type")), "填写有误"))
+    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
+    return render(
+        request,
+        "case.html",
+        user,
+        status,
+        view=view,
+        as_of_text="",
+        as_of_error="",
+        mediation_errors=errors,
+        mediation_typed={f"{record}.{k}": v for k, v in posted.items()},
+        mediation_general=general or (labels.ERROR["request.invalid"] if errors else ""),
     )
 
 

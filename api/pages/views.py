@@ -325,3 +325,30 @@ def case_list(
         )
         for c in rows
     ], count
+
+
+CONSENT = {"people_mediation": "同意人民调解", "judicial_confirmation": "共同申请司法确认"}
+PARTY = {"complainant": "投诉人", "respondent": "被投诉人"}
+
+
+def consents(ladder: LadderDetail | None) -> dict[str, dict[str, str]]:
+    """Each consent a move up the ladder needs, and where each party stands on it (their
+    latest record counts, as the step that checks it counts it)."""
+    state: dict[str, dict[str, str]] = {
+        purpose: dict.fromkeys(PARTY, "未记录") for purpose in CONSENT
+    }
+    for record in ladder.consents if ladder else []:
+        word = "同意" if record.given else "不同意"
+        state[record.purpose][record.party] = f"{word}（{present.day(record.given_on)}）"
+    return state
+
+
+def may_mediate(view: CaseView, user: User) -> bool:
+    """Sessions and consents are recorded by the handlers of the unit mediating."""
+    ladder = view.ladder
+    return (
+        ladder is not None
+        and ladder.state == "open"
+        and user.role == Role.HANDLER
+        and user.unit == ladder.unit
+    )

@@ -531,3 +531,108 @@ async def test_the_auditor_searches_cases_and_sees_the_record_verified(stack: St
         listed = text_of((await other.get("/cases")).text)
         assert second not in listed and "没有符合条件的案件" in listed
         assert (await other.get(f"/cases/{second}/verification")).status_code == 403
+
+
+async def test_the_handler_pauses_the_clock_and_asks_for_an_extension_on_the_case_page(
+    stack: Stack,
+) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    await open_task(stack, case_no, "handle", "guichi")
+    async with browser(stack, "guichi") as handler:
+        page = await handler.get(f"/cases/{case_no}")
+        assert f'action="/cases/{case_no}/deadlines/handle/extension"' in page.text
+        assert 'for="c-handle-pause-reason"' in page.text
+
+        missing = await handler.post(
+            f"/cases/{case_no}/deadlines/handle/extension", {"working_days": "10"}
+        )
+        assert missing.status_code == 422
+        assert field_error(missing.text, "c-handle-extension-reason") == "必填"
+        assert (
+            'id="c-handle-extension-working_days" name="working_days" type="number" value="10"'
+            in (missing.text)
+        )
+
+        paused = await handler.post(
+            f"/cases/{case_no}/deadlines/handle/pause", {"reason": "送省质检院检测冰箱压缩机"}
+        )
+        assert paused.status_code == 303, text_of(paused.text)
+        shown = text_of((await handler.get(paused.headers["location"])).text)
+        assert "已中止计时" in shown and "中止计时" in shown and "恢复计时" in shown
+
+        again = await handler.post(
+            f"/cases/{case_no}/deadlines/handle/pause", {"reason": "再次中止"}
+        )
+        assert again.status_code == 409 and "该时限未在计时" in again.text
+
+        resumed = await handler.post(f"/cases/{case_no}/deadlines/handle/resume", {})
+        assert resumed.status_code == 303
+        asked = await handler.post(
+            f"/cases/{case_no}/deadlines/handle/extension",
+            {"working_days": "10", "reason": "需等待检测报告"},
+        )
+        assert asked.status_code == 303, text_of(asked.text)
+    await open_task(stack, case_no, "approve_extension", "supervisor")
+
+    async with browser(stack, "auditor") as auditor:
+        shown = await auditor.get(f"/cases/{case_no}")
+        assert "/deadlines/handle/extension" not in shown.text  # the clock is not theirs
+
+
+async def test_the_branch_records_sessions_and_consents_while_it_mediates(stack: Stack) -> None:
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    await open_task(stack, case_no, "handle", "guichi")
+    today = datetime.now(ZONE).date().isoformat()
+    async with browser(stack, "guichi") as handler:
+        page = text_of((await handler.get(f"/cases/{case_no}")).text)
+        assert "同意人民调解 未记录 未记录" in page
+
+        empty = await handler.post(
+            f"/cases/{case_no}/mediation/sessions", {"held_on": today, "place": "调解室"}
+        )
+        assert empty.status_code == 422
+        assert field_error(empty.text, "m-sessions-minutes") == "必填"
+        assert field_error(empty.text, "m-sessions-attendee_complainant")
+        assert 'value="调解室"' in empty.text
+
+        held = await handler.post(
+            f"/cases/{case_no}/mediation/sessions",
+            {
+                "held_on": today,
+                "place": "调解室",
+                "attendee_complainant": "张三",
+                "attendee_respondent": "某某家电商场",
+                "minutes": "双方陈述，商家同意检测后再议",
+            },
+        )
+        assert held.status_code == 303, text_of(held.text)
+        agreed = await handler.post(
+            f"/cases/{case_no}/mediation/consents",
+            {"purpose": "people_mediation", "party": "complainant", "given": "true",
+             "given_on": today, "form": "written"},
+        )  # fmt: skip
+        assert agreed.status_code == 303, text_of(agreed.text)
+        shown = text_of((await handler.get(agreed.headers["location"])).text)
+        assert "已记录当事人意见" in shown
+        assert "双方陈述，商家同意检测后再议" in shown
+        assert re.search(r"同意人民调解 同意（\d{4}年\d+月\d+日） 未记录", shown), shown
+
+    async with browser(stack, "auditor") as auditor:
+        shown = (await auditor.get(f"/cases/{case_no}")).text
+        assert "/mediation/sessions" not in shown  # only the branch mediating records
