@@ -1,7 +1,9 @@
 """The calendar in force: the admin's year table (日历表) over the package's years."""
 
+import logging
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -9,13 +11,22 @@ from sqlalchemy import func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from temporalio.client import Client
 
-from api.calendar.models import CalendarChange, CalendarYear
-from api.db import utcnow
+from api import process
+from api.calendar.models import CalendarChange, CalendarYear, CalendarYearPublic, CalendarYearSet
+from api.casefile.models import Case
+from api.config import Settings
+from api.db import Database, utcnow
 from api.deadlines.models import Deadline
+from api.deadlines.reckoning import reckon
 from api.deadlines.service import OPEN_STATES
 from api.errors import Conflict, Invalid
-from api.workdays import WorkingCalendar, YearArrangement
+from api.mediation.models import Mediation
+from api.users.models import User
+from api.workdays import ZONE, WorkingCalendar, YearArrangement
+
+log = logging.getLogger(__name__)
 
 # Per engine (tests run many databases in one process): the table's fingerprint and the
 # calendar built for it. Weak keys, so a disposed engine's entry goes with it.
@@ -151,3 +162,117 @@ def _validate(*, year: int, holidays: Sequence[date], workdays: Sequence[date]) 
             )
     if errors:
         raise Invalid(errors=errors)
+
+
+def in_force(*, session: Session, year: int) -> CalendarYearPublic:
+    """The year's arrangement in force, and where it comes from."""
+    calendar = working_calendar(session=session)
+    arrangement = calendar.arrangement(year)
+    source = calendar.source(year)
+    row = get_year(session=session, year=year) if source == "table" else None
+    return CalendarYearPublic(
+        year=year,
+        source=source,
+        holidays=sorted(arrangement.holidays),
+        workdays=sorted(arrangement.workdays),
+        updated_at=row.updated_at.astimezone(ZONE) if row else None,
+        updated_by=row.updated_by if row else None,
+    )
+
+
+@dataclass(frozen=True)
+class Moved:
+    """An open deadline a new arrangement would move: its last day now, and then."""
+
+    case_no: str
+    name: str
+    unit: str | None
+    now: date
+    then: date
+
+
+def preview(
+    *, session: Session, year: int, holidays: Sequence[date], workdays: Sequence[date]
+) -> list[Moved]:
+    """The open deadlines the arrangement would move, before it is saved (checked as
+    ``set_year`` checks it). A deadline a court or a sender fixed does not move."""
+    _validate(year=year, holidays=holidays, workdays=workdays)
+    tables = {row.year: _arrangement(row) for row in session.exec(select(CalendarYear)).all()}
+    tables[year] = YearArrangement(year, frozenset(holidays), frozenset(workdays))
+    calendar = WorkingCalendar(tables)
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    moved = []
+    for deadline in session.exec(
+        select(Deadline)
+        .where(col(Deadline.met_at).is_(None), col(Deadline.state).in_(OPEN_STATES))
+        .where(
+            or_(
+                (col(Deadline.started_on) <= last) & (col(Deadline.due_date) >= first),
+                col(Deadline.provisional) & (col(Deadline.due_date) >= first),
+            )
+        )
+        .order_by(col(Deadline.due_date), col(Deadline.id))
+    ).all():
+        if deadline.fixed:
+            continue
+        then, _ = reckon(calendar, deadline)
+        if then != deadline.due_date:
+            moved.append(
+                Moved(deadline.case_no, deadline.name, deadline.unit, deadline.due_date, then)
+            )
+    return moved
+
+
+def save_year(
+    *, session: Session, year: int, holidays: Sequence[date], workdays: Sequence[date], by: str
+) -> tuple[list[str], list[str]]:
+    """Saves the arrangement; returns the cases and the workflows with open deadlines in it."""
+    set_year(session=session, year=year, holidays=holidays, workdays=workdays, by=by)
+    owners = open_deadline_owners(session=session, year=year)
+    case_nos = sorted({case_no for case_no, _ in owners})
+    if not case_nos:
+        return [], []
+    cases = {
+        c.case_no: c
+        for c in session.exec(select(Case).where(col(Case.case_no).in_(case_nos))).all()
+    }
+    numbers = {
+        m.id: m.number
+        for m in session.exec(
+            select(Mediation).where(col(Mediation.id).in_([o for _, o in owners if o]))
+        ).all()
+    }
+    workflows = [
+        process.owner_of(cases[case_no], numbers[owner] if owner else None)
+        for case_no, owner in owners
+    ]
+    return case_nos, workflows
+
+
+async def apply_year(
+    *,
+    db: Database,
+    temporal: Callable[[], Awaitable[Client]],
+    settings: Settings,
+    user: User,
+    year: int,
+    holidays: Sequence[date],
+    workdays: Sequence[date],
+) -> CalendarYearSet:
+    """Saves the year's arrangement and sends its open deadlines to be recomputed (PUT
+    /calendar/{year} and the admin's calendar page)."""
+    case_nos, workflows = await db.run(
+        save_year, year=year, holidays=holidays, workdays=workdays, by=user.username
+    )
+    pending = False
+    if workflows:
+        # The arrangement is committed: a Temporal outage must not undo or hide it.
+        try:
+            await process.recompute_deadlines(
+                client=await temporal(), settings=settings, workflows=workflows
+            )
+        except Exception:
+            log.exception("calendar %s saved; recomputing %d cases failed", year, len(case_nos))
+            pending = True
+    shown = await db.run(in_force, year=year)
+    return CalendarYearSet(**shown.model_dump(), recomputing=case_nos, recompute_pending=pending)

@@ -6,7 +6,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from html import unescape
 from typing import Any
 
@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from api import labels
 from api.auth.models import WebSession
 from api.casefile.models import Case
 from api.tasks.models import Task
@@ -636,3 +637,69 @@ async def test_the_branch_records_sessions_and_consents_while_it_mediates(stack:
     async with browser(stack, "auditor") as auditor:
         shown = (await auditor.get(f"/cases/{case_no}")).text
         assert "/mediation/sessions" not in shown  # only the branch mediating records
+
+
+async def test_the_admin_previews_which_deadlines_a_new_year_moves_then_saves_it(
+    stack: Stack,
+) -> None:
+    from api.calendar.models import CalendarYear
+    from api.deadlines.models import Deadline
+
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    await open_task(stack, case_no, "handle", "guichi")
+    with stack.db() as session:
+        handle = session.exec(
+            select(Deadline).where(Deadline.case_no == case_no, Deadline.name == "handle")
+        ).one()
+        before = handle.due_date
+    year = before.year  # 45 working days on: the next year, as often as not
+    async with browser(stack, "admin") as admin:
+        page = text_of((await admin.get(f"/admin/calendar?year={year}")).text)
+        assert f"{year} 年放假调休安排" in page
+
+        # The handling's last day becomes a holiday: the deadline must move.
+        arrangement = {"holidays": f"{year}-01-01\n{before.isoformat()}", "workdays": ""}
+        weekday = date(year, 3, 1)
+        while weekday.weekday() >= 5:
+            weekday += timedelta(days=1)
+        bad = await admin.post(
+            f"/admin/calendar/{year}", {**arrangement, "workdays": weekday.isoformat()}
+        )
+        assert bad.status_code == 422
+        assert field_error(bad.text, "cal-workdays") == f"{weekday} 调休上班日须是周六或周日"
+        assert before.isoformat() in bad.text  # what was typed stays
+
+        preview = await admin.post(f"/admin/calendar/{year}", {**arrangement, "action": "preview"})
+        assert preview.status_code == 200
+        row = re.search(
+            rf"<tr><td data-label=\"案件\"><a href=\"/cases/{case_no}\">.*?</tr>",
+            preview.text,
+            re.S,
+        )
+        assert row, preview.text
+        moved = text_of(row.group(0))
+        assert "处理时限" in moved and f"{labels.day(before)}止" in moved
+        assert moved.count("止") == 2 and moved.split()[-1] != f"{labels.day(before)}止"
+        with stack.db() as session:
+            assert session.get(CalendarYear, year) is None  # a preview saves nothing
+
+        saved = await admin.post(f"/admin/calendar/{year}", {**arrangement, "action": "save"})
+        assert saved.status_code == 200 and "已保存" in saved.text
+
+        async def moved_on() -> bool:
+            with stack.db() as session:
+                found = session.get(Deadline, handle.id)
+                return found is not None and found.due_date != before
+
+        assert await eventually(moved_on)
+
+    async with browser(stack, "supervisor") as sue:
+        assert (await sue.get("/admin/calendar")).status_code == 403
