@@ -697,55 +697,6 @@ def supervision_page(
     return render(request, "supervision.html", user, board=board, rungs=supervising.RUNGS)
 
 
-@router.get("/supervision/overdue", response_class=HTMLResponse)
-def overdue_page(
-    request: Request,
-    session: SessionDep,
-    user: PageUser,
-    unit: Annotated[str | None, Query(max_length=40)] = None,
-) -> HTMLResponse:
-    rows, count, unit_name = supervising.overdue_rows(
-        session=session, user=user, unit=unit, due_soon=False, within=0
-    )
-    return render(
-        request,
-        "supervision_list.html",
-        user,
-        heading="已超期",
-        rows=rows,
-        count=count,
-        unit_name=unit_name,
-        css="overdue",
-    )
-
-
-@router.get("/supervision/due-soon", response_class=HTMLResponse)
-def due_soon_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    user: PageUser,
-    unit: Annotated[str | None, Query(max_length=40)] = None,
-) -> HTMLResponse:
-    rows, count, unit_name = supervising.overdue_rows(
-        session=session,
-        user=user,
-        unit=unit,
-        due_soon=True,
-        within=settings.escalation_warning_working_days,
-    )
-    return render(
-        request,
-        "supervision_list.html",
-        user,
-        heading="临近到期",
-        rows=rows,
-        count=count,
-        unit_name=unit_name,
-        css="warning",
-    )
-
-
 @router.get("/supervision/accountability", response_class=HTMLResponse)
 def accountability_page(
     request: Request,
@@ -756,6 +707,42 @@ def accountability_page(
 ) -> HTMLResponse:
     found, names = supervising.accountability_list(session=session, user=user, unit=unit, kind=kind)
     return render(request, "accountability.html", user, found=found, names=names)
+
+
+# The lists behind the dashboard's counts: (heading, the badge's colour).
+LATE_LISTS = {"overdue": ("已超期", "overdue"), "due-soon": ("临近到期", "warning")}
+
+
+@router.get("/supervision/{which}", response_class=HTMLResponse)
+def late_list_page(
+    request: Request,
+    which: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    unit: Annotated[str | None, Query(max_length=40)] = None,
+) -> HTMLResponse:
+    """The overdue deadlines of a unit, or those due within the warning's working days."""
+    if which not in LATE_LISTS:
+        raise NotFound("not_found", f"no supervision list {which}")
+    heading, css = LATE_LISTS[which]
+    rows, count, unit_name = supervising.overdue_rows(
+        session=session,
+        user=user,
+        unit=unit,
+        due_soon=which == "due-soon",
+        within=settings.escalation_warning_working_days,
+    )
+    return render(
+        request,
+        "supervision_list.html",
+        user,
+        heading=heading,
+        rows=rows,
+        count=count,
+        unit_name=unit_name,
+        css=css,
+    )
 
 
 # --- the admin: the working calendar -------------------------------------------------------

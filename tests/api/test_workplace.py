@@ -80,6 +80,21 @@ def field_error(html: str, field_id: str) -> str:
     return found.group(1) if found else ""
 
 
+async def dispatched(stack: Stack) -> str:
+    """A complaint accepted and sent to 贵池分局, its handling task open there."""
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert done.status_code == 200, done.text
+    await open_task(stack, case_no, "handle", "guichi")
+    return case_no
+
+
 async def test_the_session_cookie_carries_its_flags_and_logout_ends_it(stack: Stack) -> None:
     async with browser(stack) as anna:
         # A page asks for sign-in first and comes back to where it was going.
@@ -432,15 +447,7 @@ ROLES = {
 
 
 async def test_every_role_sees_the_pages_it_may_and_no_more(stack: Stack) -> None:
-    case_no = await register(stack)
-    triage = await open_task(stack, case_no, "triage", "operator")
-    done = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert done.status_code == 200, done.text
+    case_no = await dispatched(stack)
     for username, (case_status, register_status) in ROLES.items():
         async with browser(stack, username) as someone:
             inbox = await someone.get("/inbox")
@@ -537,16 +544,7 @@ async def test_the_auditor_searches_cases_and_sees_the_record_verified(stack: St
 async def test_the_handler_pauses_the_clock_and_asks_for_an_extension_on_the_case_page(
     stack: Stack,
 ) -> None:
-    case_no = await register(stack)
-    triage = await open_task(stack, case_no, "triage", "operator")
-    done = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert done.status_code == 200, done.text
-    await open_task(stack, case_no, "handle", "guichi")
+    case_no = await dispatched(stack)
     async with browser(stack, "guichi") as handler:
         page = await handler.get(f"/cases/{case_no}")
         assert f'action="/cases/{case_no}/deadlines/handle/extension"' in page.text
@@ -589,16 +587,7 @@ async def test_the_handler_pauses_the_clock_and_asks_for_an_extension_on_the_cas
 
 
 async def test_the_branch_records_sessions_and_consents_while_it_mediates(stack: Stack) -> None:
-    case_no = await register(stack)
-    triage = await open_task(stack, case_no, "triage", "operator")
-    done = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert done.status_code == 200, done.text
-    await open_task(stack, case_no, "handle", "guichi")
+    case_no = await dispatched(stack)
     today = datetime.now(ZONE).date().isoformat()
     async with browser(stack, "guichi") as handler:
         page = text_of((await handler.get(f"/cases/{case_no}")).text)
@@ -645,16 +634,7 @@ async def test_the_admin_previews_which_deadlines_a_new_year_moves_then_saves_it
     from api.calendar.models import CalendarYear
     from api.deadlines.models import Deadline
 
-    case_no = await register(stack)
-    triage = await open_task(stack, case_no, "triage", "operator")
-    done = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert done.status_code == 200, done.text
-    await open_task(stack, case_no, "handle", "guichi")
+    case_no = await dispatched(stack)
     with stack.db() as session:
         handle = session.exec(
             select(Deadline).where(Deadline.case_no == case_no, Deadline.name == "handle")
