@@ -12,8 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
 
 from api import labels
 from api.audit.models import VerificationPublic
@@ -153,3 +155,16 @@ def pdf(page: str) -> bytes:
     )
     printed: bytes = document.write_pdf()
     return printed
+
+
+async def response(html: str, number: str, format: str, *, download: bool) -> Response:
+    """The dossier as its page, or printed as a PDF (in the threadpool: WeasyPrint takes a
+    second or so); ``download`` asks the browser to save the PDF rather than show it."""
+    if format == "html":
+        return HTMLResponse(html)
+    disposition = "attachment" if download else "inline"
+    return Response(
+        await run_in_threadpool(pdf, html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'{disposition}; filename="{number}-dossier.pdf"'},
+    )

@@ -4,8 +4,7 @@ from typing import Annotated, Literal
 from uuid import uuid4
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from api.audit import checkpoints, dossier
 from api.audit import service as audit
@@ -70,13 +69,7 @@ async def get_dossier(
     html, number = await audit.dossier_document(
         db=db, client=temporal, settings=settings, user=user, case_no=case_no
     )
-    if format == "html":
-        return HTMLResponse(html)
-    return Response(
-        await run_in_threadpool(dossier.pdf, html),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{number}-dossier.pdf"'},
-    )
+    return await dossier.response(html, number, format, download=False)
 
 
 @router.get(

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
-from pydantic import ValidationError
 from sqlmodel import Session
 
 from api import labels
@@ -160,7 +159,3 @@ def errors_by_field(errors: list[dict[str, Any]]) -> tuple[dict[str, str], str]:
         else:
             general = general or text
     return fields, general
-
-
-def validation_errors(error: ValidationError) -> list[dict[str, Any]]:
-    return [dict(e) for e in error.errors(include_url=False, include_context=False)]

@@ -10,7 +10,7 @@ The session is a cookie (``api.auth.sessions``); every form carries its CSRF tok
 import re
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Query, Request
@@ -19,7 +19,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session, SQLModel
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from api import labels, process
@@ -33,8 +32,8 @@ from api.cases import registration
 from api.cases.models import ExtensionRequest, PauseRequest, ResumeRequest
 from api.clock import service as clock
 from api.db import utcnow
-from api.deps import DatabaseDep, SessionDep, SettingsDep
-from api.errors import ApiError, DomainError, Invalid, NotAllowed, NotFound
+from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, get_temporal
+from api.errors import DomainError, Invalid, NotAllowed, NotFound
 from api.inbox import service as inbox
 from api.mediation import service as mediation
 from api.mediation.models import ConsentCreate, SessionCreate
@@ -256,6 +255,21 @@ def release(
     return RedirectResponse(_back_to(form, "/inbox"), status_code=303)
 
 
+def _refusal(error: Exception) -> tuple[list[dict[str, Any]], str, int]:
+    """Why a form was not taken: the fields' errors (the model's, or the service's checks;
+    422), or a refusal of the whole form in Chinese, with its status."""
+    if isinstance(error, ValidationError):
+        found = error.errors(include_url=False, include_context=False)
+        return [dict(e) for e in found], "", 422
+    if isinstance(error, Invalid):
+        entries = error.detail if isinstance(error.detail, list) else []
+        if error.code != "request.invalid":  # extension.too_long: the rule's own message
+            entries = [{**e, "message": labels.error(error.code)} for e in entries]
+        return entries, "", 422
+    assert isinstance(error, DomainError)
+    return [], labels.error(error.code), error.status_code
+
+
 def _refused(request: Request, user: User, error: DomainError) -> HTMLResponse:
     return render(
         request,
@@ -302,7 +316,7 @@ async def complete(
         decision = await db.run(
             inbox.completion, settings=settings, user=user, task_id=task_id, body=body
         )
-        client = await request.app.state.temporal.client()
+        client = await get_temporal(request)
         await process.submit(db=db, client=client, settings=settings, decision=decision)
         await db.run(inbox.completed, user=user, task_id=task_id)
     except Invalid as error:
@@ -311,8 +325,7 @@ async def complete(
     except DomainError as error:
         # Done or taken meanwhile: the form stays, with what was typed, but cannot be sent.
         view.form.error = labels.error(error.code)
-        fresh = await db.run(views.task_view, settings=settings, user=user, task_id=task_id)
-        view.task = fresh.task
+        view.task = await db.run(inbox.visible, user=user, task_id=task_id)
         can_act = _can_act(user, view)
         return render(
             request,
@@ -323,9 +336,6 @@ async def complete(
             can_act=can_act,
             stale=not can_act,
         )
-    except Exception:
-        view.form.error = labels.ERROR["service.unavailable"]
-        return render(request, "task.html", user, 503, view=view, can_act=_can_act(user, view))
     return RedirectResponse(f"/inbox?done={quote(view.task.kind)}", status_code=303)
 
 
@@ -366,7 +376,7 @@ async def register(
             user=user,
             body=registering.parse(data),
         )
-        client = await request.app.state.temporal.client()
+        client = await get_temporal(request)
         await registration.start(
             db,
             client,
@@ -375,17 +385,10 @@ async def register(
             unconfirmed="registered, but the workflow service did not confirm it",
         )
         return RedirectResponse(f"/cases/{quote(created.case_no)}", status_code=303)
-    except ValidationError as error:
-        fields, general = registering.errors_by_field(registering.validation_errors(error))
-        status = 422
-    except Invalid as error:
-        detail = error.detail if isinstance(error.detail, list) else []
-        fields, general = registering.errors_by_field(detail)
-        status = 422
-    except DomainError as error:
-        fields, general, status = {}, labels.error(error.code), error.status_code
-    except Exception:
-        fields, general, status = {}, labels.ERROR["service.unavailable"], 503
+    except (ValidationError, DomainError) as error:
+        found, general, status = _refusal(error)
+        fields, named = registering.errors_by_field(found)
+        general = general or named
     context = await db.run(registering.context, settings=settings, user=user)
     # The same client_ref again: sending the form once more never registers twice.
     context["client_ref"] = posted.get("client_ref") or context["client_ref"]
@@ -442,18 +445,19 @@ def cases_page(
 
 @router.get("/cases/{case_no}/verification", response_class=HTMLResponse)
 async def verification_badge(
-    request: Request, case_no: str, db: DatabaseDep, settings: SettingsDep, user: PageUser
+    request: Request,
+    case_no: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: PageUser,
 ) -> HTMLResponse:
     """The verification badge of a case (its chain, the Temporal cross-check and the
     signed checkpoint): a fragment the case page loads once it shows."""
     if user.role not in (Role.AUDITOR, Role.SUPERVISOR):
         raise NotAllowed("auth.role", "verification is for auditors and supervisors")
-    try:
-        client = await request.app.state.temporal.client()
-    except Exception as error:
-        raise ApiError(503, "service.unavailable", "Temporal is not reachable") from error
     verified = await audit.verification(
-        db=db, client=client, settings=settings, user=user, case_no=case_no
+        db=db, client=temporal, settings=settings, user=user, case_no=case_no
     )
     return render(request, "_verification.html", user, verified=verified)
 
@@ -490,27 +494,18 @@ async def dossier_page(
     case_no: str,
     db: DatabaseDep,
     settings: SettingsDep,
+    temporal: TemporalClientDep,
     user: PageUser,
-    format: Annotated[str, Query(pattern="^(html|pdf)$")] = "html",
+    format: Annotated[Literal["html", "pdf"], Query()] = "html",
 ) -> Response:
     """The case dossier, as the JSON API's ``/cases/{no}/dossier`` gives it: the page, or
     with ``?format=pdf`` a PDF to download."""
     if user.role not in (Role.AUDITOR, Role.SUPERVISOR):
         raise NotAllowed("auth.role", "the dossier is for auditors and supervisors")
-    try:
-        client = await request.app.state.temporal.client()
-    except Exception as error:
-        raise ApiError(503, "service.unavailable", "Temporal is not reachable") from error
     html, number = await audit.dossier_document(
-        db=db, client=client, settings=settings, user=user, case_no=case_no
+        db=db, client=temporal, settings=settings, user=user, case_no=case_no
     )
-    if format == "html":
-        return HTMLResponse(html)
-    return Response(
-        await run_in_threadpool(dossier.pdf, html),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{number}-dossier.pdf"'},
-    )
+    return await dossier.response(html, number, format, download=True)
 
 
 # The clock of a deadline: the request model and the workflow update of each action.
@@ -539,7 +534,6 @@ async def clock_action(
     model, handler, done = CLOCK[action]
     typed = {k: v.strip() for k, v in posted.items() if k in model.model_fields and v.strip()}
     errors: dict[str, str] = {}
-    general = ""
     try:
         body = model.model_validate(typed)
         decision = await db.run(
@@ -551,23 +545,13 @@ async def clock_action(
             body=body.model_dump(),
             handler=handler,
         )
-        client = await request.app.state.temporal.client()
+        client = await get_temporal(request)
         await process.submit(db=db, client=client, settings=settings, decision=decision)
         return RedirectResponse(
             f"/cases/{quote(case_no)}?notice={quote(done)}#deadlines", status_code=303
         )
-    except ValidationError as error:
-        found: list[dict[str, Any]] = [dict(e) for e in error.errors(include_url=False)]
-        status = 422
-    except Invalid as error:
-        found = error.detail if isinstance(error.detail, list) else []
-        status = 422
-        if error.code != "request.invalid":  # extension.too_long: the rule's own message
-            found = [{**e, "message": labels.error(error.code)} for e in found]
-    except DomainError as error:
-        found, general, status = [], labels.error(error.code), error.status_code
-    except Exception:
-        found, general, status = [], labels.ERROR["service.unavailable"], 503
+    except (ValidationError, DomainError) as error:
+        found, general, status = _refusal(error)
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         text = e.get("message") or labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
@@ -632,24 +616,19 @@ async def mediation_record(
         raise NotFound("not_found", f"no mediation record {record}")
     body = _mediation_body(record, posted)
     errors: dict[str, str] = {}
-    general = ""
     try:
         await db.run(_record_mediation, user=user, case_no=case_no, record=record, body=body)
         done = MEDIATION_RECORDS[record][2]
         return RedirectResponse(
             f"/cases/{quote(case_no)}?notice={quote(done)}#ladder", status_code=303
         )
-    except ValidationError as error:
-        found: list[dict[str, Any]] = [dict(e) for e in error.errors(include_url=False)]
-        status = 422
-    except Invalid as error:
-        found, status = (error.detail if isinstance(error.detail, list) else []), 422
-    except DomainError as error:
-        found, general, status = [], labels.error(error.code), error.status_code
+    except (ValidationError, DomainError) as error:
+        found, general, status = _refusal(error)
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         key = "attendee_complainant" if loc[:1] == ["attendees"] else (loc[0] if loc else "")
-        errors.setdefault(f"{record}.{key}", labels.FIELD_ERROR.get(str(e.get("type")), "填写有误"))
+        text = e.get("message") or labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
+        errors.setdefault(f"{record}.{key}", str(text))
     view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
     return render(
         request,
@@ -818,7 +797,7 @@ async def calendar_submit(
             if posted.get("action") == "save":
 
                 async def temporal() -> Any:
-                    return await request.app.state.temporal.client()
+                    return await get_temporal(request)
 
                 saved = await calendars.apply_year(
                     db=db,
