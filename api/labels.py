@@ -200,8 +200,15 @@ CHOICE = {
     "not_sued": "消费者未起诉",
     "entrusted": "法院委托调解",
     "administrative": "行政调解",
-    # 办结结果
+    # 办结结果（案件的，和调解阶梯的）
     "mediated": "调解成功",
+    "reconciled": "和解成功",
+    "unresolved": "和解不成，转指挥中心受理",
+    "returned": "退回（非本单位管辖）",
+    "stopped": "流程中止",
+    "not_filed": "不予立案",
+    "not_applied": "未申请司法确认",
+    "window_expired": "申请司法确认期限已过",
     "withdrawn": "撤回",
     "rejected": "不予受理",
     "referred": "移送",

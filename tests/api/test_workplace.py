@@ -683,3 +683,65 @@ async def test_the_admin_previews_which_deadlines_a_new_year_moves_then_saves_it
 
     async with browser(stack, "supervisor") as sue:
         assert (await sue.get("/admin/calendar")).status_code == 403
+
+
+async def test_a_station_registers_on_site_and_records_the_business_reconciling(
+    stack: Stack,
+) -> None:
+    async with browser(stack, "st-wanda") as station:
+        page = await station.get("/register")
+        ref = re.search(r'name="client_ref" value="([0-9a-f]+)"', page.text)
+        assert ref
+        assert text_of(page.text).count("维权服务站") >= 1
+        form = {
+            "client_ref": ref.group(1),
+            "kind": "complaint",
+            "channel": "station",
+            "complainant.name": "赵六",
+            "respondent.name": "万达广场某服装店",
+            "respondent.district": "贵池区",
+            "description": "外套开线，要求退货",
+        }
+        registered = await station.post("/register", form)
+        assert registered.status_code == 303, text_of(registered.text)
+        case_no = registered.headers["location"].rsplit("/", 1)[1]
+        with stack.db() as session:
+            assert session.exec(select(Case)).one().case_no == case_no
+        reconcile = await open_task(stack, case_no, "reconcile", "st-wanda")
+        inbox = text_of((await station.get("/inbox")).text)
+        assert "和解" in inbox and case_no in inbox
+
+        task = await station.get(f"/tasks/{reconcile['id']}")
+        assert "和解成功" in text_of(task.text)
+        missing = await station.post(f"/tasks/{reconcile['id']}", {"choice": "settled"})
+        assert missing.status_code == 422
+        assert field_error(missing.text, "f-settled-summary") == "必填"
+        done = await station.post(
+            f"/tasks/{reconcile['id']}",
+            {
+                "choice": "settled",
+                "settled.summary": "商家同意退货",
+                "settled.amount_recovered": "399",
+            },
+        )
+        assert done.status_code == 303, text_of(done.text)
+
+        async def closed() -> bool:
+            with stack.db() as session:
+                found = session.exec(select(Case).where(Case.case_no == case_no)).one()
+                return found.status == "closed"
+
+        await eventually(closed)
+        shown = text_of((await station.get(f"/cases/{case_no}")).text)
+        assert "办结结果 和解成功" in shown
+        assert "和解成功 ：挽回经济损失（元）：399.00" in shown
+        listed = text_of((await station.get("/cases")).text)
+        assert case_no in listed
+
+    other_case = await register(stack)
+    async with browser(stack, "st-wanda") as station:
+        assert (await station.get(f"/cases/{other_case}")).status_code == 404
+        assert other_case not in (await station.get("/cases")).text
+    async with browser(stack, "st-jiuhua") as elsewhere:
+        assert (await elsewhere.get(f"/cases/{case_no}")).status_code == 404
+        assert case_no not in (await elsewhere.get("/inbox")).text

@@ -100,3 +100,11 @@ def test_every_task_kind_and_its_form_choices_have_chinese_names() -> None:
                         if value is not None and value not in labels.CHOICE:
                             missing.append(f"{kind}.{key}={value}")
     assert missing == []
+
+
+def test_every_outcome_a_case_or_a_ladder_ends_with_has_a_chinese_name() -> None:
+    from api.mediation.ladder import MOVES, Outcome
+
+    rung_outcomes = {m.rung_outcome for moves in MOVES.values() for m in moves.values()}
+    missing = [o for o in {*Outcome, *rung_outcomes} - {None} if o not in labels.CHOICE]
+    assert missing == []
