@@ -166,6 +166,8 @@ class ClueReport(SQLModel):
 
     description: Text = Field(min_length=1, max_length=20000)
     campaign: str | None = Field(default=None, max_length=40)
+    # The same client_ref again (a double click, a retry) opens the report once.
+    client_ref: str | None = Field(default=None, min_length=1, max_length=100)
 
 
 class WithdrawRequest(SQLModel):

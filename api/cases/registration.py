@@ -10,7 +10,7 @@ from api import process
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.lifecycle import CaseKind, Channel, Status
-from api.casefile.models import Case, Respondent
+from api.casefile.models import Case, Event, Respondent
 from api.cases import service as cases
 from api.cases.models import CaseCreate, CasePublic, ClueReport
 from api.config import Settings
@@ -104,13 +104,24 @@ def discard(*, session: Session, case_nos: list[str]) -> None:
 
 def register_clue(
     *, session: Session, settings: Settings, user: User, case_no: str, body: ClueReport
-) -> str:
+) -> Registered:
+    """Registers the report a complaint's clue opens, or finds the one its ``client_ref``
+    opened before."""
     complaint = casefile.get_visible(session=session, user=user, case_no=case_no)
     if complaint.kind != CaseKind.COMPLAINT or complaint.unit != user.unit:
         raise NotAllowed(
             "clue.not_handling_unit", "only the handling unit of a complaint can report its clues"
         )
     history.lock_case(session, complaint.case_no)  # counted and opened by one request at a time
+    if body.client_ref:
+        before = session.exec(select(Case).where(Case.client_ref == body.client_ref)).first()
+        if before is not None and before.linked_case_no == complaint.case_no:
+            return _existing(session, before)  # sent again: the report opened the first time
+        if before is not None:
+            raise conflict(
+                "case.client_ref_taken",
+                f"client_ref {body.client_ref} is already used by another case",
+            )
     reported = cases.clue_reports(session=session, case_no=complaint.case_no)
     if reported >= settings.max_clue_reports_per_case:
         raise conflict(
@@ -129,22 +140,29 @@ def register_clue(
             category=complaint.category,
             description=body.description,
             campaign=body.campaign,
+            client_ref=body.client_ref,
         ),
         prefix=settings.case_no_prefix,
         campaign_codes=cases.campaigns(settings.campaigns_file),
         linked_case_no=complaint.case_no,
     )
-    return report.case_no
+    return Registered(report.case_no, [(report.case_no, report.kind)], existing=False)
 
 
 def record_clue(*, session: Session, user: User, case_no: str, report_no: str) -> CasePublic:
-    history.append(
-        session=session,
-        case_no=case_no,
-        actor=user.username,
-        type="clue_reported",
-        data={"report": report_no},
-    )
+    """Notes the clue in the complaint's history, once however often it is sent."""
+    history.lock_case(session, case_no)
+    noted = session.exec(
+        select(Event.data).where(Event.case_no == case_no, Event.type == "clue_reported")
+    ).all()
+    if not any(data.get("report") == report_no for data in noted):
+        history.append(
+            session=session,
+            case_no=case_no,
+            actor=user.username,
+            type="clue_reported",
+            data={"report": report_no},
+        )
     session.commit()
     # The handler who found the clue is answered with the report, which is the centre's
     # to triage (no unit yet, so it is not among the handler's cases).

@@ -217,16 +217,18 @@ async def report_clue(
     temporal: TemporalClientDep,
     user: CurrentUser,
 ) -> CasePublic:
-    """Opens a report linked to this complaint: a violation clue found while mediating."""
-    report_no = await db.run(
+    """Opens a report linked to this complaint: a violation clue found while mediating.
+    The same ``client_ref`` again opens it once."""
+    created = await db.run(
         registration.register_clue, settings=settings, user=user, case_no=case_no, body=body
     )
+    report_no = created.case_no
     await registration.start(
         db,
         temporal,
         settings,
-        [(report_no, CaseKind.REPORT)],
+        created.to_start,
         unconfirmed=f"report {report_no} is registered, but the workflow service did not "
-        "confirm its process yet",
+        "confirm its process yet; send the same request again (same client_ref)",
     )
     return await db.run(registration.record_clue, user=user, case_no=case_no, report_no=report_no)

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
+from uuid import uuid4
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -29,7 +30,7 @@ from api.auth import sessions
 from api.calendar import service as calendars
 from api.casefile import service as casefile
 from api.cases import registration
-from api.cases.models import ExtensionRequest, PauseRequest, ResumeRequest
+from api.cases.models import ClueReport, ExtensionRequest, PauseRequest, ResumeRequest
 from api.clock import service as clock
 from api.db import utcnow
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, get_temporal
@@ -55,6 +56,8 @@ templates.env.globals["name"] = labels.name
 templates.env.globals["kinds_labels"] = kinds.LABELS
 templates.env.globals["consents"] = views.consents
 templates.env.globals["may_mediate"] = views.may_mediate
+templates.env.globals["may_report_clue"] = views.may_report_clue
+templates.env.globals["new_ref"] = lambda: uuid4().hex
 templates.env.globals["CONSENT"] = views.CONSENT
 templates.env.globals["PARTY"] = views.PARTY
 STATIC = Path(__file__).parent / "static"
@@ -598,7 +601,9 @@ def _record_mediation(
     service(session=session, case=case, user=user, body=model.model_validate(body))
 
 
-NOTICES = {done for _, _, done in (*CLOCK.values(), *MEDIATION_RECORDS.values())}
+CLUE_REPORTED = "已移交违法线索，另登记一件关联举报，由指挥中心受理审查"
+# What the case page may say was done (its ?notice=): these only.
+NOTICES = {done for _, _, done in (*CLOCK.values(), *MEDIATION_RECORDS.values())} | {CLUE_REPORTED}
 
 
 @router.post("/cases/{case_no}/mediation/{record}", response_class=HTMLResponse)
@@ -641,6 +646,67 @@ async def mediation_record(
         mediation_errors=errors,
         mediation_typed={f"{record}.{k}": v for k, v in posted.items()},
         mediation_general=general or (labels.ERROR["request.invalid"] if errors else ""),
+    )
+
+
+@router.post("/cases/{case_no}/reports", response_class=HTMLResponse)
+async def clue_report(
+    request: Request,
+    case_no: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Opens a report linked to the complaint from a violation clue, as
+    ``POST /api/v1/cases/{no}/reports`` does; its form's client_ref opens it once."""
+    typed = {k: posted.get(k, "").strip() for k in ("description", "campaign", "client_ref")}
+    errors: dict[str, str] = {}
+    try:
+        if user.role != Role.HANDLER:
+            raise NotAllowed("auth.role", "clues are reported by the handling unit")
+        body = ClueReport.model_validate({k: v for k, v in typed.items() if v})
+        created = await db.run(
+            registration.register_clue, settings=settings, user=user, case_no=case_no, body=body
+        )
+        client = await get_temporal(request)
+        await registration.start(
+            db,
+            client,
+            settings,
+            created.to_start,
+            unconfirmed="the report is registered, but the workflow service did not confirm it",
+        )
+        await db.run(
+            registration.record_clue, user=user, case_no=case_no, report_no=created.case_no
+        )
+        return RedirectResponse(
+            f"/cases/{quote(case_no)}?notice={quote(CLUE_REPORTED)}#clue", status_code=303
+        )
+    except (ValidationError, DomainError) as error:
+        found, general, status = _refusal(error)
+    for e in found:
+        loc = [str(p) for p in e.get("loc", []) if p != "body"]
+        field = loc[0] if loc and loc[0] in typed else "description"
+        message = str(e.get("msg", ""))
+        text = e.get("message") or (
+            "不是现有的专项整治"
+            if "campaign" in message
+            else labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
+        )
+        errors.setdefault(field, str(text))
+    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
+    return render(
+        request,
+        "case.html",
+        user,
+        status,
+        view=view,
+        as_of_text="",
+        as_of_error="",
+        clue_errors=errors,
+        clue_typed=typed,
+        clue_general=general or (labels.ERROR["request.invalid"] if errors else ""),
     )
 
 

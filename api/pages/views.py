@@ -11,7 +11,7 @@ from api import labels
 from api.calendar.service import working_calendar
 from api.casefile import service as casefile
 from api.casefile.fold import CaseAsOf, fold
-from api.casefile.lifecycle import CaseKind, Status
+from api.casefile.lifecycle import CaseKind, Status, is_open
 from api.cases import service as cases
 from api.cases.models import CasePublic
 from api.config import Settings
@@ -127,6 +127,7 @@ class CaseView:
     as_of: datetime | None
     then: CaseAsOf | None
     then_deadlines: list[tuple[str, present.Due]]
+    campaigns: dict[str, str]  # what a clue's report can be tagged to
 
 
 def case_view(
@@ -199,6 +200,7 @@ def case_view(
         as_of=as_of,
         then=then,
         then_deadlines=then_deadlines,
+        campaigns=cases.campaigns(settings.campaigns_file),
     )
 
 
@@ -351,4 +353,17 @@ def may_mediate(view: CaseView, user: User) -> bool:
         and ladder.state == "open"
         and user.role == Role.HANDLER
         and user.unit == ladder.unit
+    )
+
+
+def may_report_clue(view: CaseView, user: User) -> bool:
+    """A violation clue found while handling a complaint is reported by its handling unit
+    (as ``POST /api/v1/cases/{no}/reports`` allows), while the complaint is open."""
+    case = view.case
+    return (
+        view.as_of is None
+        and user.role == Role.HANDLER
+        and case.kind == CaseKind.COMPLAINT
+        and case.unit == user.unit
+        and is_open(Status(case.status))
     )

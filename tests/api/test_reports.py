@@ -249,3 +249,14 @@ async def test_a_clue_found_in_mediation_opens_a_linked_report(stack: Stack) -> 
     assert not_theirs.status_code in (403, 404)
     events = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
     assert any(e["type"] == "clue_reported" for e in events["events"])
+
+    # A retry with its client_ref opens the report once, and notes it once.
+    body = {"description": "调解中发现商家虚假宣传", "client_ref": "clue-1"}
+    sent = [
+        await stack.call("POST", f"/api/v1/cases/{case_no}/reports", "guichi", json=body)
+        for _ in range(2)
+    ]
+    assert [r.status_code for r in sent] == [201, 201], sent[1].text
+    assert sent[0].json()["case_no"] == sent[1].json()["case_no"]
+    events = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    assert sum(e["type"] == "clue_reported" for e in events["events"]) == 2

@@ -745,3 +745,46 @@ async def test_a_station_registers_on_site_and_records_the_business_reconciling(
     async with browser(stack, "st-jiuhua") as elsewhere:
         assert (await elsewhere.get(f"/cases/{case_no}")).status_code == 404
         assert case_no not in (await elsewhere.get("/inbox")).text
+
+
+async def test_the_handler_reports_a_clue_from_the_case_page_once(stack: Stack) -> None:
+    case_no = await dispatched(stack)
+    async with browser(stack, "guichi") as handler:
+        page = await handler.get(f"/cases/{case_no}")
+        assert "登记关联举报" in page.text
+        ref = re.search(r'name="client_ref" value="([0-9a-f]+)"', page.text)
+        assert ref
+        empty = await handler.post(
+            f"/cases/{case_no}/reports", {"client_ref": ref.group(1), "campaign": "nope"}
+        )
+        assert empty.status_code == 422
+        assert field_error(empty.text, "c-description") == "必填"
+        form = {
+            "client_ref": ref.group(1),
+            "description": "调解中发现商家销售过期食品",
+            "campaign": "children-products",
+        }
+        wrong = await handler.post(f"/cases/{case_no}/reports", {**form, "campaign": "nope"})
+        assert wrong.status_code == 422
+        assert field_error(wrong.text, "c-campaign") == "不是现有的专项整治"
+        assert "调解中发现商家销售过期食品" in wrong.text
+        first = await handler.post(f"/cases/{case_no}/reports", form)
+        assert first.status_code == 303, text_of(first.text)
+        again = await handler.post(f"/cases/{case_no}/reports", form)  # a double click
+        assert again.status_code == 303, text_of(again.text)
+        shown = text_of((await handler.get(first.headers["location"])).text)
+        assert "已移交违法线索" in shown
+    with stack.db() as session:
+        reports = session.exec(select(Case).where(Case.kind == "report")).all()
+        assert [(r.linked_case_no, r.campaign) for r in reports] == [(case_no, "children-products")]
+        from api.casefile.models import Event
+
+        noted = session.exec(
+            select(Event).where(Event.case_no == case_no, Event.type == "clue_reported")
+        ).all()
+        assert len(noted) == 1
+    await open_task(stack, reports[0].case_no, "triage", "operator")  # the centre's to triage
+    async with browser(stack, "dongzhi") as other:
+        assert (await other.post(f"/cases/{case_no}/reports", form)).status_code == 404
+    async with browser(stack, "operator") as anna:
+        assert "登记关联举报" not in (await anna.get(f"/cases/{case_no}")).text
