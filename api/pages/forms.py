@@ -8,7 +8,8 @@ tried. A ground is chosen from the grounds of the case's rule set, each shown wi
 article and statutory text; a unit, a handler or a committee from those that exist. The
 body is then parsed and checked by the same code as the JSON route's."""
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from api import labels
@@ -20,6 +21,7 @@ class Option:
     value: str
     label: str
     detail: str = ""  # a ground's article and text
+    refused: str = ""  # why the law does not allow it now (it cannot be chosen)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Choice:
     label: str
     fields: list[Field]
     error: str = ""
+    refused: str = ""  # why the law does not allow it now (it cannot be chosen)
 
 
 @dataclass
@@ -125,24 +128,36 @@ def _options(source: str, src: Sources) -> list[Option]:
     raise ValueError(f"unknown choices source {source}")
 
 
+def _tag_values(prop: dict[str, Any]) -> list[str]:
+    if "const" in prop:
+        return [prop["const"]]
+    return list(prop["enum"])
+
+
 def build(schema: dict[str, Any], src: Sources) -> Form:
     """The form of a completion schema (a task's ``form``), empty."""
     tag, models = _models(schema)
     choices = []
     for model in models:
-        value = model["properties"][tag]["const"] if tag else ""
-        fields = [
-            _field(
-                f"{value}.{key}" if tag else key,
-                key,
-                prop,
-                key in model.get("required", []),
-                src,
-            )
-            for key, prop in model["properties"].items()
-            if key != tag
-        ]
-        choices.append(Choice(value, model.get("description", ""), fields))
+        # One choice per value of the discriminator: a model may take several (法院判决,
+        # 法院调解, …), each its own choice with the model's fields.
+        values = _tag_values(model["properties"][tag]) if tag else [""]
+        for value in values:
+            fields = [
+                _field(
+                    f"{value}.{key}" if tag else key,
+                    key,
+                    prop,
+                    key in model.get("required", []),
+                    src,
+                )
+                for key, prop in model["properties"].items()
+                if key != tag
+            ]
+            label = model.get("description", "")
+            if len(values) > 1:
+                label = labels.CHOICE.get(value, value)
+            choices.append(Choice(value, label, fields))
     return Form(tag, labels.FIELD.get(tag, "处理决定") if tag else "", choices)
 
 
@@ -208,3 +223,16 @@ def show_errors(form: Form, errors: list[dict[str, Any]]) -> None:
             form.error = form.error or text
     if not form.error:
         form.error = labels.ERROR["request.invalid"]
+
+
+def refuse_moves(form: Form, why_not: Callable[[str], str]) -> None:
+    """Marks each choice of a ladder form that the law does not allow now, with the reason
+    ``why_not`` gives for its move (``""``: allowed), so it cannot be chosen. A choice's
+    move is its ``next`` or ``rung`` field when it has one, or else the choice itself."""
+    for choice in form.choices:
+        onward = next((f for f in choice.fields if f.key in ("next", "rung")), None)
+        if onward is None:
+            choice.refused = why_not(choice.value)
+            continue
+        prefix = "entrusted_" if onward.key == "rung" else ""
+        onward.options = [replace(o, refused=why_not(prefix + o.value)) for o in onward.options]

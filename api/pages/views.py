@@ -1,6 +1,7 @@
 """What each page shows, read through the same services as the JSON routes (plain
 functions of a session: the routes run them in the threadpool)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -18,8 +19,10 @@ from api.config import Settings
 from api.db import utcnow
 from api.errors import NotFound
 from api.inbox import service as inbox
+from api.mediation import ladder
 from api.mediation import service as mediation
-from api.mediation.models import LadderDetail
+from api.mediation.models import LadderDetail, Mediation
+from api.mediation.steps import LADDER_KINDS, consent_gap, has_ended
 from api.pages import forms, present
 from api.rules.service import rules_in_force
 from api.tasks import kinds
@@ -250,6 +253,9 @@ def task_view(*, session: Session, settings: Settings, user: User, task_id: int)
         committees=mediation.committees(settings.committees_file),
     )
     form = forms.build(kinds.SCHEMAS[TaskKind(task.kind)], sources)
+    mediating = session.get(Mediation, task.mediation_id) if task.mediation_id else None
+    if mediating is not None and task.kind in LADDER_KINDS and not has_ended(mediating):
+        forms.refuse_moves(form, _why_not(session, mediating))
     suggested = task.context.get("suggested_unit")
     accept_unit = form.field("accept.unit")
     if accept_unit is not None and suggested:
@@ -261,6 +267,30 @@ def task_view(*, session: Session, settings: Settings, user: User, task_id: int)
         form=form,
         context=task.context,
     )
+
+
+def _why_not(session: Session, mediating: Mediation) -> Callable[[str], str]:
+    """Why the ladder does not allow a move now, in Chinese ("" when it does): the same
+    table and consents ``legal_move`` checks when the completion is sent."""
+    stage = ladder.Stage(mediating.stage)
+
+    def why_not(decision: str) -> str:
+        try:
+            move = ladder.move(stage, decision)
+        except ladder.IllegalMove:
+            return labels.ERROR["mediation.illegal_move"]
+        if move.consent is None:
+            return ""
+        gap = consent_gap(session=session, mediation=mediating, purpose=move.consent)
+        if gap is None:
+            return ""
+        stands = "不同意" if gap.refused else "的同意尚未记录"
+        return (
+            f"须双方{CONSENT[move.consent.value]}，{PARTY[gap.party.value]}{stands}："
+            "请先在案件页“记录当事人意见”"
+        )
+
+    return why_not
 
 
 def task_of_case(*, session: Session, user: User, task_id: int) -> str:

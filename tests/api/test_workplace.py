@@ -788,3 +788,29 @@ async def test_the_handler_reports_a_clue_from_the_case_page_once(stack: Stack) 
         assert (await other.post(f"/cases/{case_no}/reports", form)).status_code == 404
     async with browser(stack, "operator") as anna:
         assert "登记关联举报" not in (await anna.get(f"/cases/{case_no}")).text
+
+
+async def test_a_move_the_parties_have_not_consented_to_cannot_be_chosen(stack: Stack) -> None:
+    from tests.mediation import both_consent, notice, terminate
+
+    case_no = await dispatched(stack)
+    await terminate(stack, case_no)
+    told = await open_task(stack, case_no, "notify_termination", "guichi")
+    async with browser(stack, "guichi") as handler:
+        page = await handler.get(f"/tasks/{told['id']}")
+        assert re.search(r'<option value="people" disabled>', page.text), page.text
+        assert "须双方同意人民调解，投诉人的同意尚未记录" in text_of(page.text)
+        assert re.search(r'<option value="litigation" >', page.text)
+
+        sent = await handler.post(
+            f"/tasks/{told['id']}", {**notice("people", "guichi-consumer"), "choice": ""}
+        )  # a crafted post: refused all the same, and nothing changes
+        assert sent.status_code == 409
+        assert labels.ERROR["consent.missing"] in text_of(sent.text)
+        with stack.db() as session:
+            assert session.get(Task, told["id"]).status == "open"
+
+        await both_consent(stack, case_no, "people_mediation")
+        page = await handler.get(f"/tasks/{told['id']}")
+        assert re.search(r'<option value="people" >', page.text)
+        assert "不可选" not in text_of(page.text)

@@ -4,6 +4,7 @@ every code the workplace shows."""
 import re
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from api import labels
 from api.pages import present
@@ -108,3 +109,45 @@ def test_every_outcome_a_case_or_a_ladder_ends_with_has_a_chinese_name() -> None
     rung_outcomes = {m.rung_outcome for moves in MOVES.values() for m in moves.values()}
     missing = [o for o in {*Outcome, *rung_outcomes} - {None} if o not in labels.CHOICE]
     assert missing == []
+
+
+def _sources() -> Any:
+    from api.config import Settings
+    from api.pages import forms
+    from api.rules.service import rulebook
+
+    rule_set = rulebook(Settings().rules_file).rulesets[0]
+    return forms.Sources(rule_set=rule_set, branches={}, handlers=[], committees={})
+
+
+def test_every_task_kind_has_a_form_with_a_labelled_choice_for_each_value() -> None:
+    from api.pages import forms
+
+    for kind, schema in kinds.SCHEMAS.items():
+        form = forms.build(schema, _sources())
+        assert all(c.label for c in form.choices), kind
+        values = [c.value for c in form.choices]
+        assert len(values) == len(set(values)), kind
+        if kind == "court_outcome":
+            assert values == [
+                "judgment", "court_mediation", "lawsuit_withdrawn", "not_sued", "entrusted"
+            ]  # fmt: skip
+
+
+def test_every_choice_of_a_ladder_form_names_a_move_of_its_stage() -> None:
+    """The form's choices (or their 下一步) are read as the ladder's moves, to refuse an
+    illegal one before it is sent: each must be a move the stage has."""
+    from api.mediation.ladder import MOVES
+    from api.mediation.steps import WORK
+    from api.pages import forms
+
+    sources = _sources()
+    strange: list[str] = []
+    for stage, kind in WORK.items():
+        form = forms.build(kinds.SCHEMAS[kind], sources)
+        forms.refuse_moves(form, lambda move, s=stage: "" if move in MOVES[s] else move)
+        for choice in form.choices:
+            strange += [f"{kind}:{choice.refused}"] if choice.refused else []
+            for f in choice.fields:
+                strange += [f"{kind}:{o.refused}" for o in f.options if o.refused]
+    assert strange == []
