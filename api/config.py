@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     login_max_failures_per_client: int = Field(default=20, ge=1)
     login_window_minutes: float = Field(default=15, gt=0)
     login_lockout_minutes: float = Field(default=15, gt=0)
+    # The shortest password an admin may set for a user (创建用户、重置密码).
+    password_min_length: int = Field(default=10, ge=6, le=128)
 
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None

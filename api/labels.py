@@ -307,6 +307,16 @@ ERROR = {
     "rules.changed": "规则集已被他人修改，请刷新后重试",
     "rules.not_found": "未找到该规则集",
     "rules.stale_version": "规则集已被他人修改，请刷新后重试",
+    "users.last_admin": "至少须保留一名在用的管理员",
+    "users.not_found": "未找到该用户",
+    "users.self": "管理员不能停用自己或取消自己的管理员角色",
+    "users.taken": "该用户名已被使用",
+    "users.unknown_unit": "没有这个单位",
+    "users.weak_password": "密码太短",
+    "users.wrong_unit": (
+        "该角色不能属于这个单位（坐席、审计、管理员属指挥中心；承办人属分局；"
+        "督办人属指挥中心或分局；维权服务站人员属本站）"
+    ),
     "service.busy": "系统繁忙，请稍后再试",
     "service.unavailable": "流程服务暂时不可用，请稍后再试",
     "step.not_current": "此操作已过时：案件已有新的进展",

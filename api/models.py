@@ -11,7 +11,7 @@ from api.rules.models import RuleSetChange, RuleSetRecord
 from api.supervision.models import SupervisionRecord
 from api.tasks.models import Task
 from api.units.models import Unit
-from api.users.models import User
+from api.users.models import User, UserChange
 
 __all__ = [
     "AuditCheckpoint",
@@ -36,5 +36,6 @@ __all__ = [
     "Task",
     "Unit",
     "User",
+    "UserChange",
     "WebSession",
 ]

@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from api.auth.models import WebSession
 from api.config import Settings
@@ -86,3 +86,16 @@ def new_login_token() -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def end_all(*, session: Session, username: str) -> None:
+    """Ends every live session of a user (disabled, or their password reset), in the
+    caller's transaction."""
+    now = utcnow()
+    for row in session.exec(
+        select(WebSession).where(
+            WebSession.username == username, col(WebSession.ended_at).is_(None)
+        )
+    ).all():
+        row.ended_at = now
+        session.add(row)

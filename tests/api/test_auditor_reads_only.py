@@ -51,6 +51,14 @@ def bodies() -> dict[str, Any]:
         "/api/v1/calendar/{year}": {"holidays": [], "workdays": []},
         "/api/v1/supervision/incidents/{incident_id}/retry": None,
         "/api/v1/users/{username}/unlock": None,
+        "/api/v1/users": {
+            "username": "auditor-made",
+            "password": "long-enough-1",
+            "role": "admin",
+            "unit": "city",
+        },
+        "/api/v1/users/{username}": {"active": False},
+        "/api/v1/users/{username}/password": {"password": "long-enough-1"},
         "/api/v1/audit/checkpoints": None,
     }
 
