@@ -37,7 +37,9 @@ from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
 from api.migrations import migrate
+from api.pages import render as page_render
 from api.pages import routes as pages
+from api.pages.admin import router as admin_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.rules import service as rules
@@ -141,7 +143,8 @@ def create_app(
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
     app.include_router(internal_router, responses=errors.COMMON_RESPONSES)
     app.include_router(pages_router)
-    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.include_router(admin_pages_router)
+    app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi
 

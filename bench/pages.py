@@ -40,7 +40,7 @@ from api.casefile import history  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.migrations import migrate  # noqa: E402
 from api.pages import supervising, views  # noqa: E402
-from api.pages.routes import templates  # noqa: E402
+from api.pages.render import templates  # noqa: E402
 from api.units import service as units  # noqa: E402
 from api.users.models import Role, User  # noqa: E402
 from bench.supervision import (  # noqa: E402

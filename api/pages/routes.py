@@ -7,17 +7,12 @@ completion goes to the workflow exactly as ``POST /api/v1/tasks/{id}/complete`` 
 The session is a cookie (``api.auth.sessions``); every form carries its CSRF token.
 """
 
-import re
-from datetime import date, timedelta
-from pathlib import Path
+from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
-from uuid import uuid4
 
 from fastapi import APIRouter, Query, Request
-from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from sqlmodel import Session, SQLModel
 from starlette.datastructures import FormData
@@ -27,62 +22,26 @@ from api.audit import dossier
 from api.audit import service as audit
 from api.auth import service as logins
 from api.auth import sessions
-from api.calendar import service as calendars
 from api.casefile import service as casefile
 from api.cases import registration
 from api.cases.models import ClueReport, ExtensionRequest, PauseRequest, ResumeRequest
 from api.clock import service as clock
-from api.db import utcnow
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, get_temporal
 from api.errors import DomainError, Invalid, NotAllowed, NotFound
 from api.inbox import service as inbox
 from api.mediation import service as mediation
 from api.mediation.models import ConsentCreate, SessionCreate
-from api.pages import forms, present, registering, supervising, views
-from api.pages.session import PageUser, Posted, SignInRequired, csrf, page_user
+from api.pages import forms, registering, supervising, views
+from api.pages.render import refusal, refused, render
+from api.pages.session import PageUser, Posted, SignInRequired, page_user
 from api.tasks import kinds
 from api.tasks import service as tasks
 from api.tasks.models import TaskKind
 from api.users.models import Role, User
-from api.workdays import ZONE
 from workflows.case import CaseWorkflow
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.filters["day"] = present.day
-templates.env.filters["moment"] = present.moment
-templates.env.globals["labels"] = labels
-templates.env.globals["name"] = labels.name
-templates.env.globals["kinds_labels"] = kinds.LABELS
-templates.env.globals["consents"] = views.consents
-templates.env.globals["may_mediate"] = views.may_mediate
-templates.env.globals["may_report_clue"] = views.may_report_clue
-templates.env.globals["new_ref"] = lambda: uuid4().hex
-templates.env.globals["CONSENT"] = views.CONSENT
-templates.env.globals["PARTY"] = views.PARTY
-STATIC = Path(__file__).parent / "static"
-
 LOGIN_CSRF = "weiquan_login"
-
-
-def render(
-    request: Request,
-    template: str,
-    user: User | None,
-    status_code: int = 200,
-    **context: Any,
-) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        template,
-        {
-            "user": user,
-            "csrf": csrf(request),
-            "role": labels.name(labels.ROLE, user.role) if user else "",
-            **context,
-        },
-        status_code=status_code,
-    )
 
 
 def _safe_back(back: str | None) -> str:
@@ -243,7 +202,7 @@ def claim(
     try:
         inbox.claim(session=session, user=user, task_id=task_id)
     except DomainError as error:
-        return _refused(request, user, error)
+        return refused(request, user, error)
     return RedirectResponse(_back_to(form, f"/tasks/{task_id}"), status_code=303)
 
 
@@ -254,34 +213,8 @@ def release(
     try:
         inbox.release(session=session, user=user, task_id=task_id)
     except DomainError as error:
-        return _refused(request, user, error)
+        return refused(request, user, error)
     return RedirectResponse(_back_to(form, "/inbox"), status_code=303)
-
-
-def _refusal(error: Exception) -> tuple[list[dict[str, Any]], str, int]:
-    """Why a form was not taken: the fields' errors (the model's, or the service's checks;
-    422), or a refusal of the whole form in Chinese, with its status."""
-    if isinstance(error, ValidationError):
-        found = error.errors(include_url=False, include_context=False)
-        return [dict(e) for e in found], "", 422
-    if isinstance(error, Invalid):
-        entries = error.detail if isinstance(error.detail, list) else []
-        if error.code != "request.invalid":  # extension.too_long: the rule's own message
-            entries = [{**e, "message": labels.error(error.code)} for e in entries]
-        return entries, "", 422
-    assert isinstance(error, DomainError)
-    return [], labels.error(error.code), error.status_code
-
-
-def _refused(request: Request, user: User, error: DomainError) -> HTMLResponse:
-    return render(
-        request,
-        "error.html",
-        user,
-        status_code=error.status_code,
-        message=labels.error(error.code),
-        code=error.code,
-    )
 
 
 # --- a task and its form ------------------------------------------------------------------
@@ -389,7 +322,7 @@ async def register(
         )
         return RedirectResponse(f"/cases/{quote(created.case_no)}", status_code=303)
     except (ValidationError, DomainError) as error:
-        found, general, status = _refusal(error)
+        found, general, status = refusal(error)
         fields, named = registering.errors_by_field(found)
         general = general or named
     context = await db.run(registering.context, settings=settings, user=user)
@@ -554,7 +487,7 @@ async def clock_action(
             f"/cases/{quote(case_no)}?notice={quote(done)}#deadlines", status_code=303
         )
     except (ValidationError, DomainError) as error:
-        found, general, status = _refusal(error)
+        found, general, status = refusal(error)
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         text = e.get("message") or labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
@@ -628,7 +561,7 @@ async def mediation_record(
             f"/cases/{quote(case_no)}?notice={quote(done)}#ladder", status_code=303
         )
     except (ValidationError, DomainError) as error:
-        found, general, status = _refusal(error)
+        found, general, status = refusal(error)
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         key = "attendee_complainant" if loc[:1] == ["attendees"] else (loc[0] if loc else "")
@@ -684,7 +617,7 @@ async def clue_report(
             f"/cases/{quote(case_no)}?notice={quote(CLUE_REPORTED)}#clue", status_code=303
         )
     except (ValidationError, DomainError) as error:
-        found, general, status = _refusal(error)
+        found, general, status = refusal(error)
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         field = loc[0] if loc and loc[0] in typed else "description"
@@ -788,136 +721,6 @@ def late_list_page(
         unit_name=unit_name,
         css=css,
     )
-
-
-# --- the admin: the working calendar -------------------------------------------------------
-
-
-def _admin(user: User) -> None:
-    if user.role != Role.ADMIN:
-        raise NotAllowed("auth.role", "the calendar is kept by the admin")
-
-
-def _days(text: str, field: str, errors: dict[str, str]) -> list[date]:
-    """One date a line (2027-10-01), or a range (2027-10-01 至 2027-10-07)."""
-    found: list[date] = []
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            parts = [date.fromisoformat(p.strip()) for p in re.split(r"至|~|－|—", line)]
-        except ValueError:
-            errors.setdefault(field, f"第 {number} 行不是日期（应如 2027-10-01）：{line}")
-            continue
-        first, last = parts[0], parts[-1]
-        while first <= last:
-            found.append(first)
-            first += timedelta(days=1)
-    return found
-
-
-@router.get("/admin/calendar", response_class=HTMLResponse)
-def calendar_page(
-    request: Request,
-    session: SessionDep,
-    user: PageUser,
-    year: Annotated[int | None, Query(ge=2004, le=2100)] = None,
-) -> HTMLResponse:
-    _admin(user)
-    shown = year or utcnow().astimezone(ZONE).year + 1
-    current = calendars.in_force(session=session, year=shown)
-    return render(
-        request,
-        "calendar.html",
-        user,
-        year=shown,
-        current=current,
-        holidays="\n".join(d.isoformat() for d in current.holidays),
-        workdays="\n".join(d.isoformat() for d in current.workdays),
-        errors={},
-        moved=None,
-        saved=None,
-    )
-
-
-@router.post("/admin/calendar/{year}", response_class=HTMLResponse)
-async def calendar_submit(
-    request: Request,
-    year: Annotated[int, PathParam(ge=2004, le=2100)],
-    db: DatabaseDep,
-    settings: SettingsDep,
-    user: PageUser,
-    posted: Posted,
-) -> Response:
-    """预览: the open deadlines the arrangement would move, nothing saved; 保存: saves it
-    and sends those deadlines to be recomputed, as PUT /api/v1/calendar/{year} does."""
-    _admin(user)
-    errors: dict[str, str] = {}
-    holidays = _days(posted.get("holidays", ""), "holidays", errors)
-    workdays = _days(posted.get("workdays", ""), "workdays", errors)
-    moved = saved = None
-    status = 200
-    if not errors:
-        try:
-            if posted.get("action") == "save":
-
-                async def temporal() -> Any:
-                    return await get_temporal(request)
-
-                saved = await calendars.apply_year(
-                    db=db,
-                    temporal=temporal,
-                    settings=settings,
-                    user=user,
-                    year=year,
-                    holidays=holidays,
-                    workdays=workdays,
-                )
-            else:
-                moved = await db.run(
-                    calendars.preview, year=year, holidays=holidays, workdays=workdays
-                )
-        except Invalid as error:
-            for e in error.detail if isinstance(error.detail, list) else []:
-                loc = [str(p) for p in e.get("loc", []) if p != "body"]
-                field = loc[0] if loc else "holidays"
-                index = int(loc[1]) if len(loc) > 1 and loc[1].isdigit() else None
-                days = holidays if field == "holidays" else workdays
-                bad = days[index].isoformat() if index is not None and index < len(days) else ""
-                errors.setdefault(field, f"{bad} {_calendar_message(str(e.get('msg', '')))}")
-        except DomainError as error:
-            errors["holidays"] = labels.error(error.code)
-    if errors:
-        status = 422
-    current = await db.run(calendars.in_force, year=year)
-    return render(
-        request,
-        "calendar.html",
-        user,
-        status,
-        year=year,
-        current=current,
-        holidays=posted.get("holidays", ""),
-        workdays=posted.get("workdays", ""),
-        errors=errors,
-        moved=moved,
-        saved=saved,
-        names=await db.run(views.unit_names),
-    )
-
-
-def _calendar_message(message: str) -> str:
-    """The calendar's own checks, in Chinese."""
-    for english, chinese in (
-        ("Saturday or Sunday", "调休上班日须是周六或周日"),
-        ("not in", "不在该年度内"),
-        ("twice", "重复"),
-        ("both", "不能既是假日又是调休上班日"),
-    ):
-        if english in message:
-            return chinese
-    return "不能作为该年度的安排"
 
 
 # --- the pages' errors --------------------------------------------------------------------
