@@ -308,7 +308,6 @@ ERROR = {
     "rules.not_found": "未找到该规则集",
     "rules.stale_version": "规则集已被他人修改，请刷新后重试",
     "users.last_admin": "至少须保留一名在用的管理员",
-    "users.not_found": "未找到该用户",
     "users.self": "管理员不能停用自己或取消自己的管理员角色",
     "users.taken": "该用户名已被使用",
     "users.unknown_unit": "没有这个单位",

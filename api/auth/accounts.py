@@ -49,7 +49,7 @@ def list_all(*, session: Session, role: Role | None = None, unit: str | None = N
 def get(*, session: Session, username: str) -> User:
     user = users.get_by_username(session=session, username=username)
     if user is None:
-        raise NotFound("users.not_found", f"user {username} not found")
+        raise NotFound("user.not_found", f"user {username} not found")
     return user
 
 
@@ -122,7 +122,7 @@ def update(*, session: Session, username: str, body: UserUpdate, by: User) -> Us
     # One change of a user at a time: the row is read for update where the database can.
     user = session.exec(select(User).where(User.username == username).with_for_update()).first()
     if user is None:
-        raise NotFound("users.not_found", f"user {username} not found")
+        raise NotFound("user.not_found", f"user {username} not found")
     role = body.role or Role(user.role)
     unit = body.unit or user.unit
     if (role, unit) != (user.role, user.unit):

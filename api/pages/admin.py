@@ -3,20 +3,28 @@
 import re
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
 
 from api import labels
+from api.auth import accounts
+from api.auth import service as logins
 from api.calendar import service as calendars
+from api.config import Settings
 from api.db import utcnow
 from api.deps import DatabaseDep, SessionDep, SettingsDep, get_temporal
-from api.errors import DomainError, Invalid, NotAllowed
+from api.errors import DomainError, Invalid, NotAllowed, NotFound
 from api.pages import views
-from api.pages.render import render
+from api.pages.render import refusal, render
 from api.pages.session import PageUser, Posted
-from api.users.models import Role, User
+from api.units import service as units
+from api.units.models import UnitKind
+from api.users.models import PasswordReset, Role, User, UserCreate, UserUpdate
 from api.workdays import ZONE
 
 router = APIRouter(include_in_schema=False)
@@ -27,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 
 def _admin(user: User) -> None:
     if user.role != Role.ADMIN:
-        raise NotAllowed("auth.role", "the calendar is kept by the admin")
+        raise NotAllowed("auth.role", "the calendar, the rule sets and the users are the admin's")
 
 
 def _days(text: str, field: str, errors: dict[str, str]) -> list[date]:
@@ -150,3 +158,195 @@ def _calendar_message(message: str) -> str:
         if english in message:
             return chinese
     return "不能作为该年度的安排"
+
+
+# --- the admin: users ---------------------------------------------------------------------
+
+USER_NOTICES = {
+    "created": "已创建用户",
+    "update": "已保存角色和单位",
+    "disable": "已停用：该用户已退出登录，不能再登录",
+    "enable": "已启用",
+    "password": "已重置密码：该用户已退出登录，须用新密码登录",
+    "unlock": "已解除登录锁定",
+}
+USER_FIELDS = {"username": "用户名", "password": "密码", "role": "角色", "unit": "单位"}
+
+
+def _unit_choices(session: Session) -> list[tuple[str, str, str]]:
+    """Every unit as (code, name, kind), the centre first, then branches, then stations."""
+    order = {UnitKind.CENTRE: 0, UnitKind.BRANCH: 1, UnitKind.STATION: 2}
+    found = units.list_all(session=session)
+    return [(u.code, u.name, u.kind) for u in sorted(found, key=lambda u: order[u.kind])]
+
+
+def _users_context(session: Session, unit: str | None) -> dict[str, Any]:
+    found = accounts.list_all(session=session, unit=unit or None)
+    return {
+        "people": found,
+        "units": _unit_choices(session),
+        "names": views.unit_names(session),
+        "chosen_unit": unit or "",
+        "roles": labels.ROLE,
+        "places": {r.value: sorted(k.value for k in kinds) for r, kinds in accounts.PLACES.items()},
+    }
+
+
+def _field_errors(error: Exception, fields: dict[str, str]) -> tuple[dict[str, str], str, int]:
+    """A refused user form: each error beside its field, in Chinese."""
+    found, general, status = refusal(error)
+    errors: dict[str, str] = {}
+    code = error.code if isinstance(error, DomainError) else "request.invalid"
+    for e in found:
+        loc = [str(p) for p in e.get("loc", []) if p != "body"]
+        field = loc[-1] if loc and loc[-1] in fields else next(iter(fields))
+        if code != "request.invalid":
+            text = labels.error(code)
+        elif field == "username" and e.get("type") == "string_pattern_mismatch":
+            text = "用户名用字母、数字、点、横线或下划线，2 至 60 个字符，以字母或数字开头"
+        else:
+            text = labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
+        errors.setdefault(field, text)
+    if isinstance(error, DomainError) and not isinstance(error, Invalid):
+        field = "username" if error.code == "users.taken" else ""
+        if field:
+            errors[field] = labels.error(error.code)
+            general = ""
+    return errors, general, status
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    unit: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    _admin(user)
+    return render(
+        request,
+        "users.html",
+        user,
+        form={},
+        errors={},
+        min_length=settings.password_min_length,
+        **_users_context(session, unit),
+    )
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+def create_user(
+    request: Request, session: SessionDep, settings: SettingsDep, user: PageUser, posted: Posted
+) -> Response:
+    """Creates a user, as ``POST /api/v1/users`` does."""
+    _admin(user)
+    typed = {k: posted.get(k, "").strip() for k in USER_FIELDS}
+    try:
+        body = UserCreate.model_validate({k: v for k, v in typed.items() if v})
+        accounts.create(session=session, settings=settings, body=body, by=user)
+    except (ValidationError, DomainError) as error:
+        session.rollback()
+        errors, general, status = _field_errors(error, USER_FIELDS)
+        return render(
+            request,
+            "users.html",
+            user,
+            status,
+            form={**typed, "password": ""},  # a password is never shown again
+            errors=errors,
+            general=general or labels.ERROR["request.invalid"],
+            min_length=settings.password_min_length,
+            **_users_context(session, ""),
+        )
+    return RedirectResponse(f"/admin/users/{quote(body.username)}?notice=created", status_code=303)
+
+
+def _person_page(
+    request: Request,
+    session: Session,
+    settings: Settings,
+    user: User,
+    username: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    person = accounts.get(session=session, username=username)
+    return render(
+        request,
+        "user.html",
+        user,
+        status,
+        person=person,
+        history=accounts.changes(session=session, username=username),
+        units=_unit_choices(session),
+        names=views.unit_names(session),
+        roles=labels.ROLE,
+        min_length=settings.password_min_length,
+        **{"errors": {}, "general": "", "notice": "", **context},
+    )
+
+
+@router.get("/admin/users/{username}", response_class=HTMLResponse)
+def user_page(
+    request: Request,
+    username: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    notice: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    _admin(user)
+    return _person_page(
+        request, session, settings, user, username, notice=USER_NOTICES.get(notice, "")
+    )
+
+
+@router.post("/admin/users/{username}/{action}", response_class=HTMLResponse)
+def change_user(
+    request: Request,
+    username: str,
+    action: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Changes a user's role and unit, disables, enables, resets the password or ends a
+    login lockout, through the same service as ``/api/v1/users``."""
+    _admin(user)
+    if action not in USER_NOTICES or action == "created":
+        raise NotFound("not_found", f"no user action {action}")
+    try:
+        if action == "update":
+            typed = {k: posted.get(k, "").strip() for k in ("role", "unit")}
+            change = UserUpdate.model_validate({k: v for k, v in typed.items() if v})
+            accounts.update(session=session, username=username, body=change, by=user)
+        elif action in ("disable", "enable"):
+            change = UserUpdate(active=action == "enable")
+            accounts.update(session=session, username=username, body=change, by=user)
+        elif action == "password":
+            reset = PasswordReset.model_validate({"password": posted.get("password", "")})
+            accounts.reset_password(
+                session=session, settings=settings, username=username, body=reset, by=user
+            )
+        else:
+            logins.unlock(session=session, settings=settings, username=username, by=user.username)
+    except (ValidationError, DomainError) as error:
+        session.rollback()
+        if isinstance(error, NotFound):
+            raise
+        fields = {"password": "密码"} if action == "password" else {"unit": "单位", "role": "角色"}
+        errors, general, status = _field_errors(error, fields)
+        return _person_page(
+            request,
+            session,
+            settings,
+            user,
+            username,
+            status,
+            errors={f"{action}.{k}": v for k, v in errors.items()},
+            general=general or labels.ERROR["request.invalid"],
+            typed={k: posted.get(k, "") for k in ("role", "unit")},
+        )
+    return RedirectResponse(f"/admin/users/{quote(username)}?notice={action}", status_code=303)

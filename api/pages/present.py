@@ -118,3 +118,27 @@ def event_summary(event_type: str, data: dict[str, Any], unit_names: dict[str, s
             shown = labels.CHOICE.get(str(value), str(value))
         parts.append(f"{word}：{shown}")
     return "；".join(parts)
+
+
+def user_change(change: dict[str, Any], unit_names: dict[str, str]) -> str:
+    """A recorded change of a user, in Chinese (a password is only ever "reset")."""
+    parts: list[str] = []
+    created = change.get("created")
+    if isinstance(created, dict):
+        role = labels.name(labels.ROLE, created.get("role"))
+        parts.append(
+            f"创建：{role}，{unit_names.get(created.get('unit', ''), created.get('unit'))}"
+        )
+    for key, word in (("role", "角色"), ("unit", "单位")):
+        if isinstance(change.get(key), list):
+            before, after = change[key]
+            if key == "role":
+                before, after = labels.name(labels.ROLE, before), labels.name(labels.ROLE, after)
+            else:
+                before, after = unit_names.get(before, before), unit_names.get(after, after)
+            parts.append(f"{word}：{before} → {after}")
+    if isinstance(change.get("active"), list):
+        parts.append("启用" if change["active"][1] else "停用")
+    if change.get("password"):
+        parts.append("重置密码")
+    return "；".join(parts)

@@ -27,6 +27,7 @@ templates.env.globals["consents"] = views.consents
 templates.env.globals["may_mediate"] = views.may_mediate
 templates.env.globals["may_report_clue"] = views.may_report_clue
 templates.env.globals["new_ref"] = lambda: uuid4().hex
+templates.env.globals["user_change"] = present.user_change
 templates.env.globals["CONSENT"] = views.CONSENT
 templates.env.globals["PARTY"] = views.PARTY
 STATIC = Path(__file__).parent / "static"

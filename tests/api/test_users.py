@@ -93,7 +93,7 @@ async def test_a_user_sits_only_where_their_role_belongs_and_bad_input_names_the
     wrong = await stack.call("PATCH", f"{USERS}/guichi", "admin", json={"unit": "city"})
     assert wrong.status_code == 422 and wrong.json()["code"] == "users.wrong_unit"
     missing = await stack.call("PATCH", f"{USERS}/nobody", "admin", json={"active": False})
-    assert missing.status_code == 404 and missing.json()["code"] == "users.not_found"
+    assert missing.status_code == 404 and missing.json()["code"] == "user.not_found"
     for someone in ("operator", "guichi", "supervisor", "st-wanda", "auditor"):
         body = {**NEW, "username": f"made-by-{someone}"}
         refused = await stack.call("POST", USERS, someone, json=body)

@@ -814,3 +814,68 @@ async def test_a_move_the_parties_have_not_consented_to_cannot_be_chosen(stack: 
         page = await handler.get(f"/tasks/{told['id']}")
         assert re.search(r'<option value="people" >', page.text)
         assert "不可选" not in text_of(page.text)
+
+
+async def test_the_admin_keeps_the_users_in_the_browser(stack: Stack) -> None:
+    async with browser(stack, "admin") as admin:
+        page = await admin.get("/admin/users")
+        assert page.status_code == 200
+        assert "guichi" in page.text and "贵池分局" in text_of(page.text)
+        form = {"username": "guichi-wang", "password": "short", "role": "handler", "unit": "city"}
+        bad = await admin.post("/admin/users", form)
+        assert bad.status_code == 422
+        assert field_error(bad.text, "u-unit").startswith("该角色不能属于这个单位")
+        assert 'value="guichi-wang"' in bad.text and 'value="short"' not in bad.text
+        weak = await admin.post("/admin/users", {**form, "unit": "guichi"})
+        assert field_error(weak.text, "u-password") == "密码太短"
+        made = await admin.post(
+            "/admin/users", {**form, "unit": "guichi", "password": "correct-horse-1"}
+        )
+        assert made.status_code == 303, text_of(made.text)
+        taken = await admin.post(
+            "/admin/users", {**form, "unit": "guichi", "password": "correct-horse-1"}
+        )
+        assert field_error(taken.text, "u-username") == "该用户名已被使用"
+
+        async with browser(stack) as wang:
+            signed = await wang.http.get("/login")
+            token = re.search(r'name="login_csrf" value="([^"]+)"', signed.text)
+            assert token
+            login = {"username": "guichi-wang", "password": "correct-horse-1"}
+            first = await wang.http.post("/login", data={**login, "login_csrf": token.group(1)})
+            assert first.status_code == 303
+            assert (await wang.get("/inbox")).status_code == 200
+
+            person = "/admin/users/guichi-wang"
+            moved = await admin.post(f"{person}/update", {"role": "supervisor", "unit": "guichi"})
+            assert moved.status_code == 303
+            off = await admin.post(f"{person}/disable", {})
+            assert off.status_code == 303
+            shown = text_of((await admin.get(off.headers["location"])).text)
+            assert "已停用：该用户已退出登录" in shown and "状态 已停用" in shown
+            assert "角色：承办人 → 督办人" in shown and "停用" in shown
+            assert "创建：承办人，贵池分局" in shown
+            out = await wang.get("/inbox")
+            assert out.status_code == 303 and out.headers["location"].startswith("/login")
+
+        myself = await admin.post("/admin/users/admin/disable", {})
+        assert myself.status_code == 409
+        assert "管理员不能停用自己" in text_of(myself.text)
+        wrong = await admin.post(f"{person}/update", {"role": "operator", "unit": "guichi"})
+        assert wrong.status_code == 422
+        assert field_error(wrong.text, "p-unit").startswith("该角色不能属于这个单位")
+        reset = await admin.post(f"{person}/password", {"password": "x"})
+        assert field_error(reset.text, "p-password") == "密码太短"
+        recorded = await stack.call("GET", "/api/v1/users/guichi-wang/changes", "auditor")
+        assert [c["change"] for c in recorded.json()["data"]][:2] == [
+            {"active": [True, False]},
+            {"role": ["handler", "supervisor"]},
+        ]  # the refused changes left nothing
+        no_token = await admin.post(f"{person}/enable", {}, csrf=False)
+        assert no_token.status_code == 403
+
+    async with browser(stack, "supervisor") as supervisor:
+        assert (await supervisor.get("/admin/users")).status_code == 403
+        assert (await supervisor.post(f"{person}/enable", {})).status_code == 403
+    with stack.db() as session:
+        assert users.get_by_username(session=session, username="guichi-wang").active is False
