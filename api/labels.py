@@ -347,6 +347,7 @@ FIELD_ERROR = {
     "decimal_max_places": "金额最多两位小数",
     "decimal_max_digits": "金额过大",
     "greater_than_equal": "数值过小",
+    "greater_than": "须大于零",
     "date_from_datetime_parsing": "请填写日期",
     "date_parsing": "请填写日期",
     "literal_error": "请从列表中选择",

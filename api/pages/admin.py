@@ -19,9 +19,10 @@ from api.config import Settings
 from api.db import utcnow
 from api.deps import DatabaseDep, SessionDep, SettingsDep, get_temporal
 from api.errors import DomainError, Invalid, NotAllowed, NotFound
-from api.pages import views
+from api.pages import rulesets, views
 from api.pages.render import refusal, render
 from api.pages.session import PageUser, Posted
+from api.rules import service as rules
 from api.units import service as units
 from api.units.models import UnitKind
 from api.users.models import PasswordReset, Role, User, UserCreate, UserUpdate
@@ -350,3 +351,131 @@ def change_user(
             typed={k: posted.get(k, "") for k in ("role", "unit")},
         )
     return RedirectResponse(f"/admin/users/{quote(username)}?notice={action}", status_code=303)
+
+
+# --- the admin: rule sets -------------------------------------------------------------------
+
+RULE_READERS = (Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR)
+
+
+def _rule_reader(user: User) -> None:
+    if user.role not in RULE_READERS:
+        raise NotAllowed("auth.role", "the rule sets are kept by the admin")
+
+
+@router.get("/admin/rules", response_class=HTMLResponse)
+def rules_page(request: Request, session: SessionDep, user: PageUser) -> HTMLResponse:
+    _rule_reader(user)
+    return render(request, "rules.html", user, records=rules.list_all(session=session))
+
+
+def _rule_set_page(
+    request: Request,
+    session: Session,
+    user: User,
+    code: str,
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    record = rules.get(session=session, code=code)
+    if record is None:
+        raise NotFound("rules.not_found", f"rule set {code} not found")
+    current = rules.to_ruleset(record)
+    history = [
+        (change, rulesets.change_summary(change.before, change.after))
+        for change in rules.changes(session=session, code=code)
+    ]
+    return render(
+        request,
+        "ruleset.html",
+        user,
+        status,
+        record=record,
+        current=current,
+        effective=record.effective_from.astimezone(ZONE).strftime("%Y-%m-%dT%H:%M"),
+        history=history,
+        may_edit=user.role == Role.ADMIN,
+        figures=rulesets.FIGURES,
+        limit_names=rulesets.LIMIT_NAMES,
+        ground_kinds=rulesets.GROUND_KINDS,
+        starts=rulesets.FROM,
+        **{"errors": {}, "general": "", "notice": "", "posted": None, **context},
+    )
+
+
+@router.get("/admin/rules/{code}", response_class=HTMLResponse)
+def rule_set_page(
+    request: Request,
+    code: str,
+    session: SessionDep,
+    user: PageUser,
+    saved: Annotated[int | None, Query(ge=1)] = None,
+) -> HTMLResponse:
+    _rule_reader(user)
+    notice = (
+        f"已保存为第 {saved} 版。已设定的时限不变，此后设定的时限按新规则计算。" if saved else ""
+    )
+    return _rule_set_page(request, session, user, code, notice=notice)
+
+
+@router.post("/admin/rules/{code}", response_class=HTMLResponse)
+def rule_set_submit(
+    request: Request, code: str, session: SessionDep, user: PageUser, posted: Posted
+) -> Response:
+    """Saves the rule set as a new version, as ``PUT /api/v1/rules/{code}`` does (with the
+    version the form was made from: another admin's change meanwhile is 409)."""
+    _admin(user)
+    record = rules.get(session=session, code=code)
+    if record is None:
+        raise NotFound("rules.not_found", f"rule set {code} not found")
+    current = rules.to_ruleset(record)
+    version = posted.get("version", "")
+    try:
+        saved = rules.update(
+            session=session,
+            code=code,
+            body=rulesets.document(posted, current),
+            by=user.username,
+            expected_version=int(version) if version.isdigit() else None,
+        )
+    except DomainError as error:
+        session.rollback()
+        found, general, status = refusal(error)
+        kept = rulesets.kept_rows(posted, list(current.grounds))
+        errors: dict[str, str] = {}
+        for e in found:
+            field = rulesets.field_of([str(p) for p in e.get("loc", [])], kept)
+            text = e.get("message") or _rule_message(str(e.get("msg", "")), str(e.get("type")))
+            if field:
+                errors.setdefault(field, text)
+            else:  # a rule of the whole set (a ground code twice, an unknown expiry ground)
+                general = general or text
+        return _rule_set_page(
+            request,
+            session,
+            user,
+            code,
+            status,
+            errors=errors,
+            general=general or labels.ERROR["request.invalid"],
+            posted=posted,
+        )
+    return RedirectResponse(f"/admin/rules/{quote(code)}?saved={saved.version}", status_code=303)
+
+
+def _rule_message(message: str, kind: str) -> str:
+    """The rule set's own checks, in Chinese; else the kind of error."""
+    for english, chinese in (
+        ("is in use; keep it", "该时限正在使用，不能删除"),
+        ("needs working_days or calendar_days", "该时限须有工作日或自然日"),
+        ("needs a count", "该时限须有次数"),
+        ("needs its expiry_ground", "该时限期满自动终止，须有期满终止依据"),
+        ("already takes effect at that instant", "已有规则集在该时间施行"),
+        ("needs a time zone", "请填写有效的日期和时间"),
+        ("a limit needs", "须填写工作日、自然日或次数"),
+        ("duplicate", "依据代码重复"),
+        ("is not one of its terminate grounds", "期满终止依据须是本规则集的终止调解依据"),
+    ):
+        if english in message:
+            return chinese
+    return labels.FIELD_ERROR.get(kind, "填写有误")

@@ -879,3 +879,68 @@ async def test_the_admin_keeps_the_users_in_the_browser(stack: Stack) -> None:
         assert (await supervisor.post(f"{person}/enable", {})).status_code == 403
     with stack.db() as session:
         assert users.get_by_username(session=session, username="guichi-wang").active is False
+
+
+async def test_the_admin_changes_a_rule_set_and_its_versions_show_what_changed(
+    stack: Stack,
+) -> None:
+    async with browser(stack, "admin") as admin:
+        listed = text_of((await admin.get("/admin/rules")).text)
+        assert "市场监督管理投诉举报处理办法（总局令第121号）" in listed
+        page = await admin.get("/admin/rules/samr-order-121")
+        assert page.status_code == 200
+        inputs = r'name="([a-z_.0-9]+)" (?:type="[a-z-]+" )?(?:min="1" )?(?:inputmode="numeric" )?'
+        fields = dict(re.findall(inputs + r'value="([^"]*)"', page.text))
+        texts = dict(
+            re.findall(r'<textarea id="[^"]+" name="([^"]+)" rows="2" >([^<]*)<', page.text)
+        )
+        form = {**fields, **{k: unescape(v) for k, v in texts.items()}}
+        assert form["limits.handle.working_days"] == "45"
+        assert form["grounds.reject.0.code"] == "R15-1"
+        assert "csrf_token" in form and form["version"] == "1"
+
+        bad = await admin.post(
+            "/admin/rules/samr-order-121",
+            {**form, "limits.handle.working_days": "0", "limits.triage.working_days": "七"},
+        )
+        assert bad.status_code == 422
+        assert field_error(bad.text, "limits-handle-working_days") == "须大于零"
+        assert field_error(bad.text, "limits-triage-working_days") == "请填写整数"
+        assert 'value="七"' in bad.text  # what was typed stays
+
+        changed = {
+            **form,
+            "limits.triage.working_days": "5",
+            "grounds.reject.6.code": "R15-7",
+            "grounds.reject.6.article": "第十五条第七项",
+            "grounds.reject.6.text": "试行新增的情形",
+            "grounds.terminate.0.code": "",
+        }
+        saved = await admin.post("/admin/rules/samr-order-121", changed)
+        assert saved.status_code == 303, text_of(saved.text)
+        shown = text_of((await admin.get(saved.headers["location"])).text)
+        assert "已保存为第 2 版" in shown
+        assert "受理审查时限工作日：7 → 5" in shown
+        assert "新增不予受理依据 R15-7（第十五条第七项）" in shown
+        assert "删除终止调解依据 T21-1" in shown
+
+        again = await admin.post("/admin/rules/samr-order-121", changed)  # sent twice
+        assert again.status_code == 303 and again.headers["location"].endswith("saved=2")
+        stale = await admin.post(  # another change from the form of version 1
+            "/admin/rules/samr-order-121", {**changed, "limits.triage.working_days": "6"}
+        )
+        assert stale.status_code == 409
+        assert "规则集已被他人修改" in text_of(stale.text)
+
+    grounds = await stack.call(
+        "GET", "/api/v1/rules/grounds", "operator", params={"kind": "reject"}
+    )
+    assert "R15-7" in [g["code"] for g in grounds.json()["data"]]
+    async with browser(stack, "auditor") as auditor:
+        page = await auditor.get("/admin/rules/samr-order-121")
+        assert page.status_code == 200 and "保存为新版本" not in page.text
+        assert "readonly" in page.text
+        refused = await auditor.post("/admin/rules/samr-order-121", changed)
+        assert refused.status_code == 403
+    async with browser(stack, "guichi") as handler:
+        assert (await handler.get("/admin/rules")).status_code == 403
