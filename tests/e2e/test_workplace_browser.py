@@ -188,7 +188,9 @@ def test_a_complaint_walks_through_the_workplace(stack: Embedded, chromium: Brow
     assert saved.name == f"{case_no}-dossier.pdf"
 
 
-def test_the_inbox_updates_itself_and_fits_a_phone(stack: Embedded, chromium: Browser) -> None:
+def test_the_inbox_updates_itself_and_the_pages_fit_a_phone(
+    stack: Embedded, chromium: Browser
+) -> None:
     operator = sign_in(chromium, stack.base, "operator", viewport={"width": 390, "height": 844})
     api = Client(stack.base)
     case_no = api.post("/cases", "operator", json=complaint(client_ref="phone-1"))["case_no"]
@@ -214,3 +216,29 @@ def test_the_inbox_updates_itself_and_fits_a_phone(stack: Embedded, chromium: Br
         .filter(e => !(e.labels && e.labels.length)).map(e => e.name)"""
     )
     assert unlabelled == []
+
+    # The admin's pages fit too, every field labelled; a role offers only its units.
+    admin = sign_in(chromium, stack.base, "admin", viewport={"width": 390, "height": 844})
+    for path in ("/admin/users", "/admin/rules/samr-order-121", "/admin/calendar"):
+        for width, height in ((390, 844), (1366, 768)):
+            admin.set_viewport_size({"width": width, "height": height})
+            admin.goto(path)
+            wide = admin.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert wide <= 0, f"{path} scrolls sideways at {width}×{height}"
+        unlabelled = admin.evaluate(
+            """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+            .filter(e => !(e.labels && e.labels.length)).map(e => e.name)"""
+        )
+        assert unlabelled == [], path
+        shot(admin, "admin-" + path.rsplit("/", 1)[1])
+    admin.goto("/admin/users")
+    admin.get_by_label("角色").select_option(label="承办人")
+    expect(admin.locator("#u-unit option[value='city']")).to_be_disabled()
+    expect(admin.locator("#u-unit option[value='guichi']")).to_be_enabled()
+    admin.get_by_label("用户名").fill("guichi-zhao")
+    admin.get_by_label("初始密码").fill("correct-horse-1")
+    admin.locator("#u-unit").select_option(label="贵池分局")
+    admin.get_by_role("button", name="创建").click()
+    expect(admin.locator("#person-unit")).to_have_text("贵池分局")
