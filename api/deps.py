@@ -12,7 +12,7 @@ from temporalio.client import Client
 from api.config import Settings
 from api.db import Database
 from api.errors import ApiError, NotAllowed
-from api.security import username_from_token
+from api.security import bearer_of
 from api.users import service as users
 from api.users.models import Role, User
 
@@ -69,14 +69,18 @@ def get_current_user(
 ) -> User:
     if not token:
         raise _unauthenticated()
-    username = username_from_token(settings=settings, token=token)
-    if not username:
+    bearer = bearer_of(settings=settings, token=token)
+    if bearer is None:
         raise _unauthenticated()
     # A session of its own, closed at once: an async route that then waits for Temporal
     # must not hold a pooled connection for the user it read.
     with Session(request.app.state.engine, expire_on_commit=False) as session:
-        user = users.get_by_username(session=session, username=username)
+        user = users.get_by_username(session=session, username=bearer.username)
     if user is None or not user.active:
+        raise _unauthenticated()
+    # A token issued before the password was last reset is void (iat counts whole seconds).
+    reset = user.tokens_valid_after
+    if reset is not None and bearer.issued_at < reset.replace(microsecond=0):
         raise _unauthenticated()
     return user
 

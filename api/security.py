@@ -1,4 +1,5 @@
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -18,7 +19,13 @@ def create_access_token(*, settings: Settings, username: str) -> str:
     return jwt.encode(claims, settings.secret_key, algorithm=ALGORITHM)
 
 
-def username_from_token(*, settings: Settings, token: str) -> str | None:
+@dataclass(frozen=True)
+class Bearer:
+    username: str
+    issued_at: datetime
+
+
+def bearer_of(*, settings: Settings, token: str) -> Bearer | None:
     try:
         # A token without an expiry would be good for ever: refused, like a forged one.
         claims = jwt.decode(
@@ -29,5 +36,7 @@ def username_from_token(*, settings: Settings, token: str) -> str | None:
         )
     except jwt.PyJWTError:
         return None
-    subject = claims.get("sub")
-    return subject if isinstance(subject, str) else None
+    subject, issued = claims.get("sub"), claims.get("iat")
+    if not isinstance(subject, str) or not isinstance(issued, int | float):
+        return None
+    return Bearer(subject, datetime.fromtimestamp(issued, UTC))

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from api.auth import sessions
 from api.config import Settings
+from api.db import utcnow
 from api.errors import Conflict, Invalid, NotFound
 from api.units import service as units
 from api.units.models import UnitKind
@@ -158,6 +159,7 @@ def reset_password(
     user = get(session=session, username=username)
     _check_password(settings, body.password)
     user.password_hash = users.hasher.hash(body.password)
+    user.tokens_valid_after = utcnow()  # the bearer tokens issued before stop working
     session.add(user)
     _record(session, username, by.username, {"password": "reset"})
     sessions.end_all(session=session, username=username)

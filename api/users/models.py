@@ -31,6 +31,8 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     password_hash: str
     active: bool = True
+    # Bearer tokens issued before this (a password reset) are refused.
+    tokens_valid_after: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def city_wide(self) -> bool:

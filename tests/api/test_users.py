@@ -2,6 +2,7 @@
 role or unit, disables and enables, resets a password. Each change is on record, a
 password never; a disabled user is signed out at once and cannot sign in."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -47,10 +48,19 @@ async def test_the_admin_creates_moves_disables_and_resets_a_user(stack: Stack) 
     assert off.status_code == 200 and off.json()["active"] is False
     assert await token_for(stack, "guichi-li", NEW["password"]) == 401
 
+    await stack.call("PATCH", f"{USERS}/guichi-li", "admin", json={"active": True})
+    issued = await stack.api.post(
+        "/api/v1/auth/token", data={"username": "guichi-li", "password": NEW["password"]}
+    )
+    old = {"Authorization": f"Bearer {issued.json()['access_token']}"}
+    assert (await stack.api.get("/api/v1/me", headers=old)).status_code == 200
+    await asyncio.sleep(1.1)  # tokens count whole seconds
     reset = await stack.call(
         "POST", f"{USERS}/guichi-li/password", "admin", json={"password": "battery-staple-2"}
     )
     assert reset.status_code == 204
+    assert (await stack.api.get("/api/v1/me", headers=old)).status_code == 401
+    await stack.call("PATCH", f"{USERS}/guichi-li", "admin", json={"active": False})
     on = await stack.call("PATCH", f"{USERS}/guichi-li", "admin", json={"active": True})
     assert on.json()["active"] is True
     assert await token_for(stack, "guichi-li", NEW["password"]) == 401
@@ -58,7 +68,9 @@ async def test_the_admin_creates_moves_disables_and_resets_a_user(stack: Stack) 
 
     assert await changes(stack, "guichi-li") == [
         {"active": [False, True]},
+        {"active": [True, False]},
         {"password": "reset"},
+        {"active": [False, True]},
         {"active": [True, False]},
         {"role": ["handler", "supervisor"]},
         {"unit": ["guichi", "dongzhi"]},

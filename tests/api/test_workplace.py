@@ -446,6 +446,18 @@ ROLES = {
 }
 
 
+# The pages only some roles open (everyone else gets 403): who may.
+ROLE_PAGES = {
+    "/supervision": {"supervisor", "guichi-supervisor", "dongzhi-supervisor", "auditor", "admin"},
+    "/supervision/accountability": {
+        "supervisor", "guichi-supervisor", "dongzhi-supervisor", "auditor", "admin"
+    },
+    "/admin/rules": {"supervisor", "guichi-supervisor", "dongzhi-supervisor", "auditor", "admin"},
+    "/admin/calendar": {"admin"},
+    "/admin/users": {"admin"},
+}  # fmt: skip
+
+
 async def test_every_role_sees_the_pages_it_may_and_no_more(stack: Stack) -> None:
     case_no = await dispatched(stack)
     for username, (case_status, register_status) in ROLES.items():
@@ -458,6 +470,15 @@ async def test_every_role_sees_the_pages_it_may_and_no_more(stack: Stack) -> Non
             assert "我的待办" in shown and "Traceback" not in shown
             if case_status == 404:
                 assert case_no not in inbox.text  # nor its tasks
+            for path, allowed in ROLE_PAGES.items():
+                page = await someone.get(path)
+                assert page.status_code == (200 if username in allowed else 403), (username, path)
+                if page.status_code == 403:
+                    assert "您的角色无权进行此操作" in text_of(page.text)
+                if path != "/supervision/accountability":  # the dashboard links to it
+                    # The navigation offers only what the role may open.
+                    offered = f'href="{path}"' in inbox.text
+                    assert offered == (username in allowed), (username, path)
 
 
 async def test_the_supervisor_sees_what_runs_late_and_urges_it(stack: Stack) -> None:

@@ -1,4 +1,5 @@
-"""user changes: what admins change about users (created, role, unit, enabled, password reset)
+"""user changes: what admins change about users (created, role, unit, enabled, password
+reset); and the instant before which a user's bearer tokens are void
 
 Revision ID: 0013
 Revises: 0012
@@ -31,9 +32,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("userchange", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_userchange_username"), ["username"], unique=False)
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("tokens_valid_after", api.db.UTCDateTime(timezone=True), nullable=True)
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("user", schema=None) as batch_op:
+        batch_op.drop_column("tokens_valid_after")
     with op.batch_alter_table("userchange", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_userchange_username"))
     op.drop_table("userchange")
