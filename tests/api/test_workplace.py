@@ -957,6 +957,23 @@ async def test_the_admin_changes_a_rule_set_and_its_versions_show_what_changed(
         "GET", "/api/v1/rules/grounds", "operator", params={"kind": "reject"}
     )
     assert "R15-7" in [g["code"] for g in grounds.json()["data"]]
+
+    # A case received under order no. 20 has that set's grounds, without the new one.
+    older = await register(stack, received_at="2026-03-02T10:00:00+08:00")
+    triage = await open_task(stack, older, "triage", "operator")
+    newer = await register(stack)
+    fresh = await open_task(stack, newer, "triage", "operator")
+    async with browser(stack, "operator") as anna:
+        assert "试行新增的情形" in (await anna.get(f"/tasks/{fresh['id']}")).text
+        page = await anna.get(f"/tasks/{triage['id']}")
+        assert "试行新增的情形" not in page.text and "第十五条第一项" in page.text
+        wrong = await anna.post(
+            f"/tasks/{triage['id']}",
+            {"choice": "reject", "reject.ground": "R15-7", "reject.reason": "按新规不予受理"},
+        )  # a ground of the other rule set
+        assert wrong.status_code == 422
+        assert field_error(wrong.text, "f-reject-ground") == "不是本案适用规则集中的不予受理依据"
+        assert "按新规不予受理" in wrong.text
     async with browser(stack, "auditor") as auditor:
         page = await auditor.get("/admin/rules/samr-order-121")
         assert page.status_code == 200 and "保存为新版本" not in page.text
