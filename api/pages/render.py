@@ -68,7 +68,12 @@ def refusal(error: Exception) -> tuple[list[dict[str, Any]], str, int]:
     return [], labels.error(error.code), error.status_code
 
 
-def refused(request: Request, user: User, error: DomainError) -> HTMLResponse:
+def field_text(error: dict[str, Any]) -> str:
+    """An error of one field, in Chinese: the service's own message, or its kind's."""
+    return str(error.get("message") or labels.FIELD_ERROR.get(str(error.get("type")), "填写有误"))
+
+
+def refused(request: Request, user: User | None, error: DomainError) -> HTMLResponse:
     return render(
         request,
         "error.html",

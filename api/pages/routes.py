@@ -32,7 +32,7 @@ from api.inbox import service as inbox
 from api.mediation import service as mediation
 from api.mediation.models import ConsentCreate, SessionCreate
 from api.pages import forms, registering, supervising, views
-from api.pages.render import refusal, refused, render
+from api.pages.render import field_text, refusal, refused, render
 from api.pages.session import PageUser, Posted, SignInRequired, page_user
 from api.tasks import kinds
 from api.tasks import service as tasks
@@ -444,6 +444,23 @@ async def dossier_page(
     return await dossier.response(html, number, format, download=True)
 
 
+async def _case_again(
+    request: Request,
+    db: Any,
+    settings: Any,
+    user: User,
+    case_no: str,
+    status: int,
+    **form: Any,
+) -> HTMLResponse:
+    """The case page again, after one of its forms was refused: ``form`` is that form's
+    errors, what was typed and its message."""
+    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
+    return render(
+        request, "case.html", user, status, view=view, as_of_text="", as_of_error="", **form
+    )
+
+
 # The clock of a deadline: the request model and the workflow update of each action.
 CLOCK: dict[str, tuple[type[SQLModel], Any, str]] = {
     "pause": (PauseRequest, CaseWorkflow.pause_clock, "已中止计时"),
@@ -490,17 +507,14 @@ async def clock_action(
         found, general, status = refusal(error)
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
-        text = e.get("message") or labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
-        errors.setdefault(f"{name}.{action}.{loc[-1] if loc else ''}", str(text))
-    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
-    return render(
+        errors.setdefault(f"{name}.{action}.{loc[-1] if loc else ''}", field_text(e))
+    return await _case_again(
         request,
-        "case.html",
+        db,
+        settings,
         user,
+        case_no,
         status,
-        view=view,
-        as_of_text="",
-        as_of_error="",
         clock_errors=errors,
         clock_typed={f"{name}.{action}.{k}": v for k, v in typed.items()},
         clock_general={f"{name}.{action}": general or labels.ERROR["request.invalid"]},
@@ -565,17 +579,14 @@ async def mediation_record(
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         key = "attendee_complainant" if loc[:1] == ["attendees"] else (loc[0] if loc else "")
-        text = e.get("message") or labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
-        errors.setdefault(f"{record}.{key}", str(text))
-    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
-    return render(
+        errors.setdefault(f"{record}.{key}", field_text(e))
+    return await _case_again(
         request,
-        "case.html",
+        db,
+        settings,
         user,
+        case_no,
         status,
-        view=view,
-        as_of_text="",
-        as_of_error="",
         mediation_errors=errors,
         mediation_typed={f"{record}.{k}": v for k, v in posted.items()},
         mediation_general=general or (labels.ERROR["request.invalid"] if errors else ""),
@@ -621,22 +632,15 @@ async def clue_report(
     for e in found:
         loc = [str(p) for p in e.get("loc", []) if p != "body"]
         field = loc[0] if loc and loc[0] in typed else "description"
-        message = str(e.get("msg", ""))
-        text = e.get("message") or (
-            "不是现有的专项整治"
-            if "campaign" in message
-            else labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
-        )
-        errors.setdefault(field, str(text))
-    view = await db.run(views.case_view, settings=settings, user=user, case_no=case_no)
-    return render(
+        unknown = "campaign" in str(e.get("msg", ""))
+        errors.setdefault(field, "不是现有的专项整治" if unknown else field_text(e))
+    return await _case_again(
         request,
-        "case.html",
+        db,
+        settings,
         user,
+        case_no,
         status,
-        view=view,
-        as_of_text="",
-        as_of_error="",
         clue_errors=errors,
         clue_typed=typed,
         clue_general=general or (labels.ERROR["request.invalid"] if errors else ""),
@@ -746,11 +750,4 @@ def error_page(request: Request, error: DomainError) -> HTMLResponse:
         user = page_user(request)
     except SignInRequired:
         pass
-    return render(
-        request,
-        "error.html",
-        user,
-        status_code=error.status_code,
-        message=labels.error(error.code),
-        code=error.code,
-    )
+    return refused(request, user, error)
