@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     # The shortest password an admin may set for a user (创建用户、重置密码).
     password_min_length: int = Field(default=10, ge=6, le=128)
 
+    # The bulletin (通报): a branch with fewer handle deadlines ended in the month than this
+    # is listed unranked (样本不足).
+    bulletin_min_cases: int = Field(default=5, ge=1)
+
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None
 

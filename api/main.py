@@ -25,6 +25,7 @@ from api.audit.keys import signing_key
 from api.audit.routes import audit_router as audit_checkpoints_router
 from api.audit.routes import router as audit_router
 from api.auth.routes import router as auth_router
+from api.bulletins.routes import router as bulletins_router
 from api.calendar.routes import router as calendar_router
 from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
@@ -136,6 +137,7 @@ def create_app(
         rules_router,
         calendar_router,
         supervision_router,
+        bulletins_router,
         incidents_router,
         mediation_router,
     ):

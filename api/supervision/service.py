@@ -298,6 +298,7 @@ def stats(*, session: Session, unit: str | None, start: date, end: date) -> Stat
             func.count(case((col(Case.satisfaction).in_(SATISFIED), 1))),
         )
         .where(
+            Case.kind == CaseKind.COMPLAINT,  # a report closes too, without a callback
             Case.status == Status.CLOSED,
             col(Case.unit).in_(codes),
             col(Case.closed_at) >= lo,

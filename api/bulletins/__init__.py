@@ -1,0 +1,1 @@
+"""The city-wide monthly bulletin (通报): callback results and branch performance."""

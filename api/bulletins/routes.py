@@ -1,0 +1,54 @@
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from api.bulletins import figures
+from api.db import utcnow
+from api.deps import SessionDep, SettingsDep, require
+from api.errors import Invalid
+from api.users.models import Role
+from api.workdays import local_date
+
+router = APIRouter(prefix="/bulletins", tags=["bulletins"])
+
+# Every branch's head reads the whole city's figures; auditors and admins too.
+READERS = require(Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+
+
+class FiguresPublic(BaseModel):
+    month: str = Field(description="yyyy-mm")
+    from_: str = Field(alias="from", description="its first day, Asia/Shanghai")
+    to: str = Field(description="its last day")
+    complete: bool = Field(description="false while the month is not over: figures still move")
+    min_cases: int = Field(description="the handle deadlines a branch needs to be ranked")
+    computed_at: datetime
+    branches: list[dict[str, Any]] = Field(
+        description="per branch, ranked first: counts, rates, rank (null: 样本不足), and "
+        "vs_month_before / vs_year_before (counts' differences, rates' in percentage points)"
+    )
+    city: dict[str, Any]
+
+
+@router.get(
+    "/{month}/figures",
+    response_model=FiguresPublic,
+    response_model_by_alias=True,
+    dependencies=[READERS],
+)
+def get_figures(month: str, session: SessionDep, settings: SettingsDep) -> FiguresPublic:
+    """A month's bulletin figures as ``docs/bulletin.md`` defines them, computed now from
+    the records: each branch's, ranked, with the change against the month before and the
+    same month a year before, and the city's."""
+    try:
+        wanted = figures.Month.parse(month)
+    except ValueError as error:
+        raise Invalid(("month", str(error)), where="path") from error
+    today = local_date(utcnow())
+    if wanted.first > today:
+        raise Invalid(("month", f"{month} has not begun"), where="path")
+    found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
+    return FiguresPublic.model_validate(
+        {**found, "complete": wanted.last < today, "computed_at": utcnow()}
+    )
