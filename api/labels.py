@@ -164,6 +164,7 @@ CHOICE = {
     "satisfied": "满意",
     "basically_satisfied": "基本满意",
     "unsatisfied": "不满意",
+    "unreachable": "未联系上",
     # 督办
     "urge": "催办",
     "extend": "延期",

@@ -2,7 +2,7 @@
 # Best-effort install of the system tools some tests use: docker-compose (validates
 # docker-compose.yml; Docker itself cannot run here), chromium (browser tests of the
 # workplace), Pango (the dossier's PDF, WeasyPrint) and a CJK font (Chinese text in Chromium
-# and in the PDF). Installs
+# and in the PDF) and LibreOffice Calc (the bulletin's spreadsheet is opened by it). Installs
 # only what is missing, only as root with apt-get. It never fails the build: it says what it
 # did, or warns and carries on.
 set -uo pipefail
@@ -13,8 +13,9 @@ declare -A CHECKS=(
     [chromium]="command -v chromium"
     [libpangoft2-1.0-0]="ldconfig -p | grep -q libpangoft2-1.0.so.0"
     [fonts-wqy-microhei]="fc-list :lang=zh family | grep -q ."
+    [libreoffice-calc-nogui]="command -v soffice"
 )
-PACKAGES=(docker-compose chromium libpangoft2-1.0-0 fonts-wqy-microhei)
+PACKAGES=(docker-compose chromium libpangoft2-1.0-0 fonts-wqy-microhei libreoffice-calc-nogui)
 
 present() { bash -c "${CHECKS[$1]}" >/dev/null 2>&1; }
 

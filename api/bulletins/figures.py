@@ -14,12 +14,13 @@ counts, so a month's figures are settled once the month is over.
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, and_, col, func, or_, select
 
+from api import labels
 from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case
 from api.deadlines.models import Deadline, DeadlineState
@@ -28,7 +29,7 @@ from api.mediation.models import MediationRung
 from api.supervision import service as supervision
 from api.supervision.models import SupervisionKind, SupervisionRecord, UnitFigures
 from api.units.models import Unit, UnitKind
-from api.workdays import local_midnight
+from api.workdays import ZONE, local_midnight
 
 # The figures of a branch that are counts (summed for the city), in the order shown.
 COUNTS = (
@@ -314,3 +315,102 @@ def compute(session: Session, month: Month, *, min_cases: int) -> dict[str, Any]
         "branches": branches,
         "city": total,
     }
+
+
+# Each figure's Chinese name, and its definition in a line (``docs/bulletin.md`` has them
+# in full), in the order the bulletin shows them.
+NAMES = {
+    "on_time_rate": ("按期办结率", "按期办结 ÷ 办理：本月结束的处理时限中，在最后一日前结束的比例"),
+    "satisfaction_rate": ("满意率", "满意（含基本满意）÷ 有效回访"),
+    "reply_rate": ("回复率", "答复 ÷ 受理：本月收到并受理的投诉中，已答复的比例"),
+    "valid_callback_rate": (
+        "有效回访率",
+        "有效回访 ÷ 办结：本月办结的投诉中，回访联系上投诉人的比例",
+    ),
+    "received": ("收到", "本月收到、由本单位承办的投诉（退回后改派的，计入现承办单位）"),
+    "accepted": ("受理", "其中指挥中心受理并分送本单位的"),
+    "replied": ("答复", "其中本单位处理时限已结束的（答复，或处理中撤回）"),
+    "closed": ("办结", "本月回访后办结的投诉（撤回的不计；举报不计）"),
+    "reached": ("有效回访", "其中回访联系上投诉人的"),
+    "satisfied": ("满意", "其中满意或基本满意的"),
+    "handled": ("办理", "本月结束的本单位处理时限（含退回重办后的第二个时限，含退回、撤回）"),
+    "handled_on_time": ("按期办结", "其中在最后一日（含批准延期、中止计时）前结束的"),
+    "overdue": ("超期", "最后一日在本月、未按期完成的本单位时限（不含法院等外部期限）"),
+    "supervised": ("督办", "本月对本单位的超期、催办通知书、通报批评和督办催办（按次计）"),
+    "criticised": ("通报批评", "其中通报批评"),
+    "rung_reconciliation": ("和解", "本月开始的和解"),
+    "rung_administrative": ("行政调解", "本月开始的行政调解"),
+    "rung_people": ("人民调解", "本月开始的人民调解"),
+    "rung_judicial": ("司法确认／诉讼", "本月开始的司法确认或诉讼"),
+    "agreements_administrative": ("行政调解达成协议", "本月以达成协议结束的行政调解"),
+    "agreements_people": ("人民调解达成协议", "本月以达成协议结束的人民调解"),
+    "judicial_confirmations": ("司法确认", "本月经人民法院裁定确认有效的调解协议"),
+    "amount_recovered": ("挽回经济损失（元）", "本月结束的调解层级记录的挽回经济损失之和"),
+    "reports_filed": ("立案", "本月立案调查的举报"),
+    "reports_not_filed": ("不予立案", "本月核查后决定不予立案的举报"),
+    "reporters_told": ("告知举报人", "本月完成的告知实名举报人"),
+    "reporters_told_on_time": ("按期告知", "其中在期限内告知的"),
+    "reporters_told_on_time_rate": ("按期告知率", "按期告知 ÷ 告知举报人"),
+}
+
+
+@dataclass(frozen=True)
+class CaseLine:
+    """A case a branch's sheet lists: what put it into the month, by number only."""
+
+    case_no: str
+    received: datetime
+    status: str
+    handle_last_day: str  # 2026年11月30日止, or ""
+    on_time: str  # 按期 / 超期 / 未结束
+    closed: datetime | None
+    callback: str
+
+
+def branch_cases(session: Session, month: Month) -> dict[str, list[CaseLine]]:
+    """Each branch's complaints that count in the month, by number: received by it, closed
+    by it, or whose handle deadline of it ended in the month. Oldest received first."""
+    lo, hi = local_midnight(month.first), local_midnight(month.next().first)
+    in_month = select(Deadline.case_no, Deadline.unit).where(
+        Deadline.name == "handle", col(Deadline.met_at) >= lo, col(Deadline.met_at) < hi
+    )
+    pairs: set[tuple[str, str]] = {(no, str(unit)) for no, unit in session.exec(in_month).all()}
+    for no, unit in session.exec(
+        select(Case.case_no, Case.unit).where(
+            Case.kind == CaseKind.COMPLAINT,
+            col(Case.unit).is_not(None),
+            or_(
+                and_(col(Case.received_at) >= lo, col(Case.received_at) < hi),
+                and_(col(Case.closed_at) >= lo, col(Case.closed_at) < hi),
+            ),
+        )
+    ).all():
+        pairs.add((no, str(unit)))
+    numbers = {no for no, _ in pairs}
+    found = {c.case_no: c for c in session.exec(select(Case).where(col(Case.case_no).in_(numbers)))}
+    deadlines: dict[tuple[str, str], Deadline] = {}
+    for d in session.exec(
+        select(Deadline)
+        .where(Deadline.name == "handle", col(Deadline.case_no).in_(numbers))
+        .order_by(col(Deadline.id))
+    ).all():
+        deadlines[(d.case_no, str(d.unit))] = d  # the latest of each unit
+    lines: dict[str, list[CaseLine]] = defaultdict(list)
+    for no, unit in sorted(pairs, key=lambda p: (found[p[0]].received_at, p[0])):
+        case = found[no]
+        handle = deadlines.get((no, unit))
+        on_time = "未结束"
+        if handle is not None and handle.met_at is not None:
+            on_time = "按期" if handle.state == DeadlineState.MET else "超期"
+        lines[unit].append(
+            CaseLine(
+                case_no=no,
+                received=case.received_at.astimezone(ZONE),
+                status=labels.name(labels.STATUS, case.status),
+                handle_last_day=f"{labels.day(handle.due_date)}止" if handle else "",
+                on_time=on_time if handle else "",
+                closed=case.closed_at.astimezone(ZONE) if case.closed_at else None,
+                callback=labels.name(labels.CHOICE, case.satisfaction),
+            )
+        )
+    return lines

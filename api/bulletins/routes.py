@@ -1,10 +1,12 @@
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.bulletins import figures
+from api.bulletins import figures, workbook
 from api.db import utcnow
 from api.deps import SessionDep, SettingsDep, require
 from api.errors import Invalid
@@ -31,16 +33,29 @@ class FiguresPublic(BaseModel):
     city: dict[str, Any]
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @router.get(
     "/{month}/figures",
     response_model=FiguresPublic,
     response_model_by_alias=True,
     dependencies=[READERS],
+    responses={
+        200: {"content": {XLSX: {}}, "description": "JSON, or with ?format=xlsx the spreadsheet"}
+    },
 )
-def get_figures(month: str, session: SessionDep, settings: SettingsDep) -> FiguresPublic:
+def get_figures(
+    month: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    format: Annotated[Literal["json", "xlsx"], Query()] = "json",
+) -> Any:
     """A month's bulletin figures as ``docs/bulletin.md`` defines them, computed now from
     the records: each branch's, ranked, with the change against the month before and the
-    same month a year before, and the city's."""
+    same month a year before, and the city's. ``?format=xlsx`` gives them as the
+    spreadsheet: the ranking, each branch's cases of the month (by number), and the
+    definitions."""
     try:
         wanted = figures.Month.parse(month)
     except ValueError as error:
@@ -49,6 +64,18 @@ def get_figures(month: str, session: SessionDep, settings: SettingsDep) -> Figur
     if wanted.first > today:
         raise Invalid(("month", f"{month} has not begun"), where="path")
     found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
+    if format == "xlsx":
+        title = f"{wanted.year}年{wanted.month}月消费者投诉举报处理情况"
+        book = workbook.build(found, figures.branch_cases(session, wanted), title)
+        name = quote(f"通报-{wanted}.xlsx")
+        return Response(
+            book,
+            media_type=XLSX,
+            headers={
+                "Content-Disposition": f"attachment; filename=bulletin-{wanted}.xlsx; "
+                f"filename*=UTF-8''{name}"
+            },
+        )
     return FiguresPublic.model_validate(
         {**found, "complete": wanted.last < today, "computed_at": utcnow()}
     )

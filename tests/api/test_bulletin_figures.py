@@ -11,9 +11,15 @@ rungs of the ladder with what they recovered; and October for the change against
 month before.
 """
 
+import asyncio
+import os
+import shutil
+import subprocess
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 from sqlmodel import Session
 
@@ -309,3 +315,68 @@ async def test_the_figures_route_names_a_bad_month_and_reads_for_supervisors(sta
         assert refused.status_code == 422, bad
         assert refused.json()["detail"][0]["loc"] == ["path", "month"]
     assert (await stack.call("GET", url.format("2026-11"), "guichi")).status_code == 403
+
+
+SOFFICE = shutil.which("soffice")
+
+
+async def test_the_spreadsheet_holds_the_same_figures_and_opens_in_libreoffice(
+    stack: Stack, tmp_path: Path
+) -> None:
+    with stack.db() as session:
+        build(session)
+    response = await stack.call(
+        "GET", "/api/v1/bulletins/2026-11/figures", "auditor", params={"format": "xlsx"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert (
+        "filename*=UTF-8''%E9%80%9A%E6%8A%A5-2026-11.xlsx"
+        in response.headers["content-disposition"]
+    )
+    sent = tmp_path / "bulletin.xlsx"
+    sent.write_bytes(response.content)
+    check_workbook(sent)
+    assert "张三" not in response.content.decode("latin-1")  # numbers only, no names
+
+    if SOFFICE is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("LibreOffice is missing: run `make system-deps`")
+        pytest.skip("LibreOffice is missing: run `make system-deps`")
+    out = tmp_path / "out"
+    converted = await asyncio.to_thread(
+        subprocess.run,
+        [SOFFICE, f"-env:UserInstallation=file://{tmp_path}/lo-profile", "--headless",
+         "--convert-to", "xlsx", "--outdir", str(out), str(sent)],
+        capture_output=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert converted.returncode == 0, converted.stderr
+    # LibreOffice read it and wrote it back whole (headless, it keeps no view: the frozen
+    # row is a view setting).
+    check_workbook(out / "bulletin.xlsx", ours=False)
+
+
+def check_workbook(path: Path, ours: bool = True) -> None:
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames[0] == "排名" and book.sheetnames[-1] == "指标说明"
+    assert "贵池分局" in book.sheetnames and len(book.sheetnames) == 8
+    ranking = book["排名"]
+    if ours:
+        assert ranking.freeze_panes == "A2"
+    header = [c.value for c in ranking[1]]
+    assert header[:4] == ["名次", "单位", "按期办结率", "满意率"]
+    rows = {r[1]: r for r in ranking.iter_rows(min_row=2, values_only=True)}
+    assert rows["贵池分局"][0] == 4 and rows["东至县局"][0] == "样本不足"
+    assert rows["贵池分局"][2] == pytest.approx(0.8333)
+    assert ranking.cell(row=2, column=3).number_format == "0.00%"
+    column = {name: i for i, name in enumerate(header)}
+    assert rows["贵池分局"][column["挽回经济损失（元）"]] == pytest.approx(2000.5)
+    assert rows["全市合计"][column["办理"]] == 22
+    guichi = book["贵池分局"]
+    numbers = [r[0] for r in guichi.iter_rows(min_row=2, values_only=True)]
+    assert set(numbers) == {"TS-1", "TS-2", "TS-3", "TS-4", "TS-5", "TS-6", "TS-7"}
+    assert [r[0] for r in book["东至县局"].iter_rows(min_row=2, values_only=True)] == ["TS-4"]
+    late = next(r for r in guichi.iter_rows(min_row=2, values_only=True) if r[0] == "TS-2")
+    assert late[4] == "超期" and late[6] == "未联系上"
+    defined = {r[0] for r in book["指标说明"].iter_rows(min_row=2, values_only=True)}
+    assert {"按期办结率", "满意率", "回复率", "有效回访率"} <= defined
