@@ -265,6 +265,7 @@ ERROR = {
     "auth.too_many_attempts": "本机登录失败次数过多，请稍后再试",
     "auth.unauthenticated": "请先登录",
     "auth.wrong_password": "用户名或密码错误",
+    "bulletin.not_found": "没有这个月的通报",
     "calendar.changed": "工作日历已被他人修改，请刷新后重试",
     "case.client_ref_taken": "该登记编号已被另一案件使用",
     "case.closed": "案件已办结",

@@ -41,6 +41,7 @@ from api.migrations import migrate
 from api.pages import render as page_render
 from api.pages import routes as pages
 from api.pages.admin import router as admin_pages_router
+from api.pages.bulletins import router as bulletin_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.rules import service as rules
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(internal_router, responses=errors.COMMON_RESPONSES)
     app.include_router(pages_router)
     app.include_router(admin_pages_router)
+    app.include_router(bulletin_pages_router)
     app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi

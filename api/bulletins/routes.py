@@ -1,9 +1,7 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query
-from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.bulletins import figures, workbook
@@ -33,16 +31,16 @@ class FiguresPublic(BaseModel):
     city: dict[str, Any]
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @router.get(
     "/{month}/figures",
     response_model=FiguresPublic,
     response_model_by_alias=True,
     dependencies=[READERS],
     responses={
-        200: {"content": {XLSX: {}}, "description": "JSON, or with ?format=xlsx the spreadsheet"}
+        200: {
+            "content": {workbook.XLSX: {}},
+            "description": "JSON, or with ?format=xlsx the spreadsheet",
+        }
     },
 )
 def get_figures(
@@ -65,17 +63,7 @@ def get_figures(
         raise Invalid(("month", f"{month} has not begun"), where="path")
     found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
     if format == "xlsx":
-        title = f"{wanted.year}年{wanted.month}月消费者投诉举报处理情况"
-        book = workbook.build(found, figures.branch_cases(session, wanted), title)
-        name = quote(f"通报-{wanted}.xlsx")
-        return Response(
-            book,
-            media_type=XLSX,
-            headers={
-                "Content-Disposition": f"attachment; filename=bulletin-{wanted}.xlsx; "
-                f"filename*=UTF-8''{name}"
-            },
-        )
+        return workbook.download(session, wanted, found)
     return FiguresPublic.model_validate(
         {**found, "complete": wanted.last < today, "computed_at": utcnow()}
     )

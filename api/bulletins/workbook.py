@@ -7,13 +7,16 @@ phone or address goes into the file."""
 
 from io import BytesIO
 from typing import Any
+from urllib.parse import quote
 
+from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session
 
-from api.bulletins.figures import COUNTS, NAMES, RATES, CaseLine
+from api.bulletins.figures import COUNTS, NAMES, RATES, CaseLine, Month, branch_cases
 
 PERCENT = "0.00%"
 YUAN = "#,##0.00"
@@ -123,3 +126,15 @@ def build(figures: dict[str, Any], cases: dict[str, list[CaseLine]], title: str)
     out = BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(session: Session, month: Month, found: dict[str, Any]) -> Response:
+    """The month's spreadsheet as a download (通报-2026-11.xlsx)."""
+    title = f"{month.year}年{month.month}月消费者投诉举报处理情况"
+    book = build(found, branch_cases(session, month), title)
+    name = quote(f"通报-{month}.xlsx")
+    disposition = f"attachment; filename=bulletin-{month}.xlsx; filename*=UTF-8''{name}"
+    return Response(book, media_type=XLSX, headers={"Content-Disposition": disposition})

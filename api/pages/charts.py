@@ -67,3 +67,59 @@ def line_chart(
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def bar_chart(
+    key: str, title: str, categories: list[str], series: list[Series], *, width: int = 640
+) -> Markup:
+    """Rates (0–100 %) side by side for each category (a branch), one bar per series, the
+    figure written above each bar; a missing rate leaves its place empty."""
+    height, left, right, top, bottom = 260, 44, 12, 20, 48
+    plot_w, plot_h = width - left - right, height - top - bottom
+    group = plot_w / max(len(categories), 1)
+    bar = group * 0.8 / max(len(series), 1)
+
+    def y(rate: float) -> float:
+        return top + plot_h * (1 - rate)
+
+    legend = 22 * ((len(series) + 2) // 3)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend}" '
+        f'role="img" class="chart" id="{key}" aria-labelledby="{key}-title">',
+        f'<title id="{key}-title">{escape(title)}</title>',
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            'stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{int(tick * 100)}%</text>"
+        )
+    for i, category in enumerate(categories):
+        x0 = left + i * group + group * 0.1
+        parts.append(
+            f'<text x="{left + (i + 0.5) * group:.1f}" y="{height - bottom + 16}" '
+            f'text-anchor="middle" font-size="11">{escape(category)}</text>'
+        )
+        for n, s in enumerate(series):
+            value = s.values[i]
+            if value is None:
+                continue
+            bx, by = x0 + n * bar, y(value)
+            parts.append(
+                f'<rect x="{bx:.1f}" y="{by:.1f}" width="{bar - 2:.1f}" '
+                f'height="{top + plot_h - by:.1f}" fill="{COLOURS[n % len(COLOURS)]}">'
+                f"<title>{escape(s.name)} {escape(category)} {value:.1%}</title></rect>"
+                f'<text x="{bx + bar / 2 - 1:.1f}" y="{by - 3:.1f}" text-anchor="middle" '
+                f'font-size="10">{value * 100:.0f}%</text>'
+            )
+    for n, s in enumerate(series):
+        lx = left + (n % 3) * (plot_w / 3)
+        ly = height + 22 * (n // 3) - 6
+        parts.append(
+            f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="12" '
+            f'fill="{COLOURS[n % len(COLOURS)]}"/>'
+            f'<text x="{lx + 16:.1f}" y="{ly + 1}" font-size="12">{escape(s.name)}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))

@@ -380,3 +380,28 @@ def check_workbook(path: Path, ours: bool = True) -> None:
     assert late[4] == "超期" and late[6] == "未联系上"
     defined = {r[0] for r in book["指标说明"].iter_rows(min_row=2, values_only=True)}
     assert {"按期办结率", "满意率", "回复率", "有效回访率"} <= defined
+
+
+async def test_the_bulletin_page_ranks_charts_and_explains(stack: Stack) -> None:
+    from tests.api.test_workplace import browser, text_of
+
+    with stack.db() as session:
+        build(session)
+    async with browser(stack, "dongzhi-supervisor") as head:  # a branch's head reads it all
+        listed = await head.get("/bulletins")
+        assert listed.status_code == 200 and 'href="/bulletins/2026-11"' in listed.text
+        page = await head.get("/bulletins/2026-11")
+        assert page.status_code == 200
+        shown = text_of(page.text)
+        assert "2026年11月消费者投诉举报处理情况" in shown
+        assert "1 开发区分局 100.00% 100.00%" in shown and "4 贵池分局 83.33% 100.00%" in shown
+        assert "样本不足 东至县局" in shown
+        assert "-16.67 个百分点" in shown  # 贵池's on-time rate against October
+        assert 'id="chart-branches"' in page.text and 'id="chart-trend"' in page.text
+        assert "按期办结率" in shown and "本月结束的处理时限中" in shown  # the definitions
+        assert 'href="/bulletins/2026-11?format=xlsx"' in page.text
+        sheet = await head.get("/bulletins/2026-11", params={"format": "xlsx"})
+        assert sheet.status_code == 200 and sheet.content.startswith(b"PK")
+        assert (await head.get("/bulletins/2026-13")).status_code == 404
+    async with browser(stack, "guichi") as handler:
+        assert (await handler.get("/bulletins/2026-11")).status_code == 403
