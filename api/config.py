@@ -105,6 +105,8 @@ class Settings(BaseSettings):
     # The bulletin (通报): a branch with fewer handle deadlines ended in the month than this
     # is listed unranked (样本不足).
     bulletin_min_cases: int = Field(default=5, ge=1)
+    # Who issues it, as the document's head and signature.
+    bulletin_issuer: str = Field(default="池州市市场监督管理局", min_length=1, max_length=100)
 
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None

@@ -414,3 +414,43 @@ def branch_cases(session: Session, month: Month) -> dict[str, list[CaseLine]]:
             )
         )
     return lines
+
+
+@dataclass(frozen=True)
+class Criticism:
+    """A 通报批评 of the month, as the bulletin lists it: the unit, the deadline missed,
+    when, and the case by number (a report's number is left out: the bulletin goes to the
+    whole city, and a report is not named in it)."""
+
+    unit: str
+    unit_name: str
+    deadline: str
+    at: datetime
+    case_no: str
+
+
+def criticisms(session: Session, month: Month) -> list[Criticism]:
+    """The month's criticisms (通报批评) of the branches, in order: what the supervisor's
+    list is pre-filled with."""
+    lo, hi = local_midnight(month.first), local_midnight(month.next().first)
+    names = dict(session.exec(select(Unit.code, Unit.name)).all())
+    rows = session.exec(
+        select(SupervisionRecord, Case.kind)
+        .join(Case, col(Case.case_no) == col(SupervisionRecord.case_no))
+        .where(
+            SupervisionRecord.kind == SupervisionKind.CRITICISM,
+            col(SupervisionRecord.at) >= lo,
+            col(SupervisionRecord.at) < hi,
+        )
+        .order_by(col(SupervisionRecord.at), col(SupervisionRecord.id))
+    ).all()
+    return [
+        Criticism(
+            unit=r.unit,
+            unit_name=names.get(r.unit, r.unit),
+            deadline=labels.name(labels.DEADLINE, r.deadline),
+            at=r.at.astimezone(ZONE),
+            case_no=r.case_no if kind == CaseKind.COMPLAINT else "（举报案件）",
+        )
+        for r, kind in rows
+    ]

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from api.bulletins import figures, workbook
+from api.bulletins import document, figures, workbook
 from api.db import utcnow
 from api.deps import SessionDep, SettingsDep, require
 from api.errors import Invalid
@@ -47,7 +47,7 @@ def get_figures(
     month: str,
     session: SessionDep,
     settings: SettingsDep,
-    format: Annotated[Literal["json", "xlsx"], Query()] = "json",
+    format: Annotated[Literal["json", "xlsx", "pdf"], Query()] = "json",
 ) -> Any:
     """A month's bulletin figures as ``docs/bulletin.md`` defines them, computed now from
     the records: each branch's, ranked, with the change against the month before and the
@@ -64,6 +64,8 @@ def get_figures(
     found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
     if format == "xlsx":
         return workbook.download(session, wanted, found)
+    if format == "pdf":
+        return document.pdf_download(session, settings, wanted, found)
     return FiguresPublic.model_validate(
         {**found, "complete": wanted.last < today, "computed_at": utcnow()}
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 
-from api.bulletins import figures, workbook
+from api.bulletins import document, figures, workbook
 from api.db import utcnow
 from api.deps import SessionDep, SettingsDep
 from api.errors import NotAllowed, NotFound
@@ -82,7 +82,7 @@ def bulletin_page(
     session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
-    format: Annotated[Literal["html", "xlsx"], Query()] = "html",
+    format: Annotated[Literal["html", "xlsx", "pdf"], Query()] = "html",
 ) -> Response:
     """A month's figures, computed now (a month not over says so); ``?format=xlsx`` the
     spreadsheet, as ``GET /api/v1/bulletins/{month}/figures?format=xlsx``."""
@@ -97,6 +97,8 @@ def bulletin_page(
     found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
     if format == "xlsx":
         return workbook.download(session, wanted, found)
+    if format == "pdf":
+        return document.pdf_download(session, settings, wanted, found)
     names = [b["name"] for b in found["branches"]]
     by_branch = charts.bar_chart(
         "chart-branches",

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 from datetime import date, datetime, time
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -402,6 +403,29 @@ async def test_the_bulletin_page_ranks_charts_and_explains(stack: Stack) -> None
         assert 'href="/bulletins/2026-11?format=xlsx"' in page.text
         sheet = await head.get("/bulletins/2026-11", params={"format": "xlsx"})
         assert sheet.status_code == 200 and sheet.content.startswith(b"PK")
+        printed = await head.get("/bulletins/2026-11", params={"format": "pdf"})
+        assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
         assert (await head.get("/bulletins/2026-13")).status_code == 404
     async with browser(stack, "guichi") as handler:
         assert (await handler.get("/bulletins/2026-11")).status_code == 403
+
+
+async def test_the_draft_document_prints_with_its_ranking_and_criticisms(stack: Stack) -> None:
+    from pypdf import PdfReader
+
+    with stack.db() as session:
+        build(session)
+    printed = await stack.call(
+        "GET", "/api/v1/bulletins/2026-11/figures", "supervisor", params={"format": "pdf"}
+    )
+    assert printed.status_code == 200, printed.text
+    assert printed.headers["content-type"] == "application/pdf"
+    reader = PdfReader(BytesIO(printed.content))
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert "关于2026年11月全市12315消费者投诉举报处理情况的通报" in text
+    assert "草稿" in text and "池州市市场监督管理局" in text
+    assert "贵池分局" in text and "83.33%" in text and "样本不足" in text
+    assert "TS-2" in text  # November's one criticism, by case number
+    assert "按期办结率95.45%" in text.replace(" ", "").replace("\n", "")
+    page = reader.pages[0]
+    assert round(float(page.mediabox.width)) == 595  # A4
