@@ -38,8 +38,9 @@ class FiguresPublic(BaseModel):
     dependencies=[READERS],
     responses={
         200: {
-            "content": {workbook.XLSX: {}},
-            "description": "JSON, or with ?format=xlsx the spreadsheet",
+            "content": {workbook.XLSX: {}, "application/pdf": {}},
+            "description": "JSON; with ?format=xlsx the spreadsheet, with ?format=pdf the "
+            "document (a draft until published)",
         }
     },
 )
