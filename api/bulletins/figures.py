@@ -31,8 +31,8 @@ from api.supervision.models import SupervisionKind, SupervisionRecord, UnitFigur
 from api.units.models import Unit, UnitKind
 from api.workdays import ZONE, local_midnight
 
-# The figures of a branch that are counts (summed for the city), in the order shown.
-COUNTS = (
+# The counts ``/supervision/stats`` gives (one definition of each).
+STATS_COUNTS = (
     "received",
     "accepted",
     "replied",
@@ -43,6 +43,10 @@ COUNTS = (
     "handled_on_time",
     "overdue",
     "supervised",
+)
+# The figures of a branch that are counts (summed for the city), in the order shown.
+COUNTS = (
+    *STATS_COUNTS,
     "criticised",
     "rung_reconciliation",
     "rung_administrative",
@@ -215,21 +219,7 @@ def month_counts(session: Session, month: Month) -> dict[str, dict[str, Any]]:
 
 
 def _stats_counts(row: UnitFigures) -> dict[str, Any]:
-    return {
-        key: getattr(row, key)
-        for key in (
-            "received",
-            "accepted",
-            "replied",
-            "closed",
-            "reached",
-            "satisfied",
-            "handled",
-            "handled_on_time",
-            "overdue",
-            "supervised",
-        )
-    }
+    return {key: getattr(row, key) for key in STATS_COUNTS}
 
 
 def with_rates(figures: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """Charts drawn on the server, as SVG: no script and nothing from another site."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
@@ -13,6 +14,48 @@ COLOURS = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#0
 class Series:
     name: str
     values: list[float | None]  # a rate in 0..1 per month; None when nothing to count
+
+
+def _frame(
+    key: str,
+    title: str,
+    width: int,
+    height: int,
+    count: int,
+    left: int,
+    right: int,
+    y: Callable[[float], float],
+) -> list[str]:
+    """The chart's element with room for the legend of ``count`` series, its title, and
+    the grid of the rates (0–100 %)."""
+    legend = 22 * ((count + 2) // 3)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend}" '
+        f'role="img" class="chart" id="{key}" aria-labelledby="{key}-title">',
+        f'<title id="{key}-title">{escape(title)}</title>',
+    ]
+    for tick in (0, 0.25, 0.5, 0.75, 1):
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
+            'stroke="#ddd"/>'
+            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
+            f"{int(tick * 100)}%</text>"
+        )
+    return parts
+
+
+def _legend(series: list[Series], left: int, plot_w: int, height: int) -> list[str]:
+    """Each series' colour and name, three to a row under the chart."""
+    parts = []
+    for n, s in enumerate(series):
+        lx = left + (n % 3) * (plot_w / 3)
+        ly = height + 22 * (n // 3) - 6
+        parts.append(
+            f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="12" '
+            f'fill="{COLOURS[n % len(COLOURS)]}"/>'
+            f'<text x="{lx + 16:.1f}" y="{ly + 1}" font-size="12">{escape(s.name)}</text>'
+        )
+    return parts
 
 
 def line_chart(
@@ -30,19 +73,7 @@ def line_chart(
     def y(rate: float) -> float:
         return top + plot_h * (1 - rate)
 
-    legend = 22 * ((len(series) + 2) // 3)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend}" '
-        f'role="img" class="chart" id="{key}" aria-labelledby="{key}-title">',
-        f'<title id="{key}-title">{escape(title)}</title>',
-    ]
-    for tick in (0, 0.25, 0.5, 0.75, 1):
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
-            'stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{int(tick * 100)}%</text>"
-        )
+    parts = _frame(key, title, width, height, len(series), left, right, y)
     for i, month in enumerate(months):
         if len(months) <= 12 or i % 2 == 0:
             parts.append(
@@ -59,12 +90,7 @@ def line_chart(
             )
         for px, py in points:
             parts.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{colour}"/>')
-        lx = left + (n % 3) * (plot_w / 3)
-        ly = height + 22 * (n // 3) - 6
-        parts.append(
-            f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{lx + 16:.1f}" y="{ly + 1}" font-size="12">{escape(s.name)}</text>'
-        )
+    parts += _legend(series, left, plot_w, height)
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -82,19 +108,7 @@ def bar_chart(
     def y(rate: float) -> float:
         return top + plot_h * (1 - rate)
 
-    legend = 22 * ((len(series) + 2) // 3)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend}" '
-        f'role="img" class="chart" id="{key}" aria-labelledby="{key}-title">',
-        f'<title id="{key}-title">{escape(title)}</title>',
-    ]
-    for tick in (0, 0.25, 0.5, 0.75, 1):
-        parts.append(
-            f'<line x1="{left}" x2="{width - right}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" '
-            'stroke="#ddd"/>'
-            f'<text x="{left - 6}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">'
-            f"{int(tick * 100)}%</text>"
-        )
+    parts = _frame(key, title, width, height, len(series), left, right, y)
     for i, category in enumerate(categories):
         x0 = left + i * group + group * 0.1
         parts.append(
@@ -113,13 +127,6 @@ def bar_chart(
                 f'<text x="{bx + bar / 2 - 1:.1f}" y="{by - 3:.1f}" text-anchor="middle" '
                 f'font-size="10">{value * 100:.0f}%</text>'
             )
-    for n, s in enumerate(series):
-        lx = left + (n % 3) * (plot_w / 3)
-        ly = height + 22 * (n // 3) - 6
-        parts.append(
-            f'<rect x="{lx:.1f}" y="{ly - 9}" width="12" height="12" '
-            f'fill="{COLOURS[n % len(COLOURS)]}"/>'
-            f'<text x="{lx + 16:.1f}" y="{ly + 1}" font-size="12">{escape(s.name)}</text>'
-        )
+    parts += _legend(series, left, plot_w, height)
     parts.append("</svg>")
     return Markup("".join(parts))
