@@ -85,8 +85,21 @@ class Month:
             raise ValueError(f"{text!r} is not a month (yyyy-mm)")
         return found
 
+    @classmethod
+    def requested(cls, text: str, today: date) -> "Month":
+        """A month asked for (``2026-11``) that has begun by ``today``; raises ValueError."""
+        found = cls.parse(text)
+        if found.first > today:
+            raise ValueError(f"{text} has not begun")
+        return found
+
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        """As a chart's axis writes it: 11月, and 2026年1月 where a year begins."""
+        return f"{self.month}月" if self.month != 1 else f"{self.year}年1月"
 
     @property
     def first(self) -> date:

@@ -55,13 +55,11 @@ def get_figures(
     same month a year before, and the city's. ``?format=xlsx`` gives them as the
     spreadsheet: the ranking, each branch's cases of the month (by number), and the
     definitions."""
+    today = local_date(utcnow())
     try:
-        wanted = figures.Month.parse(month)
+        wanted = figures.Month.requested(month, today)
     except ValueError as error:
         raise Invalid(("month", str(error)), where="path") from error
-    today = local_date(utcnow())
-    if wanted.first > today:
-        raise Invalid(("month", f"{month} has not begun"), where="path")
     found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
     if format == "xlsx":
         return workbook.download(session, wanted, found)

@@ -66,11 +66,10 @@ def _trend(session: Session, month: figures.Month) -> Any:
         city = figures.with_rates(figures.city(figures.month_counts(session, m)))
         on_time.append(city["on_time_rate"])
         satisfaction.append(city["satisfaction_rate"])
-    labels = [f"{m.month}月" if m.month != 1 else f"{m.year}年1月" for m in months]
     return charts.line_chart(
         "chart-trend",
         "全市按期办结率和满意率（近12个月）",
-        labels,
+        [m.label for m in months],
         [charts.Series("按期办结率", on_time), charts.Series("满意率", satisfaction)],
     )
 
@@ -87,13 +86,11 @@ def bulletin_page(
     """A month's figures, computed now (a month not over says so); ``?format=xlsx`` the
     spreadsheet, as ``GET /api/v1/bulletins/{month}/figures?format=xlsx``."""
     _reader(user)
+    today = local_date(utcnow())
     try:
-        wanted = figures.Month.parse(month)
+        wanted = figures.Month.requested(month, today)
     except ValueError as error:
         raise NotFound("bulletin.not_found", str(error)) from error
-    today = local_date(utcnow())
-    if wanted.first > today:
-        raise NotFound("bulletin.not_found", f"{month} has not begun")
     found = figures.compute(session, wanted, min_cases=settings.bulletin_min_cases)
     if format == "xlsx":
         return workbook.download(session, wanted, found)

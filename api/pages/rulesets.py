@@ -53,16 +53,10 @@ def document(posted: dict[str, str], current: RuleSet) -> dict[str, Any]:
         if expiry:
             figures["expiry_ground"] = expiry
         limits[name] = figures
-    grounds: dict[str, list[dict[str, str]]] = {}
-    for kind in current.grounds:
-        rows = []
-        index = 0
-        while f"grounds.{kind}.{index}.code" in posted:
-            row = {p: posted.get(f"grounds.{kind}.{index}.{p}", "").strip() for p in GROUND_PARTS}
-            if row["code"]:
-                rows.append(row)
-            index += 1
-        grounds[kind] = rows
+    grounds = {
+        kind: [row for _, row in _ground_rows(posted, kind) if row["code"]]
+        for kind in current.grounds
+    }
     moment = posted.get("effective_from", "").strip()
     try:
         parsed = datetime.fromisoformat(moment)
@@ -90,18 +84,21 @@ def field_of(loc: list[str], posted_grounds: dict[str, list[int]]) -> str:
     return ".".join(parts[:3]) if parts else ""
 
 
+def _ground_rows(posted: dict[str, str], kind: str) -> list[tuple[int, dict[str, str]]]:
+    """The ground rows of a kind as posted, each with its index in the form."""
+    rows = []
+    index = 0
+    while f"grounds.{kind}.{index}.code" in posted:
+        row = {p: posted.get(f"grounds.{kind}.{index}.{p}", "").strip() for p in GROUND_PARTS}
+        rows.append((index, row))
+        index += 1
+    return rows
+
+
 def kept_rows(posted: dict[str, str], kinds: list[str]) -> dict[str, list[int]]:
     """Which posted rows of each kind were kept (a blank code drops a row): an error on
     the n-th ground sent belongs beside that row of the form."""
-    kept: dict[str, list[int]] = {}
-    for kind in kinds:
-        index = 0
-        kept[kind] = []
-        while f"grounds.{kind}.{index}.code" in posted:
-            if posted.get(f"grounds.{kind}.{index}.code", "").strip():
-                kept[kind].append(index)
-            index += 1
-    return kept
+    return {kind: [i for i, row in _ground_rows(posted, kind) if row["code"]] for kind in kinds}
 
 
 def change_summary(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api import labels
+from api.bulletins.figures import Month
 from api.calendar.service import working_calendar
 from api.config import Settings
 from api.db import utcnow
@@ -123,9 +124,7 @@ def dashboard(*, session: Session, settings: Settings, user: User) -> Dashboard:
         for f in figures.data:
             on_time.setdefault(f.name, []).append(f.on_time_rate)
             satisfied.setdefault(f.name, []).append(f.satisfaction_rate)
-    months = [
-        f"{start.month}月" if start.month != 1 else f"{start.year}年1月" for start, _ in periods
-    ]
+    months = [Month(start.year, start.month).label for start, _ in periods]
     return Dashboard(
         lines=list(lines.values()),
         months=months,

@@ -22,6 +22,7 @@ from api.users import service as users
 from api.users.models import Role
 from tests.conftest import Stack, open_task, register
 from tests.factories import ZONE, eventually
+from tests.mediation import accepted, both_consent, notice, terminate
 
 PAGE = {"Accept": "text/html"}
 
@@ -82,15 +83,7 @@ def field_error(html: str, field_id: str) -> str:
 
 async def dispatched(stack: Stack) -> str:
     """A complaint accepted and sent to 贵池分局, its handling task open there."""
-    case_no = await register(stack)
-    triage = await open_task(stack, case_no, "triage", "operator")
-    done = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert done.status_code == 200, done.text
+    case_no = await accepted(stack, "guichi")
     await open_task(stack, case_no, "handle", "guichi")
     return case_no
 
@@ -812,8 +805,6 @@ async def test_the_handler_reports_a_clue_from_the_case_page_once(stack: Stack) 
 
 
 async def test_a_move_the_parties_have_not_consented_to_cannot_be_chosen(stack: Stack) -> None:
-    from tests.mediation import both_consent, notice, terminate
-
     case_no = await dispatched(stack)
     await terminate(stack, case_no)
     told = await open_task(stack, case_no, "notify_termination", "guichi")
