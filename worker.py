@@ -22,14 +22,23 @@ from temporalio.worker import Worker
 from activities.cases import CaseActivities, service_client
 from api.config import Settings, get_settings
 from api.temporal import connect
+from workflows import bulletin
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
+from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
 log = logging.getLogger("weiquan.worker")
 
-WORKFLOWS = [ComplaintWorkflow, MediationWorkflow, ReportWorkflow, AuditCheckpointWorkflow]
+WORKFLOWS = [
+    ComplaintWorkflow,
+    MediationWorkflow,
+    ReportWorkflow,
+    AuditCheckpointWorkflow,
+    BulletinWorkflow,
+    MonthlyBulletin,
+]
 
 
 def build_worker(client: Client, settings: Settings, activities: CaseActivities) -> Worker:
@@ -43,6 +52,7 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
             activities.resolve_incident,
             activities.take_checkpoint,
             activities.archive_histories,
+            activities.open_bulletin,
         ],
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.
@@ -68,10 +78,45 @@ async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None
         ),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
     )
+    await _ensure_schedule(client, SCHEDULE_ID, schedule)
+
+
+def bulletin_schedule(settings: Settings) -> Schedule:
+    """The monthly bulletin's Schedule: the 1st of each month at the configured hour
+    (Asia/Shanghai). Runs missed while the service was down are each caught up within
+    ``bulletin_catchup_days``, in order (one at a time); each opens its own month once."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            MonthlyBulletin.run, id=bulletin.SCHEDULE_ID, task_queue=settings.task_queue
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    day_of_month=[ScheduleRange(1)],
+                    hour=[ScheduleRange(settings.bulletin_hour)],
+                    minute=[ScheduleRange(settings.bulletin_minute)],
+                )
+            ],
+            time_zone_name="Asia/Shanghai",
+        ),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.BUFFER_ALL,
+            catchup_window=timedelta(days=settings.bulletin_catchup_days),
+        ),
+    )
+
+
+async def ensure_bulletin_schedule(client: Client, settings: Settings) -> None:
+    """The monthly bulletin's Schedule: made once, brought to the configuration at every
+    worker start."""
+    await _ensure_schedule(client, bulletin.SCHEDULE_ID, bulletin_schedule(settings))
+
+
+async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
+        await client.create_schedule(schedule_id, schedule)
     except ScheduleAlreadyRunningError:
-        await client.get_schedule_handle(SCHEDULE_ID).update(
+        await client.get_schedule_handle(schedule_id).update(
             lambda _: ScheduleUpdate(schedule=schedule)
         )
 
@@ -97,6 +142,7 @@ async def main() -> None:
     settings = get_settings()
     client = await connect_with_retry(settings)
     await ensure_checkpoint_schedule(client, settings)
+    await ensure_bulletin_schedule(client, settings)
     async with service_client(settings.effective_api_url, settings.service_token) as http:
         worker = build_worker(client, settings, CaseActivities(http))
         stop = asyncio.Event()

@@ -6,6 +6,8 @@ from temporalio.exceptions import ApplicationError
 
 from workflows.messages import (
     ArchiveResult,
+    BulletinOpen,
+    BulletinOpened,
     CheckpointInput,
     CheckpointResult,
     IncidentInput,
@@ -57,6 +59,14 @@ class CaseActivities:
     async def archive_histories(self) -> ArchiveResult:
         """The API archives the histories of closed cases (a batch; each case once)."""
         return ArchiveResult.model_validate(await self._post("/internal/v1/audit/archive", {}))
+
+    @activity.defn(name="open_bulletin")
+    async def open_bulletin(self, input: BulletinOpen) -> BulletinOpened:
+        """The API opens the month's bulletin, once per month (the first one opened is
+        the answer to every run that asks again)."""
+        return BulletinOpened.model_validate(
+            await self._post("/internal/v1/bulletins", input.model_dump(mode="json"))
+        )
 
     @activity.defn(name="take_checkpoint")
     async def take_checkpoint(self, input: CheckpointInput) -> CheckpointResult:

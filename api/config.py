@@ -107,6 +107,16 @@ class Settings(BaseSettings):
     bulletin_min_cases: int = Field(default=5, ge=1)
     # Who issues it, as the document's head and signature.
     bulletin_issuer: str = Field(default="池州市市场监督管理局", min_length=1, max_length=100)
+    # Its number (文号) when published: {year} and {seq}, the seq counted per year.
+    bulletin_number_pattern: str = Field(
+        default="池市监消〔{year}〕{seq}号", min_length=1, max_length=50
+    )
+    # When the month's bulletin is drafted: the 1st of each month at this hour (a Temporal
+    # Schedule, Asia/Shanghai), covering the month before. A run missed while the service
+    # was down is caught up within this many days, once per month.
+    bulletin_hour: int = Field(default=8, ge=0, le=23)
+    bulletin_minute: int = Field(default=0, ge=0, le=59)
+    bulletin_catchup_days: int = Field(default=62, ge=1, le=366)
 
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None
@@ -170,6 +180,18 @@ class Settings(BaseSettings):
             raise ValueError("WEIQUAN_SECRET_KEY must be set, 32 characters or more")
         if len(self.service_token) < 16:
             raise ValueError("WEIQUAN_SERVICE_TOKEN must be set, 16 characters or more")
+        return self
+
+    @model_validator(mode="after")
+    def _a_number_pattern_that_numbers(self) -> "Settings":
+        try:
+            one, two = (self.bulletin_number_pattern.format(year=2026, seq=n) for n in (1, 2))
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(
+                "WEIQUAN_BULLETIN_NUMBER_PATTERN may use {year} and {seq} only"
+            ) from error
+        if one == two:
+            raise ValueError("WEIQUAN_BULLETIN_NUMBER_PATTERN must contain {seq}")
         return self
 
     @model_validator(mode="after")

@@ -21,9 +21,11 @@ STATUS = {
     "verification": "核查中",
     "not_filed": "不予立案",
     "investigation": "立案调查",
+    "draft": "草稿",
+    "published": "已发布",
 }
 
-KIND = {"complaint": "投诉", "report": "举报"}
+KIND = {"complaint": "投诉", "report": "举报", "bulletin": "通报"}
 
 CHANNEL = {
     "hotline": "12315热线",
@@ -129,6 +131,9 @@ EVENT = {
     "incident_opened": "故障",
     "incident_resolved": "故障排除",
     "incident_retry_requested": "请求重试",
+    "bulletin_drafted": "通报草稿生成",
+    "bulletin_edited": "修改通报草稿",
+    "bulletin_published": "通报发布",
 }
 
 RUNG = {
@@ -178,6 +183,7 @@ CHOICE = {
     # 回访不满意复核
     "redo": "退回重办",
     "confirm": "确认办结",
+    "publish": "发布",
     # 告知渠道
     "phone": "电话",
     "sms": "短信",
@@ -266,6 +272,14 @@ ERROR = {
     "auth.unauthenticated": "请先登录",
     "auth.wrong_password": "用户名或密码错误",
     "bulletin.not_found": "没有这个月的通报",
+    "bulletin.not_published": "该月通报尚未发布",
+    "bulletin.published": "通报已发布，不能再修改；如需更正，请发更正版本",
+    "bulletin.draft_open": "该月已有一份待发布的通报草稿",
+    "bulletin.month_not_over": "该月尚未结束，不能出通报",
+    "bulletin.nothing_to_correct": "该月没有已发布的通报可更正",
+    "bulletin.report_named": "通报不点名举报案件",
+    "bulletin.unknown_case": "通报批评所列案件不是本月的投诉案件",
+    "bulletin.unknown_unit": "通报批评所列单位不是分局或县局",
     "calendar.changed": "工作日历已被他人修改，请刷新后重试",
     "case.client_ref_taken": "该登记编号已被另一案件使用",
     "case.closed": "案件已办结",
@@ -333,6 +347,7 @@ ERROR = {
     "task.not_current": "该待办已过时",
     "task.not_found": "未找到该待办",
     "task.not_yours": "该待办不由您办理",
+    "unit.not_found": "未找到该单位",
     "unit.not_yours": "该单位不归您管理",
     "user.not_found": "未找到该用户",
     "csrf.missing": "页面已过期，请刷新后重新提交",

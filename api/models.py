@@ -2,6 +2,7 @@
 
 from api.audit.models import AuditCheckpoint, AuditLeaf
 from api.auth.models import LoginAttempt, WebSession
+from api.bulletins.models import Bulletin
 from api.calendar.models import CalendarChange, CalendarYear
 from api.casefile.models import Case, Event, StepRecord, Submission
 from api.deadlines.models import Deadline, DeadlinePause
@@ -16,6 +17,7 @@ from api.users.models import User, UserChange
 __all__ = [
     "AuditCheckpoint",
     "AuditLeaf",
+    "Bulletin",
     "CalendarChange",
     "CalendarYear",
     "Case",

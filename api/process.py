@@ -35,10 +35,11 @@ from api.config import Settings
 from api.db import Database
 from api.errors import ApiError
 from api.workdays import ZONE
+from workflows.bulletin import BulletinWorkflow
 from workflows.case import NOT_CURRENT, REFUSED, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import mediation_id
-from workflows.messages import ComplaintInput, ReportInput, UpdateResult
+from workflows.messages import BulletinInput, ComplaintInput, ReportInput, UpdateResult
 from workflows.report import ReportWorkflow
 
 log = logging.getLogger("weiquan.process")
@@ -53,9 +54,11 @@ class StartUnconfirmed(Exception):
 
 async def start(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
     run: Any
-    arg: ComplaintInput | ReportInput
+    arg: ComplaintInput | ReportInput | BulletinInput
     if kind == "report":
         run, arg = ReportWorkflow.run, ReportInput(case_no=case_no)
+    elif kind == "bulletin":
+        run, arg = BulletinWorkflow.run, BulletinInput(case_no=case_no)
     else:
         run, arg = ComplaintWorkflow.run, ComplaintInput(case_no=case_no)
     await client.start_workflow(

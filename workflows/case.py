@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawInput,
     )
 
-TERMINAL = {"rejected", "referred", "closed", "withdrawn"}
+TERMINAL = {"rejected", "referred", "closed", "withdrawn", "published"}
 # An update that is not the current step is rejected with this type; the API answers 409.
 NOT_CURRENT = "NotCurrent"
 

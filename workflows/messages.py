@@ -28,6 +28,7 @@ StepName = Literal[
     "open_mediation",  # 调解流程开始：接手其第一级
     "end_mediation",  # 投诉已结束（撤回）：调解流程随之结束
     "conclude_mediation",  # 调解阶梯的最终结果：答复、办结或转受理
+    "draft_bulletin",  # 通报：草稿生成，送市局督办人审核
 ]
 
 # A rung of the escalation of a late deadline (督办), as the step ``ladder`` records it.
@@ -45,6 +46,30 @@ class ReportInput(BaseModel):
 class ComplaintResult(BaseModel):
     case_no: str
     status: str
+
+
+class BulletinRequest(BaseModel):
+    """A month's bulletin asked for: by hand for ``month``, or by the schedule (None: the
+    month before the schedule's time)."""
+
+    month: str | None = None  # yyyy-mm
+
+
+class BulletinOpen(BaseModel):
+    """The month to open a bulletin of (``month``, or the one before ``at``)."""
+
+    month: str | None
+    at: datetime
+
+
+class BulletinOpened(BaseModel):
+    case_no: str  # the bulletin's file, e.g. TB202611V1
+    month: str
+    version: int
+
+
+class BulletinInput(BaseModel):
+    case_no: str
 
 
 class MediationInput(BaseModel):

@@ -11,11 +11,10 @@ from urllib.parse import quote
 
 from fastapi.responses import Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlmodel import Session
 
 from api import labels
 from api.audit import dossier
-from api.bulletins.figures import Criticism, Month, criticisms
+from api.bulletins.figures import Month
 from api.config import Settings
 from api.db import utcnow
 from api.workdays import local_date
@@ -46,9 +45,23 @@ def foreword(figures: dict[str, Any], month: Month) -> list[str]:
     ]
 
 
+def criticism_rows(figures: dict[str, Any], listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The criticisms as the document lists them: the branch by its name, the reason,
+    and the complaint's number."""
+    names = {b["unit"]: b["name"] for b in figures["branches"]}
+    return [
+        {
+            "unit_name": names.get(c["unit"], c["unit"]),
+            "reason": c["reason"],
+            "case_no": c["case_no"],
+        }
+        for c in listed
+    ]
+
+
 def html(
     figures: dict[str, Any],
-    criticised: list[Criticism],
+    criticised: list[dict[str, Any]],
     *,
     month: Month,
     issuer: str,
@@ -74,25 +87,36 @@ def html(
         foreword=paragraphs if paragraphs is not None else foreword(figures, month),
         rows=rows,
         min_cases=figures["min_cases"],
-        criticisms=[{**c.__dict__, "at": labels.moment(c.at)} for c in criticised],
+        criticisms=criticism_rows(figures, criticised),
         dated=labels.day(dated),
     )
 
 
 def pdf_download(
-    session: Session, settings: Settings, month: Month, found: dict[str, Any]
+    settings: Settings,
+    month: Month,
+    found: dict[str, Any],
+    criticised: list[dict[str, Any]],
+    *,
+    paragraphs: list[str] | None = None,
+    number: str | None = None,
+    dated: date | None = None,
+    version: int = 1,
 ) -> Response:
-    """The month's document as a PDF to download (a draft until published). Called from a
-    plain route: it prints in the threadpool the route already runs in."""
+    """The month's document as a PDF to download: a draft (草稿) until it has its number.
+    Called from a plain route: it prints in the threadpool the route already runs in."""
     page = html(
         found,
-        criticisms(session, month),
+        criticised,
         month=month,
         issuer=settings.bulletin_issuer,
-        dated=local_date(utcnow()),
+        dated=dated or local_date(utcnow()),
+        number=number,
+        paragraphs=paragraphs,
     )
-    name = quote(f"通报-{month}-草稿.pdf")
-    disposition = f"attachment; filename=bulletin-{month}-draft.pdf; filename*=UTF-8''{name}"
+    which = f"v{version}" if number else "draft"
+    name = quote(f"通报-{month}-{'第' + str(version) + '版' if number else '草稿'}.pdf")
+    disposition = f"attachment; filename=bulletin-{month}-{which}.pdf; filename*=UTF-8''{name}"
     return Response(
         dossier.pdf(page),
         media_type="application/pdf",

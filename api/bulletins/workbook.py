@@ -14,9 +14,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlmodel import Session
 
-from api.bulletins.figures import COUNTS, NAMES, RATES, CaseLine, Month, branch_cases
+from api.bulletins.figures import COUNTS, NAMES, RATES, CaseLine, Month
 
 PERCENT = "0.00%"
 YUAN = "#,##0.00"
@@ -131,10 +130,10 @@ def build(figures: dict[str, Any], cases: dict[str, list[CaseLine]], title: str)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(session: Session, month: Month, found: dict[str, Any]) -> Response:
+def download(month: Month, found: dict[str, Any], cases: dict[str, list[CaseLine]]) -> Response:
     """The month's spreadsheet as a download (通报-2026-11.xlsx)."""
     title = f"{month.year}年{month.month}月消费者投诉举报处理情况"
-    book = build(found, branch_cases(session, month), title)
+    book = build(found, cases, title)
     name = quote(f"通报-{month}.xlsx")
     disposition = f"attachment; filename=bulletin-{month}.xlsx; filename*=UTF-8''{name}"
     return Response(book, media_type=XLSX, headers={"Content-Disposition": disposition})

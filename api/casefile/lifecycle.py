@@ -9,6 +9,13 @@ from enum import StrEnum
 class CaseKind(StrEnum):
     COMPLAINT = "complaint"  # 投诉
     REPORT = "report"  # 举报
+    # The monthly bulletin (通报) is a file of its own: its review task, its history and its
+    # step records use the case machinery; it is never listed among the cases.
+    BULLETIN = "bulletin"  # 通报
+
+
+# The kinds that are consumers' cases (lists, search and figures are of these).
+CASES: tuple[CaseKind, ...] = (CaseKind.COMPLAINT, CaseKind.REPORT)
 
 
 class Channel(StrEnum):
@@ -38,6 +45,9 @@ class Status(StrEnum):
     VERIFICATION = "verification"  # 核查
     NOT_FILED = "not_filed"  # 不予立案，待告知举报人
     INVESTIGATION = "investigation"  # 立案调查
+    # The bulletin (通报)
+    DRAFT = "draft"  # 草稿，待审核发布
+    PUBLISHED = "published"  # 已发布（不可更改；更正另发新版本）
 
 
 # Statuses only a report (举报) takes.
@@ -45,8 +55,11 @@ REPORT_ONLY: frozenset[Status] = frozenset(
     {Status.VERIFICATION, Status.NOT_FILED, Status.INVESTIGATION}
 )
 
+# Statuses only a bulletin takes.
+BULLETIN_ONLY: frozenset[Status] = frozenset({Status.DRAFT, Status.PUBLISHED})
+
 TERMINAL: frozenset[Status] = frozenset(
-    {Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHDRAWN}
+    {Status.REJECTED, Status.REFERRED, Status.CLOSED, Status.WITHDRAWN, Status.PUBLISHED}
 )
 
 _OPEN = {
@@ -94,6 +107,20 @@ REPORT_ALLOWED: dict[Status, frozenset[Status]] = {
 }
 
 
+# 通报: registered → draft (figures computed, review task opened) → published.
+BULLETIN_ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.REGISTERED: frozenset({Status.DRAFT}),
+    Status.DRAFT: frozenset({Status.PUBLISHED}),
+    Status.PUBLISHED: frozenset(),
+}
+
+_TABLES = {
+    CaseKind.COMPLAINT: ALLOWED,
+    CaseKind.REPORT: REPORT_ALLOWED,
+    CaseKind.BULLETIN: BULLETIN_ALLOWED,
+}
+
+
 class IllegalTransition(Exception):
     def __init__(self, current: Status, target: Status) -> None:
         super().__init__(f"a case cannot move from {current.value} to {target.value}")
@@ -105,7 +132,7 @@ def ensure_transition(
     current: Status, target: Status, kind: CaseKind = CaseKind.COMPLAINT
 ) -> Status:
     """Returns ``target`` if the move is allowed for the kind, else raises IllegalTransition."""
-    table = REPORT_ALLOWED if kind == CaseKind.REPORT else ALLOWED
+    table = _TABLES[kind]
     if target not in table.get(current, frozenset()):
         raise IllegalTransition(current, target)
     return target

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.casefile import history
-from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile.lifecycle import CASES, CaseKind, Channel, Status
 from api.casefile.models import Case, Event
 from api.casefile.parties import mask, sees_parties
 from api.casefile.service import get_visible, visible_filter
@@ -181,7 +181,8 @@ def list_visible(
     received_from: datetime | None = None,
     received_before: datetime | None = None,
 ) -> tuple[list[Case], int]:
-    query = select(Case).where(visible_filter(user=user))
+    # A bulletin's file is not a consumer's case: never listed with them.
+    query = select(Case).where(visible_filter(user=user), col(Case.kind).in_(CASES))
     if received_from is not None:
         query = query.where(col(Case.received_at) >= received_from)
     if received_before is not None:

@@ -11,7 +11,9 @@ for the person who asked.
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from api.bulletins import steps as bulletin_steps
 from api.casefile import history
+from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case, StepRecord, Submission, SubmissionState
 from api.cases import steps as cases
 from api.clock import steps as clock
@@ -38,6 +40,8 @@ STEPS: dict[str, Step] = {
     **clock.STEPS,
     **mediation_steps.STEPS,
 }
+# A file that is not a consumer's case takes its own steps, and no other.
+STEPS_OF_KIND: dict[str, dict[str, Step]] = {CaseKind.BULLETIN: bulletin_steps.STEPS}
 
 
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
@@ -56,7 +60,10 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
     try:
         # A mediation the case ended first (a withdrawal) has nothing left to act on.
         if own is None or not mediation_steps.has_ended(own):
-            STEPS[input.step](ctx, case, input)
+            step = STEPS_OF_KIND.get(case.kind, STEPS).get(input.step)
+            if step is None:
+                raise Refused("case.illegal_move", f"a {case.kind} takes no step {input.step}")
+            step(ctx, case, input)
             session.flush()  # a constraint the step breaks is its refusal, raised here
     except IntegrityError as error:
         refused = _refusal_of(error)

@@ -4,6 +4,8 @@ from fastapi import APIRouter, Depends
 
 from api.audit import archive, checkpoints
 from api.audit.keys import signing_key
+from api.bulletins import service as bulletins
+from api.bulletins.figures import Month
 from api.calendar.service import working_calendar
 from api.deadlines.reckoning import EscalationPolicy
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, require_service
@@ -12,9 +14,12 @@ from api.incidents import service as incidents
 from api.internal import engine
 from api.mediation.service import committees
 from api.rules.service import rules_in_force
-from api.steps.kit import StepContext
+from api.steps.kit import SYSTEM, StepContext
+from api.workdays import local_date
 from workflows.messages import (
     ArchiveResult,
+    BulletinOpen,
+    BulletinOpened,
     CheckpointInput,
     CheckpointResult,
     IncidentInput,
@@ -41,6 +46,7 @@ def record_step(
         rules=rules_in_force(session=session, settings=settings),
         escalation=EscalationPolicy.of(settings),
         committees=committees(settings.committees_file),
+        number_pattern=settings.bulletin_number_pattern,
     )
     return engine.apply(ctx=ctx, input=body)
 
@@ -78,3 +84,15 @@ def open_incident(case_no: str, body: IncidentInput, session: SessionDep) -> Inc
 def resolve_incident(case_no: str, incident_id: int, session: SessionDep) -> None:
     """The step of the incident went through at last."""
     incidents.resolve(session=session, case_no=case_no, incident_id=incident_id)
+
+
+@router.post("/bulletins", response_model=BulletinOpened)
+def open_bulletin(body: BulletinOpen, session: SessionDep, settings: SettingsDep) -> BulletinOpened:
+    """Opens the month's bulletin (``month``, or the one before ``at``), once per month."""
+    try:
+        month = Month.parse(body.month) if body.month else bulletins.month_before(body.at)
+    except ValueError as error:
+        raise Invalid(("month", str(error))) from error
+    bulletins.over(month, local_date(body.at))
+    opened = bulletins.open_month(session=session, settings=settings, month=month, actor=SYSTEM)
+    return BulletinOpened(case_no=opened.case_no, month=opened.month, version=opened.version)

@@ -92,6 +92,11 @@ def event_summary(event_type: str, data: dict[str, Any], unit_names: dict[str, s
     if event_type == "status_changed" and data.get("to") in labels.STATUS:
         before = labels.name(labels.STATUS, data.get("from"))
         return f"{before} → {labels.STATUS[data['to']]}" if before else labels.STATUS[data["to"]]
+    if event_type == "registered" and data.get("kind") == "bulletin":
+        replaces = f"，更正 {data['replaces']}" if data.get("replaces") else ""
+        return f"{data.get('month')} 第{data.get('version')}版{replaces}"
+    if event_type == "bulletin_published":
+        return f"文号：{data.get('number')}；SHA-256：{data.get('sha256')}"
     if event_type == "registered":
         parts.append(f"来源：{labels.name(labels.CHANNEL, data.get('channel'))}")
         return "；".join(parts)

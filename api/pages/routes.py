@@ -223,8 +223,14 @@ def release(
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
 def task_page(
     request: Request, task_id: int, session: SessionDep, settings: SettingsDep, user: PageUser
-) -> HTMLResponse:
+) -> Response:
     view = views.task_view(session=session, settings=settings, user=user, task_id=task_id)
+    if view.task.kind == TaskKind.REVIEW_BULLETIN:
+        # A bulletin is reviewed on its own page: its figures, foreword and criticisms.
+        context = view.task.context
+        return RedirectResponse(
+            f"/bulletins/{context['month']}?version={context['version']}", status_code=303
+        )
     return render(request, "task.html", user, view=view, can_act=_can_act(user, view))
 
 

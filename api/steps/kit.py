@@ -47,6 +47,8 @@ class StepContext:
     mediation_id: int | None = None
     # The case's workflow runs the mediation ladder (RecordStepInput.mediation_ladder).
     mediation_ladder: bool = False
+    # A bulletin's number (文号) when it is published: Settings.bulletin_number_pattern.
+    number_pattern: str = ""
 
     @property
     def owner(self) -> int | None:

@@ -159,6 +159,12 @@ class Review(_Body):
     reason: str = Field(min_length=1, max_length=5000)
 
 
+class PublishBulletin(_Body):
+    """发布通报（以草稿现有的前言和通报批评发布；发布后不可更改）"""
+
+    decision: Literal["publish"]
+
+
 # --- the mediation ladder -----------------------------------------------------------------
 
 Channel = Literal["phone", "sms", "letter", "in_person", "online"]

@@ -162,6 +162,15 @@ KINDS: dict[TaskKind, Kind] = {
             "complete_task",
         ),
         Kind(
+            TaskKind.REVIEW_BULLETIN,
+            "审核发布通报",
+            Role.SUPERVISOR,
+            TypeAdapter(forms.PublishBulletin),
+            CaseWorkflow.complete_task,
+            _task_input(TaskKind.REVIEW_BULLETIN),
+            "complete_task",
+        ),
+        Kind(
             TaskKind.VERIFY,
             "举报核查",
             Role.HANDLER,

@@ -19,6 +19,7 @@ class TaskKind(StrEnum):
     NOTIFY_REPORTER = "notify_reporter"  # 告知实名举报人
     INVESTIGATE = "investigate"  # 立案调查
     REVIEW = "review"  # 回访不满意：督办人决定重办或确认
+    REVIEW_BULLETIN = "review_bulletin"  # 审核发布月度通报（市局督办人）
     # The mediation ladder (三位一体 + 诉调衔接); ``handle`` is its rung 1 (行政调解).
     RECONCILE = "reconcile"  # 和解：维权站记录商家和解结果
     NOTIFY_TERMINATION = "notify_termination"  # 终止调解告知双方，并定下一步

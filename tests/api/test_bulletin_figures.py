@@ -114,7 +114,11 @@ class Fixture:
         )
 
     def record(self, no: str, unit: str, kind: str, when: datetime) -> None:
-        self.session.add(SupervisionRecord(case_no=no, unit=unit, kind=kind, at=when, by="system"))
+        self.session.add(
+            SupervisionRecord(
+                case_no=no, unit=unit, kind=kind, at=when, by="system", deadline="handle"
+            )
+        )
 
     def rung(
         self,
@@ -302,9 +306,11 @@ def test_the_ranking_and_the_change_against_other_months(figures: dict[str, Any]
     assert city["amount_recovered"] == "2000.50"
 
 
-async def test_the_figures_route_names_a_bad_month_and_reads_for_supervisors(stack: Stack) -> None:
+async def test_the_figures_route_names_a_bad_month_and_is_the_city_supervisors(
+    stack: Stack,
+) -> None:
     url = "/api/v1/bulletins/{}/figures"
-    found = await stack.call("GET", url.format("2026-11"), "guichi-supervisor")
+    found = await stack.call("GET", url.format("2026-11"), "supervisor")
     assert found.status_code == 200, found.text
     body = found.json()
     assert (
@@ -315,7 +321,10 @@ async def test_the_figures_route_names_a_bad_month_and_reads_for_supervisors(sta
         refused = await stack.call("GET", url.format(bad), "supervisor")
         assert refused.status_code == 422, bad
         assert refused.json()["detail"][0]["loc"] == ["path", "month"]
-    assert (await stack.call("GET", url.format("2026-11"), "guichi")).status_code == 403
+    # Figures not yet published are a draft's: a branch's head, an auditor or a handler
+    # reads the bulletin once it is published (tests/api/test_bulletins.py).
+    for who in ("guichi-supervisor", "auditor", "admin", "guichi"):
+        assert (await stack.call("GET", url.format("2026-11"), who)).status_code == 403, who
 
 
 SOFFICE = shutil.which("soffice")
@@ -327,7 +336,7 @@ async def test_the_spreadsheet_holds_the_same_figures_and_opens_in_libreoffice(
     with stack.db() as session:
         build(session)
     response = await stack.call(
-        "GET", "/api/v1/bulletins/2026-11/figures", "auditor", params={"format": "xlsx"}
+        "GET", "/api/v1/bulletins/2026-11/figures", "supervisor", params={"format": "xlsx"}
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -388,24 +397,27 @@ async def test_the_bulletin_page_ranks_charts_and_explains(stack: Stack) -> None
 
     with stack.db() as session:
         build(session)
-    async with browser(stack, "dongzhi-supervisor") as head:  # a branch's head reads it all
-        listed = await head.get("/bulletins")
+    async with browser(stack, "supervisor") as city:  # figures now, before a bulletin
+        listed = await city.get("/bulletins")
         assert listed.status_code == 200 and 'href="/bulletins/2026-11"' in listed.text
-        page = await head.get("/bulletins/2026-11")
+        page = await city.get("/bulletins/2026-11")
         assert page.status_code == 200
         shown = text_of(page.text)
-        assert "2026年11月消费者投诉举报处理情况" in shown
+        assert "2026年11月消费者投诉举报处理情况" in shown and "实时统计，尚未生成通报" in shown
         assert "1 开发区分局 100.00% 100.00%" in shown and "4 贵池分局 83.33% 100.00%" in shown
         assert "样本不足 东至县局" in shown
         assert "-16.67 个百分点" in shown  # 贵池's on-time rate against October
         assert 'id="chart-branches"' in page.text and 'id="chart-trend"' in page.text
         assert "按期办结率" in shown and "本月结束的处理时限中" in shown  # the definitions
         assert 'href="/bulletins/2026-11?format=xlsx"' in page.text
-        sheet = await head.get("/bulletins/2026-11", params={"format": "xlsx"})
+        sheet = await city.get("/bulletins/2026-11", params={"format": "xlsx"})
         assert sheet.status_code == 200 and sheet.content.startswith(b"PK")
-        printed = await head.get("/bulletins/2026-11", params={"format": "pdf"})
+        printed = await city.get("/bulletins/2026-11", params={"format": "pdf"})
         assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
-        assert (await head.get("/bulletins/2026-13")).status_code == 404
+        assert (await city.get("/bulletins/2026-13")).status_code == 404
+    async with browser(stack, "dongzhi-supervisor") as head:  # nothing published yet
+        assert (await head.get("/bulletins/2026-11")).status_code == 404
+        assert 'href="/bulletins/2026-11"' not in (await head.get("/bulletins")).text
     async with browser(stack, "guichi") as handler:
         assert (await handler.get("/bulletins/2026-11")).status_code == 403
 

@@ -4,6 +4,8 @@ import pytest
 
 from api.casefile.lifecycle import (
     ALLOWED,
+    BULLETIN_ALLOWED,
+    BULLETIN_ONLY,
     REPORT_ALLOWED,
     REPORT_ONLY,
     TERMINAL,
@@ -93,8 +95,8 @@ def test_terminal_statuses_have_no_moves(current: Status) -> None:
 
 
 def test_the_table_covers_every_complaint_status_and_only_terminal_ones_are_dead_ends() -> None:
-    assert set(ALLOWED) == set(Status) - REPORT_ONLY
-    assert {s for s, moves in ALLOWED.items() if not moves} == TERMINAL
+    assert set(ALLOWED) == set(Status) - REPORT_ONLY - BULLETIN_ONLY
+    assert {s for s, moves in ALLOWED.items() if not moves} == TERMINAL - BULLETIN_ONLY
     assert [s for s in ALLOWED if is_open(s)] == OPEN
 
 
@@ -145,3 +147,19 @@ def test_withdrawn_is_reached_only_by_withdrawal_from_an_open_status() -> None:
     sources = {s for s, moves in ALLOWED.items() if Status.WITHDRAWN in moves}
 
     assert sources == set(OPEN)
+
+
+def test_a_bulletin_is_drafted_then_published_and_never_changes_after() -> None:
+    kind = CaseKind.BULLETIN
+    assert ensure_transition(Status.REGISTERED, Status.DRAFT, kind) == Status.DRAFT
+    assert ensure_transition(Status.DRAFT, Status.PUBLISHED, kind) == Status.PUBLISHED
+    assert not is_open(Status.PUBLISHED)
+    assert BULLETIN_ALLOWED[Status.PUBLISHED] == frozenset()
+    for target in Status:
+        with pytest.raises(IllegalTransition):
+            ensure_transition(Status.PUBLISHED, target, kind)
+    # A bulletin is not a complaint: it is never withdrawn, closed or sent back.
+    with pytest.raises(IllegalTransition):
+        ensure_transition(Status.DRAFT, Status.WITHDRAWN, kind)
+    with pytest.raises(IllegalTransition):
+        ensure_transition(Status.DRAFT, Status.PUBLISHED)  # not a complaint's move

@@ -6,23 +6,25 @@ from typing import get_args
 import pytest
 from temporalio.workflow import _Definition
 
+from api.bulletins import steps as bulletins
 from api.cases import steps as cases
 from api.clock import steps as clock
 from api.config import Settings
-from api.internal.engine import STEPS
+from api.internal.engine import STEPS, STEPS_OF_KIND
 from api.mediation import steps as mediation
 from api.rules.rulesets import RuleBook
 from api.supervision import steps as supervision
 from api.tasks import kinds
 from api.tasks.kinds import KINDS
 from api.tasks.models import TaskKind
+from workflows.bulletin import BulletinWorkflow
 from workflows.case import TASK_OF_STEP
 from workflows.complaint import ComplaintWorkflow
 from workflows.mediation import MediationWorkflow
 from workflows.messages import StepName
 from workflows.report import ReportWorkflow
 
-WORKFLOWS = (ComplaintWorkflow, ReportWorkflow, MediationWorkflow)
+WORKFLOWS = (ComplaintWorkflow, ReportWorkflow, MediationWorkflow, BulletinWorkflow)
 
 
 def updates() -> dict[str, list[type]]:
@@ -91,4 +93,7 @@ def _example_body(kind: TaskKind) -> object:
 def test_every_recorded_step_has_one_function() -> None:
     tables = [cases.STEPS, clock.STEPS, supervision.STEPS, mediation.STEPS]
     assert sum(len(t) for t in tables) == len(STEPS), "two concepts claim one step"
-    assert set(STEPS) == set(get_args(StepName))
+    # A bulletin's file takes its own steps: its draft, and its review task's completion.
+    assert STEPS_OF_KIND == {"bulletin": bulletins.STEPS}
+    assert set(bulletins.STEPS) == {"draft_bulletin", "complete_task"}
+    assert set(STEPS) | set(bulletins.STEPS) == set(get_args(StepName))
