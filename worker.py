@@ -87,7 +87,9 @@ def bulletin_schedule(settings: Settings) -> Schedule:
     ``bulletin_catchup_days``, in order (one at a time); each opens its own month once."""
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            MonthlyBulletin.run, id=bulletin.SCHEDULE_ID, task_queue=settings.task_queue
+            MonthlyBulletin.run,
+            id=bulletin.schedule_id(settings.case_no_prefix),
+            task_queue=settings.task_queue,
         ),
         spec=ScheduleSpec(
             calendars=[
@@ -109,7 +111,9 @@ def bulletin_schedule(settings: Settings) -> Schedule:
 async def ensure_bulletin_schedule(client: Client, settings: Settings) -> None:
     """The monthly bulletin's Schedule: made once, brought to the configuration at every
     worker start."""
-    await _ensure_schedule(client, bulletin.SCHEDULE_ID, bulletin_schedule(settings))
+    await _ensure_schedule(
+        client, bulletin.schedule_id(settings.case_no_prefix), bulletin_schedule(settings)
+    )
 
 
 async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:

@@ -21,6 +21,14 @@ with workflow.unsafe.imports_passed_through():
 from workflows.case import TERMINAL, CaseWorkflow, workflow_id
 
 SCHEDULE_ID = "monthly-bulletin"
+
+
+def schedule_id(prefix: str = "") -> str:
+    """The schedule's id: ``monthly-bulletin``, after the deployment's case number prefix
+    if it has one (deployments sharing a Temporal namespace, as the tests do)."""
+    return f"{SCHEDULE_ID}-{prefix}" if prefix else SCHEDULE_ID
+
+
 # Set by Temporal on a run a schedule started: the time it was due (a caught-up run's is
 # the time it was missed), which says the month.
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")

@@ -27,7 +27,7 @@ from api.deps import (
 from api.errors import Conflict, Invalid, NotFound
 from api.users.models import Role, User
 from api.workdays import local_date
-from workflows.bulletin import SCHEDULE_ID, MonthlyBulletin
+from workflows.bulletin import MonthlyBulletin, schedule_id
 from workflows.messages import BulletinRequest
 
 router = APIRouter(prefix="/bulletins", tags=["bulletins"])
@@ -181,7 +181,7 @@ async def start_monthly(client: Client, settings: Settings, month: Month) -> Non
     await client.start_workflow(
         MonthlyBulletin.run,
         BulletinRequest(month=str(month)),
-        id=f"{SCHEDULE_ID}-{settings.case_no_prefix}{month}",
+        id=f"{schedule_id(settings.case_no_prefix)}-{month}",
         task_queue=settings.task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )

@@ -60,6 +60,9 @@ def bodies() -> dict[str, Any]:
         "/api/v1/users/{username}": {"active": False},
         "/api/v1/users/{username}/password": {"password": "long-enough-1"},
         "/api/v1/audit/checkpoints": None,
+        "/api/v1/bulletins": {"month": "2026-11"},
+        "/api/v1/bulletins/{month}/draft": {"foreword": ["审计人员试图修改"], "criticisms": []},
+        "/api/v1/bulletins/{month}/corrections": reason,
     }
 
 
@@ -94,6 +97,7 @@ async def test_every_write_route_refuses_the_auditor(stack: Stack) -> None:
         "year": 2027,
         "incident_id": 1,
         "username": "guichi",
+        "month": "2026-11",
     }
     answers = {}
     for method, path in writes:

@@ -24,7 +24,7 @@ from tests.api.test_verify import verify
 from tests.conftest import Stack, open_task
 from tests.factories import eventually
 from worker import ensure_bulletin_schedule
-from workflows.bulletin import SCHEDULE_ID
+from workflows.bulletin import schedule_id
 
 CITY = "supervisor"  # the city centre's supervisor (市局督办人)
 HEAD = "dongzhi-supervisor"  # a branch's head
@@ -244,7 +244,8 @@ async def test_the_schedule_drafts_each_missed_month_once(stack: Stack) -> None:
     times again makes no second bulletin."""
     await ensure_bulletin_schedule(stack.client, stack.settings)
     await ensure_bulletin_schedule(stack.client, stack.settings)  # updated, not doubled
-    handle = stack.client.get_schedule_handle(SCHEDULE_ID)
+    schedule = schedule_id(stack.settings.case_no_prefix)
+    handle = stack.client.get_schedule_handle(schedule)
     try:
         described = await handle.describe()
         spec = described.schedule.spec
@@ -276,18 +277,22 @@ async def test_the_schedule_drafts_each_missed_month_once(stack: Stack) -> None:
         await open_task(stack, file_no(stack, "202610"), "review_bulletin", CITY)
         await open_task(stack, file_no(stack), "review_bulletin", CITY)
 
+        def completed(n: int) -> Any:
+            async def check() -> bool:
+                runs = [
+                    w
+                    async for w in stack.client.list_workflows(
+                        "WorkflowType = 'MonthlyBulletin' AND ExecutionStatus = 'Completed' "
+                        f"AND TemporalScheduledById = '{schedule}'"
+                    )
+                ]
+                return len(runs) >= n
+
+            return check
+
+        await eventually(completed(2), timeout=30)
         await handle.backfill(span)  # the same due times again
-
-        async def ran_twice() -> bool:
-            runs = [
-                w
-                async for w in stack.client.list_workflows(
-                    "WorkflowType = 'MonthlyBulletin' AND ExecutionStatus = 'Completed'"
-                )
-            ]
-            return len(runs) >= 4
-
-        await eventually(ran_twice, timeout=30)
+        await eventually(completed(4), timeout=30)
         listed = (await stack.call("GET", "/api/v1/bulletins", CITY)).json()["data"]
         assert len(listed) == 2
         tasks = await stack.call(

@@ -84,3 +84,19 @@ def test_an_escalation_figure_is_read_under_its_name_and_the_name_it_had(
     settings = Settings()
     assert settings.escalation_notice_working_days == 3
     assert settings.escalation_warning_working_days == 2  # the others keep their defaults
+
+
+@pytest.mark.parametrize(
+    "pattern", ["池市监消〔{year}〕号", "池市监消〔{year}〕{number}号", "{seq"]
+)
+def test_a_bulletin_number_pattern_that_cannot_number_is_refused(
+    tmp_path: Path, pattern: str
+) -> None:
+    with pytest.raises(ValidationError, match="WEIQUAN_BULLETIN_NUMBER_PATTERN"):
+        Settings(data_dir=tmp_path, bulletin_number_pattern=pattern)
+
+
+def test_the_bulletin_number_pattern_numbers_within_its_year(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, bulletin_number_pattern="池市监〔{year}〕消{seq}号")
+    assert settings.bulletin_number_pattern.format(year=2027, seq=3) == "池市监〔2027〕消3号"
+    assert Settings(data_dir=tmp_path).bulletin_number_pattern == "池市监消〔{year}〕{seq}号"
