@@ -46,6 +46,7 @@ from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
+from api.supervision import rollup
 from api.supervision.routes import router as supervision_router
 from api.temporal import TemporalConnection
 from api.units import demo
@@ -63,6 +64,8 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
         rules.seed(session=session, settings=settings)
         if settings.should_seed_demo_users:
             demo.seed_demo_users(session=session)
+    with Session(engine) as session:
+        rollup.ensure_built(session)  # the bulletin's rollup, once after the upgrade
 
 
 def _pages_in_chinese(

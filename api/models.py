@@ -9,7 +9,7 @@ from api.deadlines.models import Deadline, DeadlinePause
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord
-from api.supervision.models import SupervisionRecord
+from api.supervision.models import CaseFigures, FigureDay, RollupState, SupervisionRecord
 from api.tasks.models import Task
 from api.units.models import Unit
 from api.users.models import User, UserChange
@@ -21,15 +21,18 @@ __all__ = [
     "CalendarChange",
     "CalendarYear",
     "Case",
+    "CaseFigures",
     "Deadline",
     "DeadlinePause",
     "Event",
+    "FigureDay",
     "Incident",
     "LoginAttempt",
     "Mediation",
     "MediationConsent",
     "MediationRung",
     "MediationSession",
+    "RollupState",
     "RuleSetChange",
     "RuleSetRecord",
     "StepRecord",

@@ -12,7 +12,8 @@ counts, so a month's figures are settled once the month is over.
 """
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -26,6 +27,7 @@ from api.casefile.models import Case
 from api.deadlines.models import Deadline, DeadlineState
 from api.mediation.ladder import Rung
 from api.mediation.models import MediationRung
+from api.supervision import rollup
 from api.supervision import service as supervision
 from api.supervision.models import SupervisionKind, SupervisionRecord, UnitFigures
 from api.units.models import Unit, UnitKind
@@ -132,8 +134,22 @@ def _amount(value: Any) -> Decimal:
 
 def month_counts(session: Session, month: Month) -> dict[str, dict[str, Any]]:
     """Each branch's counts for the month (every branch, zeros where nothing happened),
-    and its amount recovered as a decimal string."""
-    stats = supervision.stats(session=session, unit=None, start=month.first, end=month.last)
+    and its amount recovered as a decimal: the month's days of the rollup the steps keep
+    (``api.supervision.rollup``), one range query whatever the years of cases."""
+    summed = rollup.sums(session, month.first, month.last)
+    branches = session.exec(select(Unit.code).where(Unit.kind == UnitKind.BRANCH)).all()
+    counts: dict[str, dict[str, Any]] = {}
+    for code in branches:
+        found: Counter[str] = summed.get(code, Counter())
+        counts[code] = {k: int(found.get(k, 0)) for k in COUNTS}
+        counts[code]["amount_recovered"] = Decimal(found.get(rollup.AMOUNT, 0)) / 100
+    return counts
+
+
+def recount_month(session: Session, month: Month) -> dict[str, dict[str, Any]]:
+    """The same counts from the records themselves, by the definitions of
+    ``docs/bulletin.md``: what the rollup is held to."""
+    stats = supervision.recount(session=session, unit=None, start=month.first, end=month.last)
     counts: dict[str, dict[str, Any]] = {}
     for row in stats.data:
         found = _stats_counts(row)
@@ -289,15 +305,22 @@ def ranking(branches: list[dict[str, Any]], min_cases: int) -> None:
     branches.sort(key=lambda b: (b["rank"] is None, b["rank"] or 0, b["unit"]))
 
 
-def compute(session: Session, month: Month, *, min_cases: int) -> dict[str, Any]:
+Counts = Callable[[Session, "Month"], dict[str, dict[str, Any]]]
+
+
+def compute(
+    session: Session, month: Month, *, min_cases: int, counts: Counts | None = None
+) -> dict[str, Any]:
     """The bulletin's figures for the month: each branch with its rates, its rank, and its
-    change against the month before and the same month a year before; and the city's."""
+    change against the month before and the same month a year before; and the city's.
+    ``counts``: where the counts come from (the rollup; ``recount_month`` to check it)."""
+    count = counts or month_counts
     names = dict(
         session.exec(select(Unit.code, Unit.name).where(Unit.kind == UnitKind.BRANCH)).all()
     )
-    now = month_counts(session, month)
-    before = month_counts(session, month.before())
-    year_ago = month_counts(session, month.a_year_before())
+    now = count(session, month)
+    before = count(session, month.before())
+    year_ago = count(session, month.a_year_before())
     branches = []
     for unit, figures in now.items():
         shown = with_rates(figures)

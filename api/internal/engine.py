@@ -22,6 +22,7 @@ from api.errors import NotFound, Refused
 from api.mediation import steps as mediation_steps
 from api.mediation.models import Mediation
 from api.steps.kit import Step, StepContext
+from api.supervision import rollup
 from api.supervision import steps as supervision
 from api.tasks import service as tasks
 from workflows.messages import (
@@ -76,6 +77,8 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
         if done is not None:
             return done
         _settle(session, input, SubmissionState.REFUSED)
+    if refused is None and case.kind != CaseKind.BULLETIN:
+        rollup.refresh(session, case.case_no)  # the bulletin's figures, in this transaction
     result = snapshot(session=session, case=case, mediation=own)
     if refused is not None:
         result.refused = StepRefusal(code=refused.code, message=str(refused.detail))

@@ -1,7 +1,8 @@
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, String
+from sqlalchemy import JSON, BigInteger, Column, Index, String
 from sqlmodel import Field, SQLModel
 
 from api.casefile.lifecycle import Status
@@ -124,3 +125,30 @@ class AccountabilityItem(SQLModel):
 class AccountabilityPublic(SQLModel):
     data: list[AccountabilityItem]
     count: int
+
+
+class FigureDay(SQLModel, table=True):
+    """The rollup of the bulletin's figures (日统计): a unit's count of one figure on one
+    day (Asia/Shanghai). The steps keep it in the transaction of each change
+    (``api.supervision.rollup``); the bulletin and the dashboard sum it over their days."""
+
+    day: date = Field(primary_key=True)
+    unit: str = Field(primary_key=True, max_length=40)
+    figure: str = Field(primary_key=True, max_length=40)
+    value: int = Field(default=0, sa_type=BigInteger)
+
+
+class CaseFigures(SQLModel, table=True):
+    """What one case adds to the rollup now, ``[unit, day, figure, n]`` each: the next step
+    of the case takes it back out and puts in what the case adds after."""
+
+    case_no: str = Field(primary_key=True, max_length=32)
+    figures: list[list[Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class RollupState(SQLModel, table=True):
+    """When the rollup was last rebuilt from the raw records (one row): a database
+    upgraded to have a rollup gets it built at the API's first start."""
+
+    id: int = Field(default=1, primary_key=True)
+    built_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

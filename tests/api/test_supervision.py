@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from api.casefile.models import Case
 from api.deadlines.models import Deadline, DeadlineState
+from api.supervision import rollup
 from api.supervision.models import SupervisionKind, SupervisionRecord
 from api.tasks.models import Task
 from api.workdays import ZONE, WorkingCalendar, deadline_instant
@@ -102,6 +103,7 @@ def move_deadline(stack: Stack, case_no: str, name: str, due: date, state: Deadl
         case = session.exec(select(Case).where(Case.case_no == case_no)).one()
         case.overdue = case.overdue or state == DeadlineState.OVERDUE
         session.add(case)
+        rollup.refresh(session, case_no)  # as the step that did it would have
         session.commit()
 
 
@@ -127,6 +129,8 @@ def record(
                 case_no=case_no, unit=unit, kind=kind, at=at, handler=handler, deadline="handle"
             )
         )
+        session.flush()
+        rollup.refresh(session, case_no)  # as the step that did it would have
         session.commit()
 
 
