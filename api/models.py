@@ -9,7 +9,13 @@ from api.deadlines.models import Deadline, DeadlinePause
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord
-from api.supervision.models import CaseFigures, FigureDay, RollupState, SupervisionRecord
+from api.supervision.models import (
+    CaseFigures,
+    FigureDay,
+    FigureMonth,
+    RollupState,
+    SupervisionRecord,
+)
 from api.tasks.models import Task
 from api.units.models import Unit
 from api.users.models import User, UserChange
@@ -26,6 +32,7 @@ __all__ = [
     "DeadlinePause",
     "Event",
     "FigureDay",
+    "FigureMonth",
     "Incident",
     "LoginAttempt",
     "Mediation",

@@ -1,13 +1,14 @@
 """The bulletin's computation for one month, and the 12-month trend, as the data grows.
 
 Seeds N complaints over the last 12 months as ``bench/supervision.py`` does (straight
-into the tables the migrations build), then times ``api.bulletins.figures.compute`` for
-last month (its figures, the month before and the same month a year before, and the
-ranking) and the city's 12-month trend the bulletin page draws (``month_counts`` for
-each month). Median of ``--runs`` after one warm-up; it prints the figures and the ratio
-largest / smallest, and asserts no timings.
-
-This is the baseline the rollup (issue 12) is to beat: today both read the raw tables.
+into the tables the migrations build) and builds the rollup from them
+(``api.supervision.rollup.rebuild``, as the first start after the upgrade does). Then it
+times ``api.bulletins.figures.compute`` for last month (its figures, the month before and
+the same month a year before, and the ranking) and the city's 12-month trend the bulletin
+page draws (``month_counts`` for each month), both read from the rollup; and, for
+comparison, the month recounted from the raw tables (``recount_month``, the definition the
+rollup is held to). Median of ``--runs`` after one warm-up; it prints the figures and the
+ratio largest / smallest, and asserts no timings.
 
     .venv/bin/python bench/bulletin.py                   # SQLite, 1,000 and 100,000 cases
     .venv/bin/python bench/bulletin.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -34,6 +35,7 @@ from sqlmodel import Session  # noqa: E402
 from api.bulletins import figures  # noqa: E402
 from api.config import Settings  # noqa: E402
 from api.migrations import migrate  # noqa: E402
+from api.supervision import rollup  # noqa: E402
 from api.units import service as units  # noqa: E402
 from api.workdays import local_date  # noqa: E402
 from bench.supervision import (  # noqa: E402
@@ -52,6 +54,10 @@ def seed(engine: Engine, n: int, now: datetime, seed_: int) -> None:
     with Session(engine) as session:
         units.load_org(session=session, path=SETTINGS.org_file)
     insert_rows(engine, Seeder(n, now, seed_).build())
+    began = time.perf_counter()
+    with Session(engine) as session:
+        rollup.rebuild(session)
+    print(f"   rollup built from the records in {time.perf_counter() - began:.1f} s")
     analyze(engine)
 
 
@@ -69,7 +75,16 @@ def work(now: datetime) -> dict[str, Callable[[Session], Any]]:
             m = m.before()
         return out
 
-    return {f"one month ({last})": month, "12-month trend": trend}
+    def recounted(session: Session) -> Any:
+        return figures.compute(
+            session, last, min_cases=SETTINGS.bulletin_min_cases, counts=figures.recount_month
+        )
+
+    return {
+        f"one month ({last})": month,
+        "12-month trend": trend,
+        "one month, recounted from the records": recounted,
+    }
 
 
 def timed(engine: Engine, run: Callable[[Session], Any], runs: int) -> float:

@@ -138,6 +138,16 @@ class FigureDay(SQLModel, table=True):
     value: int = Field(default=0, sa_type=BigInteger)
 
 
+class FigureMonth(SQLModel, table=True):
+    """The same rollup by month (``yyyy-mm``): what a bulletin reads, a few rows per unit
+    whatever the days and cases of the month. Kept beside the days, by the same steps."""
+
+    month: str = Field(primary_key=True, max_length=7)
+    unit: str = Field(primary_key=True, max_length=40)
+    figure: str = Field(primary_key=True, max_length=40)
+    value: int = Field(default=0, sa_type=BigInteger)
+
+
 class CaseFigures(SQLModel, table=True):
     """What one case adds to the rollup now, ``[unit, day, figure, n]`` each: the next step
     of the case takes it back out and puts in what the case adds after."""

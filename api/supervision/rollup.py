@@ -6,7 +6,8 @@ case adds to each (unit, day, figure) now, by the same definitions as the raw re
 (``recount``). Each step of a case, in the transaction of its change, takes back what
 the case added before (``CaseFigures``) and adds what it adds now (``refresh``). A
 month's figures are then one range of the rollup's days (``sums``), whatever the number of
-cases the years have piled up.
+cases the years have piled up: the rollup is kept by day (``FigureDay``, what a period
+of days sums) and by month (``FigureMonth``, what a bulletin reads).
 
 A day is the local date (Asia/Shanghai) of the instant that puts a record into the
 bulletin; a deadline missed counts on its last day. The amount recovered is kept in fen.
@@ -31,6 +32,7 @@ from api.mediation.models import MediationRung
 from api.supervision.models import (
     CaseFigures,
     FigureDay,
+    FigureMonth,
     RollupState,
     SupervisionKind,
     SupervisionRecord,
@@ -172,32 +174,76 @@ def refresh(session: Session, case_no: str) -> None:
         session.add(row)
 
 
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 def add(session: Session, delta: dict[Key, int]) -> None:
-    """Adds to the rollup's rows, each made if it is not there: one upsert each, so two
-    steps of different cases adding to one day add up."""
+    """Adds to the rollup's rows of the day and of its month, each made if it is not
+    there: one upsert each, so two steps of different cases adding to one day add up."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    months: Counter[tuple[str, str, str]] = Counter()
     for (unit, day, figure), n in sorted(delta.items()):
-        statement = insert(FigureDay).values(day=day, unit=unit, figure=figure, value=n)
+        months[(_month(day), unit, figure)] += n
+        days = insert(FigureDay).values(day=day, unit=unit, figure=figure, value=n)
         session.execute(
-            statement.on_conflict_do_update(
+            days.on_conflict_do_update(
                 index_elements=["day", "unit", "figure"],
-                set_={"value": col(FigureDay.value) + statement.excluded.value},
+                set_={"value": col(FigureDay.value) + days.excluded.value},
+            )
+        )
+    for (month, unit, figure), n in sorted(months.items()):
+        if not n:
+            continue
+        whole = insert(FigureMonth).values(month=month, unit=unit, figure=figure, value=n)
+        session.execute(
+            whole.on_conflict_do_update(
+                index_elements=["month", "unit", "figure"],
+                set_={"value": col(FigureMonth.value) + whole.excluded.value},
             )
         )
 
 
 def sums(session: Session, start: date, end: date) -> dict[str, Counter[str]]:
-    """Each unit's figures summed over the days ``start``..``end``: one range of the
-    rollup's key."""
+    """Each unit's figures summed over the days ``start``..``end``: the months wholly in
+    the period from the months' rollup, the days before and after them from the days'."""
     out: dict[str, Counter[str]] = {}
+    first = date(start.year, start.month, 1)
+    if first < start:
+        first = _next_month(first)
+    whole: list[str] = []
+    while _next_month(first) - timedelta(days=1) <= end:
+        whole.append(_month(first))
+        first = _next_month(first)
+    if not whole:
+        _add_days(session, out, start, end)
+        return out
+    head = date.fromisoformat(f"{whole[0]}-01")
+    if start < head:
+        _add_days(session, out, start, head - timedelta(days=1))
+    if first <= end:
+        _add_days(session, out, first, end)
+    for unit, figure, total in session.exec(
+        select(FigureMonth.unit, FigureMonth.figure, func.sum(FigureMonth.value))
+        .where(col(FigureMonth.month) >= whole[0], col(FigureMonth.month) <= whole[-1])
+        .group_by(col(FigureMonth.unit), col(FigureMonth.figure))
+    ).all():
+        out.setdefault(unit, Counter())[figure] += int(total or 0)
+    return out
+
+
+def _next_month(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1)
+
+
+def _add_days(session: Session, out: dict[str, Counter[str]], start: date, end: date) -> None:
     for unit, figure, total in session.exec(
         select(FigureDay.unit, FigureDay.figure, func.sum(FigureDay.value))
         .where(col(FigureDay.day) >= start, col(FigureDay.day) <= end)
         .group_by(col(FigureDay.unit), col(FigureDay.figure))
     ).all():
-        out.setdefault(unit, Counter())[figure] = int(total or 0)
-    return out
+        out.setdefault(unit, Counter())[figure] += int(total or 0)
 
 
 # --- built from the raw records ------------------------------------------------------------
@@ -209,6 +255,7 @@ def rebuild(session: Session) -> int:
     """Builds the rollup afresh from every case's records (an upgrade, a repair); returns
     the cases counted. Commits."""
     session.execute(delete(FigureDay))
+    session.execute(delete(FigureMonth))
     session.execute(delete(CaseFigures))
     total: Counter[Key] = Counter()
     done = 0
@@ -238,6 +285,12 @@ def rebuild(session: Session) -> int:
         session.expunge_all()
     session.add_all(
         FigureDay(day=d, unit=u, figure=f, value=n) for (u, d, f), n in total.items() if n
+    )
+    months: Counter[tuple[str, str, str]] = Counter()
+    for (u, d, f), n in total.items():
+        months[(_month(d), u, f)] += n
+    session.add_all(
+        FigureMonth(month=m, unit=u, figure=f, value=n) for (m, u, f), n in months.items() if n
     )
     state = session.get(RollupState, 1) or RollupState(id=1)
     state.built_at = utcnow()

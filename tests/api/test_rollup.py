@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.bulletins.figures import Month, month_counts, recount_month
 from api.supervision import rollup
 from api.supervision import service as supervision
-from api.supervision.models import FigureDay, SupervisionRecord
+from api.supervision.models import FigureDay, FigureMonth, SupervisionRecord
 from tests.api.test_reports import report
 from tests.conftest import Database, Stack, register, running_stack
 from tests.factories import ZONE
@@ -140,8 +140,17 @@ def agree(stack: Stack, months: list[Month], start: date, end: date) -> None:
         assert _rows(session) == kept
 
 
-def _rows(session: Session) -> dict[tuple[str, date, str], int]:
-    return {(r.unit, r.day, r.figure): r.value for r in session.exec(select(FigureDay)) if r.value}
+def _rows(session: Session) -> dict[tuple[str, str, str], int]:
+    """The rollup's rows by day and by month, those that count something."""
+    days = {
+        (r.unit, r.day.isoformat(), r.figure): r.value
+        for r in session.exec(select(FigureDay))
+        if r.value
+    }
+    months = {
+        (r.unit, r.month, r.figure): r.value for r in session.exec(select(FigureMonth)) if r.value
+    }
+    return days | months
 
 
 async def test_the_rollup_the_steps_keep_agrees_with_a_recount_after_a_random_walk(

@@ -1,4 +1,5 @@
-"""figure rollup: the bulletin's figures per unit, per day, per figure, kept by the steps;
+"""figure rollup: the bulletin's figures per unit, per day (and per month), per figure,
+kept by the steps;
 what each case adds to it; and when it was last built from the records (the API builds it
 at its first start after this upgrade)
 
@@ -32,6 +33,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day", "unit", "figure"),
     )
     op.create_table(
+        "figuremonth",
+        sa.Column("month", text(length=7), nullable=False),
+        sa.Column("unit", text(length=40), nullable=False),
+        sa.Column("figure", text(length=40), nullable=False),
+        sa.Column("value", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("month", "unit", "figure"),
+    )
+    op.create_table(
         "casefigures",
         sa.Column("case_no", text(length=32), nullable=False),
         sa.Column("figures", sa.JSON(), nullable=False),
@@ -49,4 +58,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("rollupstate")
     op.drop_table("casefigures")
+    op.drop_table("figuremonth")
     op.drop_table("figureday")
