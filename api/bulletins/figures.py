@@ -34,18 +34,7 @@ from api.units.models import Unit, UnitKind
 from api.workdays import ZONE, local_midnight
 
 # The counts ``/supervision/stats`` gives (one definition of each).
-STATS_COUNTS = (
-    "received",
-    "accepted",
-    "replied",
-    "closed",
-    "reached",
-    "satisfied",
-    "handled",
-    "handled_on_time",
-    "overdue",
-    "supervised",
-)
+STATS_COUNTS = supervision.STATS
 # The figures of a branch that are counts (summed for the city), in the order shown.
 COUNTS = (
     *STATS_COUNTS,

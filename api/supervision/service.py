@@ -240,6 +240,7 @@ def _by_unit(session: Session, query: Any) -> dict[str, tuple[int, ...]]:
     return {row[0]: tuple(int(v or 0) for v in row[1:]) for row in session.exec(query).all()}
 
 
+# The counts of ``/supervision/stats`` (and of the bulletin), in the order shown.
 STATS = (
     "received",
     "accepted",

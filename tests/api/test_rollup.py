@@ -13,13 +13,25 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest_asyncio
+from sqlalchemy import delete
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.bulletins.figures import Month, month_counts, recount_month
+from api.config import Settings
+from api.main import prepare_database
+from api.migrations import migrate
 from api.supervision import rollup
 from api.supervision import service as supervision
-from api.supervision.models import FigureDay, FigureMonth, SupervisionRecord
+from api.supervision.models import (
+    CaseFigures,
+    FigureDay,
+    FigureMonth,
+    RollupState,
+    SupervisionRecord,
+)
+from api.units import service as units
+from tests.api.test_bulletin_figures import NOVEMBER, build
 from tests.api.test_reports import report
 from tests.conftest import Database, Stack, register, running_stack
 from tests.factories import ZONE
@@ -183,3 +195,32 @@ async def test_the_rollup_the_steps_keep_agrees_with_a_recount_after_a_random_wa
     today = datetime.now(ZONE).date()
     month = Month(today.year, today.month)
     agree(stack, [month.before(), month, month.next()], today - timedelta(days=90), today)
+
+
+def test_a_database_upgraded_to_the_rollup_gets_it_built_once(database: Database) -> None:
+    """As after migration 0015 on a database with years of cases: the rollup is empty and
+    due; the first start builds it from the records, and the next starts leave it be."""
+    migrate(database.engine)
+    with Session(database.engine) as session:
+        units.load_org(session=session, path=Settings().org_file)
+        build(session)
+        for table in (FigureDay, FigureMonth, CaseFigures):
+            session.execute(delete(table))
+        state = session.get(RollupState, 1)
+        assert state is not None
+        state.built_at = None
+        session.add(state)
+        session.commit()
+        assert month_counts(session, NOVEMBER)["guichi"]["handled"] == 0  # not built yet
+
+    prepare_database(database.engine, database.settings)
+    with Session(database.engine) as session:
+        assert month_counts(session, NOVEMBER) == recount_month(session, NOVEMBER)
+        assert month_counts(session, NOVEMBER)["guichi"]["handled"] == 6
+        built = session.get(RollupState, 1)
+        assert built is not None and built.built_at is not None
+        first = built.built_at
+    prepare_database(database.engine, database.settings)  # the next start
+    with Session(database.engine) as session:
+        again = session.get(RollupState, 1)
+        assert again is not None and again.built_at == first

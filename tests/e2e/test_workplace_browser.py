@@ -242,3 +242,46 @@ def test_the_inbox_updates_itself_and_the_pages_fit_a_phone(
     admin.locator("#u-unit").select_option(label="贵池分局")
     admin.get_by_role("button", name="创建").click()
     expect(admin.locator("#person-unit")).to_have_text("贵池分局")
+
+
+def test_the_city_supervisor_publishes_last_months_bulletin(
+    stack: Embedded, chromium: Browser
+) -> None:
+    """The bulletin (通报) from its start by hand to the branch head reading it: the draft's
+    foreword edited, a criticism added, published with its number, and the charts drawn."""
+    today = datetime.now(ZONE).date()
+    last = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    city = sign_in(chromium, stack.base, "supervisor", viewport={"width": 1366, "height": 768})
+    city.get_by_role("link", name="通报").first.click()
+    city.get_by_label("月份").select_option(last)
+    city.get_by_role("button", name="生成通报草稿").click()
+    expect(city).to_have_url(re.compile(f"/bulletins/{last}$"))
+    # The review task is in the inbox and opens the draft.
+    city.goto("/inbox")
+    task = city.locator("a:text-is('审核发布通报')")
+    expect(task).to_be_visible(timeout=20_000)
+    task.click()
+    expect(city.locator("#state")).to_contain_text("草稿 · 第1版 · 待审核发布")
+    city.get_by_label("前言（段落之间空一行）").fill(
+        "本月全市投诉处理总体平稳。\n\n现将情况通报如下。"
+    )
+    city.get_by_label("新增第1条单位").select_option("dongzhi")
+    city.get_by_label("新增第1条事由").fill("回访满意率偏低")
+    shot(city, "6-bulletin-draft")
+    city.locator("#publish").click()
+    expect(city.locator("#state")).to_contain_text("已发布 · 第1版", timeout=20_000)
+    expect(city.locator("#number")).to_have_text(f"池市监消〔{today.year}〕1号")
+    expect(city.locator("#criticisms")).to_contain_text("回访满意率偏低")
+    shot(city, "6-bulletin-published")
+
+    head = sign_in(chromium, stack.base, "dongzhi-supervisor")
+    head.goto(f"/bulletins/{last}")
+    expect(head.locator("#number")).to_have_text(f"池市监消〔{today.year}〕1号")
+    expect(head.locator("#chart-branches")).to_be_visible()
+    expect(head.locator("#chart-trend")).to_be_visible()
+    expect(head.locator("#draft")).to_have_count(0)
+    with head.expect_download() as download:
+        head.locator("#pdf").click()
+    saved = ARTIFACTS / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF")
