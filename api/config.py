@@ -162,6 +162,14 @@ class Settings(BaseSettings):
 
     # The organisation (units and districts) and the statutory rule sets, as data.
     org_file: Path = Path(__file__).resolve().parent.parent / "config" / "org-chizhou.json"
+    # The city's divisions (counties, townships, communities and villages, with their
+    # statistical codes), and which branch covers which.
+    divisions_file: Path = (
+        Path(__file__).resolve().parent.parent / "config" / "divisions-chizhou.csv"
+    )
+    branch_areas_file: Path = (
+        Path(__file__).resolve().parent.parent / "config" / "branch-areas.json"
+    )
     rules_file: Path = Path(__file__).resolve().parent.parent / "config" / "rulesets.json"
     campaigns_file: Path = Path(__file__).resolve().parent.parent / "config" / "campaigns.json"
     # The people's mediation committees (人民调解委员会) a branch may refer a dispute to.

@@ -332,6 +332,16 @@ ERROR = {
         "该角色不能属于这个单位（坐席、审计、管理员属指挥中心；承办人属分局；"
         "督办人属指挥中心或分局；维权服务站人员属本站）"
     ),
+    "stations.changed": "该站点已被他人修改，请刷新后重试",
+    "stations.closed": "该站点已撤销，不能再修改",
+    "stations.host_missing": "12315五进站点须填写依托的经营者",
+    "stations.not_found": "未找到该站点",
+    "stations.outside_branch": "该乡镇（街道）不在本单位辖区",
+    "stations.outside_township": "该村（社区）不属于所选乡镇（街道）",
+    "stations.taken": "该站点编号已被使用",
+    "stations.unknown_branch": "没有这个分局或县局",
+    "stations.unknown_division": "没有这个行政区划",
+    "stations.unknown_unit": "没有这个维权服务站单位",
     "service.busy": "系统繁忙，请稍后再试",
     "service.unavailable": "流程服务暂时不可用，请稍后再试",
     "step.not_current": "此操作已过时：案件已有新的进展",

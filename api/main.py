@@ -46,6 +46,8 @@ from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
+from api.stations import service as stations
+from api.stations.routes import router as stations_router
 from api.supervision import rollup
 from api.supervision.routes import router as supervision_router
 from api.temporal import TemporalConnection
@@ -61,6 +63,9 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
     migrate(engine, settings.rules_file)
     with Session(engine) as session:
         units.load_org(session=session, path=settings.org_file)
+        stations.load_divisions(
+            session=session, path=settings.divisions_file, areas=settings.branch_areas_file
+        )
         rules.seed(session=session, settings=settings)
         if settings.should_seed_demo_users:
             demo.seed_demo_users(session=session)
@@ -144,6 +149,7 @@ def create_app(
         bulletins_router,
         incidents_router,
         mediation_router,
+        stations_router,
     ):
         # Every route documents the errors any route can give (401, 403, 404, 409, 503).
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)

@@ -9,6 +9,7 @@ from api.deadlines.models import Deadline, DeadlinePause
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord
+from api.stations.models import Division, Station, StationChange
 from api.supervision.models import (
     CaseFigures,
     FigureDay,
@@ -29,6 +30,7 @@ __all__ = [
     "Case",
     "CaseFigures",
     "Deadline",
+    "Division",
     "DeadlinePause",
     "Event",
     "FigureDay",
@@ -42,6 +44,8 @@ __all__ = [
     "RollupState",
     "RuleSetChange",
     "RuleSetRecord",
+    "Station",
+    "StationChange",
     "StepRecord",
     "Submission",
     "SupervisionRecord",

@@ -16,6 +16,15 @@ def today() -> str:
     return datetime.now(ZONE).date().isoformat()
 
 
+STATION = {
+    "name": "池阳街道12315联络站",
+    "type": "liaison",
+    "branch": "guichi",
+    "township": "341702001",
+    "opened_on": "2026-01-05",
+}
+
+
 def bodies() -> dict[str, Any]:
     """A well-formed body for each write route, so only who asks can be refused."""
     reason = {"reason": "审计人员试图修改"}
@@ -63,6 +72,9 @@ def bodies() -> dict[str, Any]:
         "/api/v1/bulletins": {"month": "2026-11"},
         "/api/v1/bulletins/{month}/draft": {"foreword": ["审计人员试图修改"], "criticisms": []},
         "/api/v1/bulletins/{month}/corrections": reason,
+        "/api/v1/stations": {**STATION, "code": "st-auditor"},
+        "/api/v1/stations/{code}": {**STATION, "version": 1},
+        "/api/v1/stations/{code}/close": {"closed_on": today(), "reason": "审计", "version": 1},
     }
 
 

@@ -3,8 +3,8 @@ exactly as a recount from the records does: after a random walk of complaints an
 through the real workflows, with time passing on the time-skipping server so that
 deadlines are missed and escalated (超期, 催办, 通报批评), and when built afresh.
 
-``WEIQUAN_ROLLUP_SEED`` and ``WEIQUAN_ROLLUP_CASES`` choose the walk (``make test-long``
-walks longer)."""
+``WEIQUAN_ROLLUP_SEED`` and ``WEIQUAN_ROLLUP_CASES`` choose the walk (the README gives the
+long form)."""
 
 import os
 import random

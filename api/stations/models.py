@@ -1,0 +1,174 @@
+"""The station network (一会两站, 12315 五进): the city's divisions, the registry (名录) of
+stations, and every change made to a station."""
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import Field as PydanticField
+from sqlalchemy import JSON, Column, Index, String
+from sqlmodel import Field, SQLModel
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError as NumberError
+
+from api.db import UTCDateTime, utcnow
+
+
+class DivisionLevel(StrEnum):
+    COUNTY = "county"  # 县（区）
+    TOWNSHIP = "township"  # 乡镇（街道）
+    VILLAGE = "village"  # 村（社区）
+
+
+class Division(SQLModel, table=True):
+    """A division of the city with its statistical code, and the branch that covers it
+    (``config/divisions-chizhou.csv``, ``config/branch-areas.json``)."""
+
+    code: str = Field(primary_key=True, max_length=12)
+    level: DivisionLevel = Field(sa_type=String(10), index=True)
+    name: str = Field(max_length=100)
+    county_code: str = Field(max_length=12)
+    township_code: str | None = Field(default=None, max_length=12, index=True)
+    branch: str | None = Field(default=None, foreign_key="unit.code", index=True)
+
+
+class StationType(StrEnum):
+    ASSOCIATION = "association"  # 消协分会（乡镇、街道）
+    LIAISON = "liaison"  # 12315联络站（村、社区）
+    SERVICE = "service"  # 消费维权服务站
+
+
+class HostType(StrEnum):
+    """Where a 12315 五进 station is hosted."""
+
+    SUPERMARKET = "supermarket"  # 超市
+    MALL = "mall"  # 商场
+    MARKET = "market"  # 市场
+    ENTERPRISE = "enterprise"  # 企业
+    SCENIC = "scenic"  # 景区
+
+
+class Station(SQLModel, table=True):
+    __table_args__ = (Index("ix_station_branch_closed_on", "branch", "closed_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=40)
+    name: str = Field(max_length=200)
+    type: StationType = Field(sa_type=String(20))
+    five_in: HostType | None = Field(default=None, sa_type=String(20))  # 12315 五进
+    branch: str = Field(foreign_key="unit.code")
+    township: str = Field(foreign_key="division.code", max_length=12)
+    village: str | None = Field(default=None, foreign_key="division.code", max_length=12)
+    # The business that hosts it (超市, 商场, 企业 …): its name and 统一社会信用代码.
+    host_name: str | None = Field(default=None, max_length=200)
+    host_credit_code: str | None = Field(default=None, max_length=18)
+    # Who to call there: names and phones, kept here only.
+    contacts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    opened_on: date
+    demonstration: bool = False  # 示范点
+    # The unit its staff sign in as, when they use the workplace (a station unit).
+    unit: str | None = Field(default=None, foreign_key="unit.code")
+    closed_on: date | None = None
+    closed_reason: str | None = Field(default=None, max_length=500)
+    version: int = 1
+
+
+class StationChange(SQLModel, table=True):
+    """One change to a station (opened, edited, closed): who, when, and before → after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    station: str = Field(max_length=40, index=True)
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    by: str = Field(max_length=60)
+    change: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+# --- API shapes ----------------------------------------------------------------------------
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = PydanticField(min_length=1, max_length=60)
+    phone: str = PydanticField(min_length=5, max_length=40, pattern=r"^[0-9+\- ]+$")
+    role: str | None = PydanticField(default=None, max_length=60)
+
+
+def credit_code(value: str | None) -> str | None:
+    """A 统一社会信用代码 (GB 32100-2015), its check digit verified; upper-cased."""
+    if value is None or value == "":
+        return None
+    try:
+        return str(uscc.validate(value))
+    except NumberError as error:
+        raise ValueError(f"not a valid 统一社会信用代码: {error}") from error
+
+
+class StationFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = PydanticField(min_length=1, max_length=200)
+    type: StationType
+    five_in: HostType | None = None
+    branch: str = PydanticField(min_length=1, max_length=40)
+    township: str = PydanticField(min_length=1, max_length=12)
+    village: str | None = PydanticField(default=None, max_length=12)
+    host_name: str | None = PydanticField(default=None, max_length=200)
+    host_credit_code: str | None = PydanticField(default=None, max_length=18)
+    contacts: list[Contact] = PydanticField(default_factory=list, max_length=10)
+    opened_on: date
+    demonstration: bool = False
+    unit: str | None = PydanticField(default=None, max_length=40)
+
+    _credit = field_validator("host_credit_code")(credit_code)
+
+
+class StationCreate(StationFields):
+    code: str = PydanticField(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")
+
+
+class StationUpdate(StationFields):
+    version: int = PydanticField(ge=1, description="the version edited (409 if another saved)")
+
+
+class StationClose(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    closed_on: date
+    reason: str = PydanticField(min_length=1, max_length=500)
+    version: int = PydanticField(ge=1)
+
+
+class StationPublic(BaseModel):
+    code: str
+    name: str
+    type: StationType
+    five_in: HostType | None
+    branch: str
+    township: str
+    township_name: str
+    village: str | None
+    village_name: str | None
+    host_name: str | None
+    host_credit_code: str | None
+    contacts: list[dict[str, Any]]
+    opened_on: date
+    demonstration: bool
+    unit: str | None
+    closed_on: date | None
+    closed_reason: str | None
+    version: int
+
+
+class StationsPublic(BaseModel):
+    data: list[StationPublic]
+    count: int
+
+
+class StationChangePublic(BaseModel):
+    at: datetime
+    by: str
+    change: dict[str, Any]

@@ -1,0 +1,181 @@
+"""The station network's routes: the divisions, the registry (名录) and its coverage."""
+
+from io import BytesIO
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from pydantic import BaseModel
+
+from api.deps import CurrentUser, SessionDep
+from api.stations import service
+from api.stations.models import (
+    DivisionLevel,
+    StationChangePublic,
+    StationClose,
+    StationCreate,
+    StationPublic,
+    StationsPublic,
+    StationUpdate,
+)
+
+router = APIRouter(tags=["stations"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TYPE_NAMES = {"association": "消协分会", "liaison": "12315联络站", "service": "消费维权服务站"}
+HOST_NAMES = {
+    "supermarket": "超市",
+    "mall": "商场",
+    "market": "市场",
+    "enterprise": "企业",
+    "scenic": "景区",
+}
+
+
+class DivisionPublic(BaseModel):
+    code: str
+    level: DivisionLevel
+    name: str
+    county_code: str
+    township_code: str | None
+    branch: str | None
+
+
+class DivisionsPublic(BaseModel):
+    data: list[DivisionPublic]
+    count: int
+
+
+@router.get("/divisions", response_model=DivisionsPublic)
+def list_divisions(
+    session: SessionDep,
+    user: CurrentUser,
+    branch: str | None = None,
+    level: DivisionLevel | None = None,
+) -> DivisionsPublic:
+    """The city's counties, townships and communities and villages, with their statistical
+    codes and the branch that covers each."""
+    seen = service.readable_branch(user, branch)
+    found = service.divisions(session=session, branch=seen, level=level)
+    return DivisionsPublic(
+        data=[DivisionPublic.model_validate(d, from_attributes=True) for d in found],
+        count=len(found),
+    )
+
+
+@router.get("/stations", response_model=StationsPublic)
+def list_stations(
+    session: SessionDep,
+    user: CurrentUser,
+    branch: str | None = None,
+    include_closed: bool = False,
+) -> StationsPublic:
+    """The registry: every station open (``include_closed``: and those closed), by branch."""
+    found = service.listed(session=session, user=user, branch=branch, open_only=not include_closed)
+    return StationsPublic(data=[service.public(session, s) for s in found], count=len(found))
+
+
+@router.post("/stations", response_model=StationPublic, status_code=201)
+def create_station(body: StationCreate, session: SessionDep, user: CurrentUser) -> StationPublic:
+    """Opens a station in the registry (409 ``stations.taken`` for a code in use)."""
+    return service.public(session, service.create(session=session, user=user, body=body))
+
+
+@router.get("/stations/coverage", responses={200: {"content": {XLSX: {}}}})
+def get_coverage(
+    session: SessionDep,
+    user: CurrentUser,
+    branch: str | None = None,
+    format: Annotated[Literal["json", "xlsx"], Query()] = "json",
+) -> Any:
+    """Each branch's coverage by the stations open: its communities and villages with their
+    一会两站 in full (a 消协分会 in the township, a 12315联络站 and a 消费维权服务站 in the
+    village), the gaps and what each lacks, and its 12315 五进 stations per host type."""
+    found = service.coverage(session=session, user=user, branch=branch)
+    if format == "xlsx":
+        return _coverage_xlsx(found)
+    return {
+        "data": [
+            {
+                "branch": c.branch,
+                "name": c.name,
+                "villages": c.villages,
+                "covered": c.covered,
+                "rate": c.rate,
+                "gaps": [g.__dict__ for g in c.gaps],
+                "five_in": {h: c.five_in.get(h, 0) for h in HOST_NAMES},
+                "five_in_missing": c.five_in_missing,
+            }
+            for c in found
+        ]
+    }
+
+
+def _coverage_xlsx(found: list[service.BranchCoverage]) -> Response:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "覆盖率"
+    sheet.append(
+        ["单位", "村（社区）数", "一会两站齐全", "覆盖率"]
+        + [f"五进{n}" for n in HOST_NAMES.values()]
+    )
+    for c in found:
+        sheet.append(
+            [c.name, c.villages, c.covered, c.rate] + [c.five_in.get(h, 0) for h in HOST_NAMES]
+        )
+        sheet.cell(row=sheet.max_row, column=4).number_format = "0.00%"
+    gaps = book.create_sheet("空白点")
+    gaps.append(["单位", "乡镇（街道）", "村（社区）", "代码", "缺少"])
+    for c in found:
+        for g in c.gaps:
+            gaps.append(
+                [c.name, g.township, g.name, g.code, "、".join(TYPE_NAMES[k] for k in g.lacks)]
+            )
+    for each in (sheet, gaps):
+        for cell in each[1]:
+            cell.font = Font(bold=True)
+        each.freeze_panes = "A2"
+    out = BytesIO()
+    book.save(out)
+    name = quote("站点覆盖率.xlsx")
+    return Response(
+        out.getvalue(),
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": f"attachment; filename=coverage.xlsx; filename*=UTF-8''{name}"
+        },
+    )
+
+
+@router.get("/stations/{code}", response_model=StationPublic)
+def get_station(code: str, session: SessionDep, user: CurrentUser) -> StationPublic:
+    return service.public(session, service.get(session=session, user=user, code=code))
+
+
+@router.put("/stations/{code}", response_model=StationPublic)
+def update_station(
+    code: str, body: StationUpdate, session: SessionDep, user: CurrentUser
+) -> StationPublic:
+    """Saves the station from the ``version`` read (409 ``stations.changed`` if another
+    saved it meanwhile, ``stations.closed`` once closed)."""
+    return service.public(session, service.update(session=session, user=user, code=code, body=body))
+
+
+@router.post("/stations/{code}/close", response_model=StationPublic)
+def close_station(
+    code: str, body: StationClose, session: SessionDep, user: CurrentUser
+) -> StationPublic:
+    """Closes the station: it leaves the coverage; its record and history stay."""
+    return service.public(session, service.close(session=session, user=user, code=code, body=body))
+
+
+@router.get("/stations/{code}/changes", response_model=list[StationChangePublic])
+def station_changes(code: str, session: SessionDep, user: CurrentUser) -> Any:
+    """Every change to the station: opened, edited (before → after), closed; who and when."""
+    return [
+        StationChangePublic(at=c.at, by=c.by, change=c.change)
+        for c in service.changes(session=session, user=user, code=code)
+    ]

@@ -1,0 +1,353 @@
+"""The station network's registry (名录): the city's divisions as data, the stations opened,
+edited and closed (each change on record, a closed station's history kept), and their
+coverage of the city (一会两站 in every community and village, 12315 五进 of every host
+type in every branch).
+
+Who: the city's supervisors and the admin keep every branch's stations, a branch's
+supervisor its own; supervisors, auditors and admins read them (a branch its own)."""
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update as sql_update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.errors import Conflict, Invalid, NotAllowed, NotFound
+from api.stations.models import (
+    Division,
+    DivisionLevel,
+    HostType,
+    Station,
+    StationChange,
+    StationClose,
+    StationCreate,
+    StationFields,
+    StationPublic,
+    StationType,
+    StationUpdate,
+)
+from api.units.models import Unit, UnitKind
+from api.users.models import Role, User
+
+# --- the divisions ---------------------------------------------------------------------------
+
+
+def load_divisions(*, session: Session, path: Path, areas: Path) -> None:
+    """Adds the divisions of the file the table lacks, each with the branch that covers it
+    (its county's, or the one its township is given to). Those already there are kept."""
+    known = set(session.exec(select(Division.code)).all())
+    given = json.loads(areas.read_text(encoding="utf-8"))
+    added = []
+    with path.open(encoding="utf-8", newline="") as rows:
+        for row in csv.DictReader(rows):
+            if row["code"] in known:
+                continue
+            township = row["township_code"] or None
+            branch = given["townships"].get(township or "") or given["counties"].get(
+                row["county_code"]
+            )
+            added.append(
+                Division(
+                    code=row["code"],
+                    level=DivisionLevel(row["level"]),
+                    name=row["name"],
+                    county_code=row["county_code"],
+                    township_code=township if row["level"] != DivisionLevel.COUNTY else None,
+                    branch=branch,
+                )
+            )
+    if not added:
+        return
+    session.add_all(added)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another process added them first
+
+
+def divisions(
+    *, session: Session, branch: str | None, level: DivisionLevel | None
+) -> list[Division]:
+    query = select(Division)
+    if branch is not None:
+        query = query.where(Division.branch == branch)
+    if level is not None:
+        query = query.where(Division.level == level)
+    return list(session.exec(query.order_by(col(Division.code))).all())
+
+
+# --- who may do what -------------------------------------------------------------------------
+
+READERS = (Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
+
+
+def readable_branch(user: User, branch: str | None) -> str | None:
+    """The branch a reader sees: any for the city, their own for a branch (asking for
+    another is 403)."""
+    if user.role not in READERS:
+        raise NotAllowed("auth.role", "the station registry is for supervisors and auditors")
+    if user.city_wide:
+        return branch
+    if branch is not None and branch != user.unit:
+        raise NotAllowed("unit.not_yours", f"{branch} is not your unit")
+    return user.unit
+
+
+def _keeper(user: User) -> None:
+    if user.role not in (Role.ADMIN, Role.SUPERVISOR):
+        raise NotAllowed("auth.role", "stations are kept by supervisors and the admin")
+
+
+def _may_keep(user: User, branch: str) -> None:
+    keeper = user.role == Role.ADMIN or (user.role == Role.SUPERVISOR and user.city_wide)
+    own = user.role == Role.SUPERVISOR and user.unit == branch
+    if not (keeper or own):
+        raise NotAllowed("unit.not_yours", f"the stations of {branch} are not yours to keep")
+
+
+# --- the registry ----------------------------------------------------------------------------
+
+
+def _checked(session: Session, body: StationFields) -> None:
+    """What a station names must exist and fit: a branch, a township of it, a village of
+    that township, a 五进 host type only with a host business."""
+    unit = session.get(Unit, body.branch)
+    if unit is None or unit.kind != UnitKind.BRANCH:
+        raise Invalid(("branch", f"{body.branch} is not a branch"), code="stations.unknown_branch")
+    township = session.get(Division, body.township)
+    if township is None or township.level != DivisionLevel.TOWNSHIP:
+        raise Invalid(
+            ("township", f"{body.township} is not a township"), code="stations.unknown_division"
+        )
+    if township.branch != body.branch:
+        raise Invalid(
+            ("township", f"{township.name} is not covered by {body.branch}"),
+            code="stations.outside_branch",
+        )
+    if body.village is not None:
+        village = session.get(Division, body.village)
+        if village is None or village.level != DivisionLevel.VILLAGE:
+            raise Invalid(
+                ("village", f"{body.village} is not a community or village"),
+                code="stations.unknown_division",
+            )
+        if village.township_code != body.township:
+            raise Invalid(
+                ("village", f"{village.name} is not in {township.name}"),
+                code="stations.outside_township",
+            )
+    if body.five_in is not None and not body.host_name:
+        raise Invalid(
+            ("host_name", "a 12315 五进 station names the business that hosts it"),
+            code="stations.host_missing",
+        )
+    if body.unit is not None:
+        own = session.get(Unit, body.unit)
+        if own is None or own.kind != UnitKind.STATION:
+            raise Invalid(
+                ("unit", f"{body.unit} is not a station's unit"), code="stations.unknown_unit"
+            )
+
+
+def _fields(body: StationFields) -> dict[str, Any]:
+    data = body.model_dump(mode="json", exclude={"version", "code"})
+    return data
+
+
+def create(*, session: Session, user: User, body: StationCreate) -> Station:
+    _keeper(user)
+    _may_keep(user, body.branch)
+    _checked(session, body)
+    station = Station(code=body.code, **StationFields.model_validate(_fields(body)).model_dump())
+    session.add(station)
+    session.add(
+        StationChange(station=body.code, by=user.username, change={"opened": _fields(body)})
+    )
+    try:
+        session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        raise Conflict("stations.taken", f"a station {body.code} exists already") from error
+    session.refresh(station)
+    return station
+
+
+def get(*, session: Session, user: User, code: str) -> Station:
+    station = session.exec(select(Station).where(Station.code == code)).first()
+    if station is None:
+        raise NotFound("stations.not_found", f"no station {code}")
+    readable_branch(user, station.branch)
+    return station
+
+
+def _write(
+    session: Session,
+    user: User,
+    code: str,
+    version: int,
+    change: dict[str, Any],
+    values: dict[str, Any],
+) -> Station:
+    """One change, from the version the person saw, as one conditional UPDATE: two people
+    saving one station cannot both win (409 for the second), nor edit a closed one."""
+    _keeper(user)
+    station = get(session=session, user=user, code=code)
+    _may_keep(user, station.branch)
+    if station.closed_on is not None:
+        raise Conflict("stations.closed", f"{code} is closed")
+    done = session.execute(
+        sql_update(Station)
+        .where(
+            col(Station.code) == code,
+            col(Station.version) == version,
+            col(Station.closed_on).is_(None),
+        )
+        .values(**values, version=version + 1)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise Conflict("stations.changed", f"{code} was changed meanwhile; reload it")
+    session.add(StationChange(station=code, by=user.username, change=change))
+    session.commit()
+    session.refresh(station)
+    return station
+
+
+def update(*, session: Session, user: User, code: str, body: StationUpdate) -> Station:
+    """Saves the station's fields; the change records what moved, before → after."""
+    _keeper(user)
+    current = get(session=session, user=user, code=code)
+    _may_keep(user, body.branch)
+    _checked(session, body)
+    after = _fields(body)
+    before = StationFields.model_validate(
+        {k: getattr(current, k) for k in StationFields.model_fields}
+    ).model_dump(mode="json")
+    moved = {k: {"from": before[k], "to": after[k]} for k in after if before.get(k) != after[k]}
+
+    values = StationFields.model_validate(after).model_dump()
+    return _write(session, user, code, body.version, {"edited": moved}, values)
+
+
+def close(*, session: Session, user: User, code: str, body: StationClose) -> Station:
+    """Closes the station: it leaves the coverage, and its record and history stay."""
+
+    change = {"closed": {"on": body.closed_on.isoformat(), "reason": body.reason}}
+    values = {"closed_on": body.closed_on, "closed_reason": body.reason}
+    return _write(session, user, code, body.version, change, values)
+
+
+def changes(*, session: Session, user: User, code: str) -> list[StationChange]:
+    get(session=session, user=user, code=code)
+    return list(
+        session.exec(
+            select(StationChange)
+            .where(StationChange.station == code)
+            .order_by(col(StationChange.id))
+        ).all()
+    )
+
+
+def listed(*, session: Session, user: User, branch: str | None, open_only: bool) -> list[Station]:
+    seen = readable_branch(user, branch)
+    query = select(Station)
+    if seen is not None:
+        query = query.where(Station.branch == seen)
+    if open_only:
+        query = query.where(col(Station.closed_on).is_(None))
+    return list(session.exec(query.order_by(col(Station.branch), col(Station.code))).all())
+
+
+def public(session: Session, station: Station) -> StationPublic:
+    names = dict(
+        session.exec(
+            select(Division.code, Division.name).where(
+                col(Division.code).in_([c for c in (station.township, station.village) if c])
+            )
+        ).all()
+    )
+    fields = {k: getattr(station, k) for k in StationPublic.model_fields if hasattr(station, k)}
+    return StationPublic(
+        **fields,
+        township_name=names.get(station.township, station.township),
+        village_name=names.get(station.village) if station.village else None,
+    )
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+# 一会两站: a consumer association's branch in every township (街道), a 12315 liaison
+# station and a rights service station in every community and village.
+VILLAGE_KINDS = (StationType.LIAISON, StationType.SERVICE)
+
+
+@dataclass
+class Gap:
+    """A community or village without its 一会两站 in full: what it lacks."""
+
+    code: str
+    name: str
+    township: str
+    lacks: list[str]
+
+
+@dataclass
+class BranchCoverage:
+    branch: str
+    name: str
+    villages: int = 0
+    covered: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+    five_in: dict[str, int] = field(default_factory=dict)  # host type → open stations
+
+    @property
+    def rate(self) -> float | None:
+        return round(self.covered / self.villages, 4) if self.villages else None
+
+    @property
+    def five_in_missing(self) -> list[str]:
+        return [h.value for h in HostType if not self.five_in.get(h.value)]
+
+
+def coverage(*, session: Session, user: User, branch: str | None) -> list[BranchCoverage]:
+    """Each branch's coverage by the stations open today."""
+    seen = readable_branch(user, branch)
+    units = session.exec(
+        select(Unit.code, Unit.name).where(Unit.kind == UnitKind.BRANCH).order_by(col(Unit.code))
+    ).all()
+    out = {code: BranchCoverage(code, name) for code, name in units if seen in (None, code)}
+    stations = session.exec(select(Station).where(col(Station.closed_on).is_(None))).all()
+    associations = {s.township for s in stations if s.type == StationType.ASSOCIATION}
+    at_village: dict[str, set[StationType]] = {}
+    for s in stations:
+        if s.village is not None and s.type in VILLAGE_KINDS:
+            at_village.setdefault(s.village, set()).add(StationType(s.type))
+        if s.five_in is not None and s.branch in out:
+            found = out[s.branch].five_in
+            found[s.five_in] = found.get(s.five_in, 0) + 1
+    towns = dict(
+        session.exec(
+            select(Division.code, Division.name).where(Division.level == DivisionLevel.TOWNSHIP)
+        ).all()
+    )
+    for village in session.exec(
+        select(Division).where(Division.level == DivisionLevel.VILLAGE).order_by(col(Division.code))
+    ).all():
+        each = out.get(village.branch or "")
+        if each is None:
+            continue
+        each.villages += 1
+        lacks = []
+        if village.township_code not in associations:
+            lacks.append(StationType.ASSOCIATION.value)
+        lacks += [k.value for k in VILLAGE_KINDS if k not in at_village.get(village.code, set())]
+        if lacks:
+            township = towns.get(village.township_code or "", village.township_code or "")
+            each.gaps.append(Gap(village.code, village.name, township, lacks))
+        else:
+            each.covered += 1
+    return list(out.values())
