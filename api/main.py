@@ -44,6 +44,7 @@ from api.pages.admin import router as admin_pages_router
 from api.pages.bulletins import router as bulletin_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
+from api.pages.stations import router as station_pages_router
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
 from api.stations import service as stations
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(admin_pages_router)
     app.include_router(bulletin_pages_router)
+    app.include_router(station_pages_router)
     app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi

@@ -95,7 +95,7 @@ def get_coverage(
     village), the gaps and what each lacks, and its 12315 五进 stations per host type."""
     found = service.coverage(session=session, user=user, branch=branch)
     if format == "xlsx":
-        return _coverage_xlsx(found)
+        return coverage_xlsx(found)
     return {
         "data": [
             {
@@ -113,7 +113,7 @@ def get_coverage(
     }
 
 
-def _coverage_xlsx(found: list[service.BranchCoverage]) -> Response:
+def coverage_xlsx(found: list[service.BranchCoverage]) -> Response:
     book = Workbook()
     sheet = book.active
     assert sheet is not None

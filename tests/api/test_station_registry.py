@@ -208,3 +208,54 @@ async def test_coverage_lists_every_village_without_its_stations_and_the_five_in
     assert rows["九华山分局"][1] == len(villages) and rows["九华山分局"][2] == 0
     assert sum(1 for _ in book["空白点"].iter_rows(min_row=2)) == 695  # every village a gap
     assert "王五" not in sheet.content.decode("latin-1")
+
+
+async def test_the_registry_in_the_workplace(stack: Stack) -> None:
+    from tests.api.test_workplace import browser, field_error, text_of
+
+    async with browser(stack, HEAD) as head:
+        listed = await head.get("/stations")
+        assert listed.status_code == 200 and 'id="new-station"' in listed.text
+        form = await head.get("/stations/new")
+        assert form.status_code == 200
+        assert "贵池分局 · 池阳街道" in form.text and "东至县局 · 尧渡镇" not in form.text
+        typed = {
+            "code": "gc-xiushan",
+            "name": "池阳街道秀山居委会12315联络站",
+            "type": "liaison",
+            "branch": "guichi",
+            "township": "341702001",
+            "village": "341702001008",
+            "host_credit_code": BAD_CREDIT,
+            "contact0.name": "王五",
+            "contact0.phone": "0566-2021234",
+            "opened_on": "2026-03-01",
+        }
+        refused = await head.post("/stations/new", typed)
+        assert refused.status_code == 422
+        assert "校验位" in field_error(refused.text, "s-host_credit_code")
+        assert 'value="池阳街道秀山居委会12315联络站"' in refused.text  # what was typed stays
+        made = await head.post("/stations/new", {**typed, "host_credit_code": CREDIT})
+        assert made.status_code == 303, made.text
+        page = text_of((await head.get(made.headers["location"])).text)
+        assert "站点已建立。" in page and "池阳街道 · 秀山居委会" in page
+        saved = await head.post(
+            "/stations/gc-xiushan",
+            {**typed, "host_credit_code": CREDIT, "demonstration": "1", "version": "1"},
+        )
+        assert saved.status_code == 303, saved.text
+        closed = await head.post(
+            "/stations/gc-xiushan/close",
+            {"closed_on": "2026-11-30", "reason": "居委会合并", "version": "2"},
+        )
+        assert closed.status_code == 303
+        page = text_of((await head.get("/stations/gc-xiushan")).text)
+        assert "2026-11-30 撤销：居委会合并" in page
+        assert (
+            "建立" in page and "修改 ：示范点" in page and "撤销 ：2026-11-30，居委会合并" in page
+        )
+        coverage = await head.get("/stations/coverage")
+        assert coverage.status_code == 200 and "贵池分局" in text_of(coverage.text)
+        assert "东至县局" not in text_of(coverage.text)  # a branch sees its own
+    async with browser(stack, "guichi") as handler:
+        assert (await handler.get("/stations")).status_code == 403
