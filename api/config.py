@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     branch_areas_file: Path = (
         Path(__file__).resolve().parent.parent / "config" / "branch-areas.json"
     )
+    # The city's standard a station is assessed against (标准化建设标准), and its pass mark.
+    station_checklist_file: Path = (
+        Path(__file__).resolve().parent.parent / "config" / "station-checklist.json"
+    )
     rules_file: Path = Path(__file__).resolve().parent.parent / "config" / "rulesets.json"
     campaigns_file: Path = Path(__file__).resolve().parent.parent / "config" / "campaigns.json"
     # The people's mediation committees (人民调解委员会) a branch may refer a dispute to.

@@ -9,7 +9,7 @@ from api.deadlines.models import Deadline, DeadlinePause
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.rules.models import RuleSetChange, RuleSetRecord
-from api.stations.models import Division, Station, StationChange
+from api.stations.models import Division, Station, StationAssessment, StationChange
 from api.supervision.models import (
     CaseFigures,
     FigureDay,
@@ -45,6 +45,7 @@ __all__ = [
     "RuleSetChange",
     "RuleSetRecord",
     "Station",
+    "StationAssessment",
     "StationChange",
     "StepRecord",
     "Submission",

@@ -187,6 +187,8 @@ def _form(
     general: str = "",
 ) -> HTMLResponse:
     changes = service.changes(session=session, user=user, code=station.code) if station else []
+    done = service.record(session=session, stations=[station])[station.code] if station else {}
+    assessed = service.assessments(session=session, user=user, code=station.code) if station else []
     return render(
         request,
         "station.html",
@@ -197,6 +199,8 @@ def _form(
         errors=errors or {},
         general=general,
         changes=changes,
+        done=done,
+        assessed=assessed,
         keeps=_keeps(user),
         **_choices(session, user),
     )

@@ -172,3 +172,45 @@ class StationChangePublic(BaseModel):
     at: datetime
     by: str
     change: dict[str, Any]
+
+
+class StationAssessment(SQLModel, table=True):
+    """A standardisation assessment (标准化考核评价) of a station against the city's
+    checklist (``config/station-checklist.json``): each item's score, the total, whether
+    it passed, and who assessed it. A station may be assessed again in a year (after its
+    rectification); the latest counts."""
+
+    __table_args__ = (Index("ix_stationassessment_station_year", "station", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    station: str = Field(max_length=40)
+    year: int
+    assessed_on: date
+    assessor: str = Field(max_length=60)
+    scores: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    total: int
+    pass_mark: int
+    passed: bool
+    note: str | None = Field(default=None, max_length=2000)
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+
+
+class AssessmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    year: int = PydanticField(ge=2000, le=2999)
+    assessed_on: date
+    scores: dict[str, int] = PydanticField(description="each checklist item's points")
+    note: str | None = PydanticField(default=None, max_length=2000)
+
+
+class AssessmentPublic(BaseModel):
+    station: str
+    year: int
+    assessed_on: date
+    assessor: str
+    scores: dict[str, int]
+    total: int
+    pass_mark: int
+    passed: bool
+    note: str | None

@@ -10,9 +10,11 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
 
-from api.deps import CurrentUser, SessionDep
+from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.stations import service
 from api.stations.models import (
+    AssessmentIn,
+    AssessmentPublic,
     DivisionLevel,
     StationChangePublic,
     StationClose,
@@ -107,6 +109,8 @@ def get_coverage(
                 "gaps": [g.__dict__ for g in c.gaps],
                 "five_in": {h: c.five_in.get(h, 0) for h in HOST_NAMES},
                 "five_in_missing": c.five_in_missing,
+                "disputes": c.disputes,
+                "reconciled": c.reconciled,
             }
             for c in found
         ]
@@ -150,6 +154,16 @@ def coverage_xlsx(found: list[service.BranchCoverage]) -> Response:
     )
 
 
+@router.get("/stations/assessments", response_model=list[AssessmentPublic])
+def list_assessments(
+    session: SessionDep, user: CurrentUser, year: int, branch: str | None = None
+) -> Any:
+    """Each open station's latest assessment of the year; ``passed`` false: to be
+    rectified (整改)."""
+    found = service.latest_assessments(session=session, user=user, year=year, branch=branch)
+    return [AssessmentPublic.model_validate(a, from_attributes=True) for a in found.values()]
+
+
 @router.get("/stations/{code}", response_model=StationPublic)
 def get_station(code: str, session: SessionDep, user: CurrentUser) -> StationPublic:
     return service.public(session, service.get(session=session, user=user, code=code))
@@ -178,4 +192,23 @@ def station_changes(code: str, session: SessionDep, user: CurrentUser) -> Any:
     return [
         StationChangePublic(at=c.at, by=c.by, change=c.change)
         for c in service.changes(session=session, user=user, code=code)
+    ]
+
+
+@router.post("/stations/{code}/assessments", response_model=AssessmentPublic, status_code=201)
+def assess_station(
+    code: str, body: AssessmentIn, session: SessionDep, settings: SettingsDep, user: CurrentUser
+) -> Any:
+    """Records a standardisation assessment (标准化考核评价) against the city's checklist:
+    every item scored within its points; passed when the total reaches the pass mark."""
+    checklist = service.Checklist.load(settings.station_checklist_file)
+    done = service.assess(session=session, user=user, code=code, body=body, checklist=checklist)
+    return AssessmentPublic.model_validate(done, from_attributes=True)
+
+
+@router.get("/stations/{code}/assessments", response_model=list[AssessmentPublic])
+def station_assessments(code: str, session: SessionDep, user: CurrentUser) -> Any:
+    return [
+        AssessmentPublic.model_validate(a, from_attributes=True)
+        for a in service.assessments(session=session, user=user, code=code)
     ]

@@ -17,11 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.errors import Conflict, Invalid, NotAllowed, NotFound
+from api.mediation.ladder import MOVES, Outcome, Rung
+from api.mediation.models import MediationRung
 from api.stations.models import (
+    AssessmentIn,
     Division,
     DivisionLevel,
     HostType,
     Station,
+    StationAssessment,
     StationChange,
     StationClose,
     StationCreate,
@@ -278,6 +282,121 @@ def public(session: Session, station: Station) -> StationPublic:
     )
 
 
+# --- what a station does, and how it is assessed -------------------------------------------
+
+
+# How a rung of 和解 ends when the business settled it (the ladder's moves say which).
+SETTLED = frozenset(
+    m.rung_outcome
+    for moves in MOVES.values()
+    for m in moves.values()
+    if m.outcome == Outcome.RECONCILED
+)
+
+
+def record(*, session: Session, stations: list[Station]) -> dict[str, dict[str, int]]:
+    """Each station's disputes (those its unit registered, 和解 its first rung) and those
+    settled there (和解成功), by station code."""
+    by_unit = {s.unit: s.code for s in stations if s.unit}
+    out = {s.code: {"disputes": 0, "reconciled": 0} for s in stations}
+    if not by_unit:
+        return out
+    for unit, outcome in session.exec(
+        select(MediationRung.unit, MediationRung.outcome).where(
+            MediationRung.rung == Rung.RECONCILIATION, col(MediationRung.unit).in_(list(by_unit))
+        )
+    ).all():
+        counts = out[by_unit[unit]]
+        counts["disputes"] += 1
+        counts["reconciled"] += outcome in SETTLED
+    return out
+
+
+@dataclass(frozen=True)
+class Checklist:
+    pass_mark: int
+    items: dict[str, tuple[str, int]]  # code → (name, most points)
+
+    @classmethod
+    def load(cls, path: Path) -> "Checklist":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        items = {i["code"]: (i["name"], int(i["points"])) for i in data["items"]}
+        return cls(int(data["pass_mark"]), items)
+
+
+def assess(
+    *, session: Session, user: User, code: str, body: AssessmentIn, checklist: Checklist
+) -> StationAssessment:
+    """Records an assessment: every item of the checklist scored, none above its points
+    (422 naming the item); the total against the pass mark."""
+    _keeper(user)
+    station = get(session=session, user=user, code=code)
+    _may_keep(user, station.branch)
+    unknown = sorted(set(body.scores) - set(checklist.items))
+    if unknown:
+        raise Invalid(
+            (f"scores.{unknown[0]}", "not an item of the checklist"), code="stations.unknown_item"
+        )
+    for item, (name, most) in checklist.items.items():
+        if item not in body.scores:
+            raise Invalid((f"scores.{item}", f"{name}: not scored"), code="stations.item_missing")
+        if not 0 <= body.scores[item] <= most:
+            raise Invalid(
+                (f"scores.{item}", f"{name}: 0 to {most} points"), code="stations.score_range"
+            )
+    total = sum(body.scores.values())
+    done = StationAssessment(
+        station=code,
+        year=body.year,
+        assessed_on=body.assessed_on,
+        assessor=user.username,
+        scores=dict(body.scores),
+        total=total,
+        pass_mark=checklist.pass_mark,
+        passed=total >= checklist.pass_mark,
+        note=body.note,
+    )
+    session.add(done)
+    session.add(
+        StationChange(
+            station=code,
+            by=user.username,
+            change={"assessed": {"year": body.year, "total": total, "passed": done.passed}},
+        )
+    )
+    session.commit()
+    session.refresh(done)
+    return done
+
+
+def assessments(*, session: Session, user: User, code: str) -> list[StationAssessment]:
+    get(session=session, user=user, code=code)
+    return list(
+        session.exec(
+            select(StationAssessment)
+            .where(StationAssessment.station == code)
+            .order_by(col(StationAssessment.year), col(StationAssessment.id))
+        ).all()
+    )
+
+
+def latest_assessments(
+    *, session: Session, user: User, year: int, branch: str | None
+) -> dict[str, StationAssessment]:
+    """Each open station's latest assessment of the year (those below the pass mark are
+    to be rectified)."""
+    stations = listed(session=session, user=user, branch=branch, open_only=True)
+    codes = [s.code for s in stations]
+    out: dict[str, StationAssessment] = {}
+    for a in session.exec(
+        select(StationAssessment)
+        .where(StationAssessment.year == year, col(StationAssessment.station).in_(codes))
+        .order_by(col(StationAssessment.id))
+    ).all():
+        out[a.station] = a
+    return out
+
+
 # --- coverage --------------------------------------------------------------------------------
 
 # 一会两站: a consumer association's branch in every township (街道), a 12315 liaison
@@ -303,6 +422,9 @@ class BranchCoverage:
     covered: int = 0
     gaps: list[Gap] = field(default_factory=list)
     five_in: dict[str, int] = field(default_factory=dict)  # host type → open stations
+    # What its stations did: the disputes they registered, and those settled by 和解.
+    disputes: int = 0
+    reconciled: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -322,6 +444,11 @@ def coverage(*, session: Session, user: User, branch: str | None) -> list[Branch
     out = {code: BranchCoverage(code, name) for code, name in units if seen in (None, code)}
     stations = session.exec(select(Station).where(col(Station.closed_on).is_(None))).all()
     associations = {s.township for s in stations if s.type == StationType.ASSOCIATION}
+    done = record(session=session, stations=list(stations))
+    for s in stations:
+        if s.branch in out:
+            out[s.branch].disputes += done[s.code]["disputes"]
+            out[s.branch].reconciled += done[s.code]["reconciled"]
     at_village: dict[str, set[StationType]] = {}
     for s in stations:
         if s.village is not None and s.type in VILLAGE_KINDS:

@@ -75,6 +75,11 @@ def bodies() -> dict[str, Any]:
         "/api/v1/stations": {**STATION, "code": "st-auditor"},
         "/api/v1/stations/{code}": {**STATION, "version": 1},
         "/api/v1/stations/{code}/close": {"closed_on": today(), "reason": "审计", "version": 1},
+        "/api/v1/stations/{code}/assessments": {
+            "year": 2026,
+            "assessed_on": today(),
+            "scores": {"sign": 10},
+        },
     }
 
 

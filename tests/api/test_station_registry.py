@@ -3,6 +3,7 @@ opened, edited and closed with every change on record, who keeps and who reads t
 the coverage of 一会两站 and 12315 五进 per branch."""
 
 import csv
+import json
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -259,3 +260,86 @@ async def test_the_registry_in_the_workplace(stack: Stack) -> None:
         assert "东至县局" not in text_of(coverage.text)  # a branch sees its own
     async with browser(stack, "guichi") as handler:
         assert (await handler.get("/stations")).status_code == 403
+
+
+async def test_a_station_is_assessed_against_the_citys_checklist(stack: Stack) -> None:
+    assert (await stack.call("POST", URL, HEAD, json=station("gc-1"))).status_code == 201
+    checklist = Settings().station_checklist_file
+    items = {i["code"]: i["points"] for i in json.loads(checklist.read_text("utf-8"))["items"]}
+    full = dict(items)
+    url = f"{URL}/gc-1/assessments"
+    low = {**full, "ledger": 5, "settlement": 5}  # 100 - 15 - 15 = 70, under the pass mark
+    bad = [
+        ({**full, "ledger": items["ledger"] + 1}, "stations.score_range"),
+        ({k: v for k, v in full.items() if k != "sign"}, "stations.item_missing"),
+        ({**full, "coffee": 3}, "stations.unknown_item"),
+    ]
+    for scores, code in bad:
+        refused = await stack.call(
+            "POST", url, HEAD, json={"year": 2026, "assessed_on": "2026-11-20", "scores": scores}
+        )
+        assert refused.status_code == 422 and refused.json()["code"] == code, refused.text
+    failed = await stack.call(
+        "POST", url, HEAD, json={"year": 2026, "assessed_on": "2026-11-20", "scores": low}
+    )
+    assert failed.status_code == 201, failed.text
+    assert (failed.json()["total"], failed.json()["passed"]) == (70, False)
+    assert failed.json()["assessor"] == HEAD and failed.json()["pass_mark"] == 80
+    year = await stack.call("GET", f"{URL}/assessments", CITY, params={"year": 2026})
+    assert [(a["station"], a["passed"]) for a in year.json()] == [("gc-1", False)]
+    # Assessed again after its rectification: the latest counts, both are kept.
+    again = await stack.call(
+        "POST", url, HEAD, json={"year": 2026, "assessed_on": "2026-12-20", "scores": full}
+    )
+    assert again.status_code == 201 and again.json()["passed"] is True
+    year = await stack.call("GET", f"{URL}/assessments", CITY, params={"year": 2026})
+    assert [(a["station"], a["total"]) for a in year.json()] == [("gc-1", 100)]
+    kept = (await stack.call("GET", url, "auditor")).json()
+    assert [a["total"] for a in kept] == [70, 100]
+    assert (
+        await stack.call(
+            "POST",
+            url,
+            OTHER_HEAD,
+            json={"year": 2026, "assessed_on": "2026-12-20", "scores": full},
+        )
+    ).status_code == 403
+
+
+async def test_what_a_station_settles_counts_in_its_record_and_its_branchs_coverage(
+    stack: Stack,
+) -> None:
+    from tests.api.test_stations import at_station
+    from tests.mediation import done
+
+    wanda = station(
+        "gc-wanda",
+        name="贵池区万达广场12315消费维权服务站",
+        type="service",
+        five_in="mall",
+        host_name="池州万达广场商业管理有限公司",
+        host_credit_code=CREDIT,
+        village=None,
+        unit="st-wanda",
+    )
+    assert (await stack.call("POST", URL, CITY, json=wanda)).status_code == 201
+    settled, unsettled = await at_station(stack), await at_station(stack)
+    await done(
+        stack, settled, "reconcile", "st-wanda", {"outcome": "settled", "summary": "当场换货"}
+    )
+    await done(
+        stack,
+        unsettled,
+        "reconcile",
+        "st-wanda",
+        {"outcome": "not_settled", "reason": "商家不同意退货"},
+    )
+    found = await stack.call("GET", f"{URL}/coverage", CITY, params={"branch": "guichi"})
+    (guichi,) = found.json()["data"]
+    assert (guichi["disputes"], guichi["reconciled"]) == (2, 1)
+    assert guichi["five_in"]["mall"] == 1
+    from tests.api.test_workplace import browser, text_of
+
+    async with browser(stack, CITY) as city:
+        page = text_of((await city.get("/stations/gc-wanda")).text)
+        assert "登记 2 件，和解成功 1 件" in page

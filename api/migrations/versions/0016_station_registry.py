@@ -1,5 +1,5 @@
 """station registry: the city's divisions with the branch that covers each, the stations of
-一会两站 and 12315 五进, and every change made to a station
+一会两站 and 12315 五进, every change made to a station, and their assessments
 
 Revision ID: 0016
 Revises: 0015
@@ -78,9 +78,31 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("stationchange", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_stationchange_station"), ["station"], unique=False)
+    op.create_table(
+        "stationassessment",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("station", text(length=40), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("assessed_on", sa.Date(), nullable=False),
+        sa.Column("assessor", text(length=60), nullable=False),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("total", sa.Integer(), nullable=False),
+        sa.Column("pass_mark", sa.Integer(), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.Column("note", text(length=2000), nullable=True),
+        sa.Column("at", api.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("stationassessment", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_stationassessment_station_year", ["station", "year"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("stationassessment", schema=None) as batch_op:
+        batch_op.drop_index("ix_stationassessment_station_year")
+    op.drop_table("stationassessment")
     with op.batch_alter_table("stationchange", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stationchange_station"))
     op.drop_table("stationchange")
