@@ -162,7 +162,7 @@ def stations_page(
         request,
         "stations.html",
         user,
-        stations=[service.public(session, s) for s in found],
+        stations=service.publics(session, found),
         chosen_branch=branch or "",
         closed=closed,
         keeps=_keeps(user),

@@ -76,7 +76,7 @@ def list_stations(
 ) -> StationsPublic:
     """The registry: every station open (``include_closed``: and those closed), by branch."""
     found = service.listed(session=session, user=user, branch=branch, open_only=not include_closed)
-    return StationsPublic(data=[service.public(session, s) for s in found], count=len(found))
+    return StationsPublic(data=service.publics(session, found), count=len(found))
 
 
 @router.post("/stations", response_model=StationPublic, status_code=201)
