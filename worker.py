@@ -22,10 +22,11 @@ from temporalio.worker import Worker
 from activities.cases import CaseActivities, service_client
 from api.config import Settings, get_settings
 from api.temporal import connect
-from workflows import bulletin
+from workflows import bulletin, duty
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
 from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
 from workflows.complaint import ComplaintWorkflow
+from workflows.duty import DutyWorkflow, YearlyDemonstrations
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
@@ -38,6 +39,8 @@ WORKFLOWS = [
     AuditCheckpointWorkflow,
     BulletinWorkflow,
     MonthlyBulletin,
+    DutyWorkflow,
+    YearlyDemonstrations,
 ]
 
 
@@ -53,6 +56,7 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
             activities.take_checkpoint,
             activities.archive_histories,
             activities.open_bulletin,
+            activities.open_demonstrations,
         ],
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.
@@ -116,6 +120,42 @@ async def ensure_bulletin_schedule(client: Client, settings: Settings) -> None:
     )
 
 
+def demonstration_schedule(settings: Settings) -> Schedule:
+    """The demonstration sites' Schedule: each January on ``demonstration_open_day`` at
+    ``bulletin_hour`` (Asia/Shanghai), every branch is given its list to name. A run missed
+    is caught up within ``demonstration_catchup_days``; each opens its own year once."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            YearlyDemonstrations.run,
+            id=duty.schedule_id(settings.case_no_prefix),
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    month=[ScheduleRange(1)],
+                    day_of_month=[ScheduleRange(settings.demonstration_open_day)],
+                    hour=[ScheduleRange(settings.bulletin_hour)],
+                    minute=[ScheduleRange(settings.bulletin_minute)],
+                )
+            ],
+            time_zone_name="Asia/Shanghai",
+        ),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.BUFFER_ALL,
+            catchup_window=timedelta(days=settings.demonstration_catchup_days),
+        ),
+    )
+
+
+async def ensure_demonstration_schedule(client: Client, settings: Settings) -> None:
+    """The demonstration sites' Schedule: made once, brought to the configuration at every
+    worker start."""
+    await _ensure_schedule(
+        client, duty.schedule_id(settings.case_no_prefix), demonstration_schedule(settings)
+    )
+
+
 async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
         await client.create_schedule(schedule_id, schedule)
@@ -147,6 +187,7 @@ async def main() -> None:
     client = await connect_with_retry(settings)
     await ensure_checkpoint_schedule(client, settings)
     await ensure_bulletin_schedule(client, settings)
+    await ensure_demonstration_schedule(client, settings)
     async with service_client(settings.effective_api_url, settings.service_token) as http:
         worker = build_worker(client, settings, CaseActivities(http))
         stop = asyncio.Event()

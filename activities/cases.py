@@ -10,6 +10,8 @@ from workflows.messages import (
     BulletinOpened,
     CheckpointInput,
     CheckpointResult,
+    DemonstrationOpen,
+    DemonstrationOpened,
     IncidentInput,
     IncidentResult,
     RecordStepInput,
@@ -66,6 +68,14 @@ class CaseActivities:
         the answer to every run that asks again)."""
         return BulletinOpened.model_validate(
             await self._post("/internal/v1/bulletins", input.model_dump(mode="json"))
+        )
+
+    @activity.defn(name="open_demonstrations")
+    async def open_demonstrations(self, input: DemonstrationOpen) -> DemonstrationOpened:
+        """The API opens every branch's demonstration-site list of the year, once per
+        branch (those opened before are in the answer again)."""
+        return DemonstrationOpened.model_validate(
+            await self._post("/internal/v1/demonstrations", input.model_dump(mode="json"))
         )
 
     @activity.defn(name="take_checkpoint")

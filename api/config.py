@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import time
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -30,6 +31,10 @@ def _env(rung: str) -> AliasChoices:
     return AliasChoices(
         name, f"WEIQUAN_{name.upper()}", f"WEIQUAN_LADDER_{rung.upper()}_WORKING_DAYS"
     )
+
+
+# A day of the year, MM-DD.
+MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 
 
 class Settings(BaseSettings):
@@ -118,6 +123,20 @@ class Settings(BaseSettings):
     bulletin_minute: int = Field(default=0, ge=0, le=59)
     bulletin_catchup_days: int = Field(default=62, ge=1, le=366)
 
+    # Demonstration sites (示范点): each January, on this day at bulletin_hour, every branch
+    # is given the task of naming one site per 五进 host type, due on this month and day
+    # (MM-DD) of the year; a list the city sends back is due again this many working days
+    # after. A run missed is caught up within demonstration_catchup_days.
+    demonstration_open_day: int = Field(default=2, ge=1, le=31)
+    demonstration_due: str = Field(
+        default="03-31", pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+    )
+    demonstration_resubmit_working_days: int = Field(default=10, ge=1, le=250)
+    demonstration_catchup_days: int = Field(default=60, ge=1, le=366)
+    # A station assessed below the pass mark is rectified (整改) by its branch within this
+    # many working days of the assessment.
+    station_rectification_working_days: int = Field(default=20, ge=1, le=250)
+
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None
 
@@ -205,6 +224,23 @@ class Settings(BaseSettings):
         if one == two:
             raise ValueError("WEIQUAN_BULLETIN_NUMBER_PATTERN must contain {seq}")
         return self
+
+    @model_validator(mode="after")
+    def _a_due_day_every_year_has(self) -> "Settings":
+        month, day = (int(part) for part in self.demonstration_due.split("-"))
+        try:
+            date(2027, month, day)  # not a leap year: 02-29 would be missing three years in four
+        except ValueError as error:
+            raise ValueError(
+                f"WEIQUAN_DEMONSTRATION_DUE {self.demonstration_due} is not a day of every year"
+            ) from error
+        return self
+
+    @property
+    def demonstration_due_day(self) -> tuple[int, int]:
+        """(month, day) of the demonstration list's deadline."""
+        month, day = (int(part) for part in self.demonstration_due.split("-"))
+        return month, day
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":

@@ -23,9 +23,17 @@ STATUS = {
     "investigation": "立案调查",
     "draft": "草稿",
     "published": "已发布",
+    "assigned": "已下达，待办理",
+    "submitted": "已报送，待审核",
 }
 
-KIND = {"complaint": "投诉", "report": "举报", "bulletin": "通报"}
+KIND = {
+    "complaint": "投诉",
+    "report": "举报",
+    "bulletin": "通报",
+    "demonstration": "示范点名单",
+    "rectification": "站点整改",
+}
 
 CHANNEL = {
     "hotline": "12315热线",
@@ -52,6 +60,8 @@ DEADLINE = {
     "judicial_confirmation": "司法确认申请期限",
     "court_ruling": "法院审查期限",
     "court_outcome": "诉讼期限",
+    "demonstration": "示范点申报时限",
+    "rectification": "整改时限",
 }
 
 DEADLINE_STATE = {"pending": "进行中", "met": "按期完成", "overdue": "已超期", "paused": "中止计时"}
@@ -134,6 +144,10 @@ EVENT = {
     "bulletin_drafted": "通报草稿生成",
     "bulletin_edited": "修改通报草稿",
     "bulletin_published": "通报发布",
+    "demonstration_named": "申报示范点",
+    "demonstration_returned": "示范点名单退回重报",
+    "demonstration_approved": "示范点名单确认",
+    "rectified": "整改完成",
 }
 
 RUNG = {
@@ -184,6 +198,9 @@ CHOICE = {
     "redo": "退回重办",
     "confirm": "确认办结",
     "publish": "发布",
+    # 示范点名单
+    "approve": "确认",
+    "send_back": "退回重报",
     # 告知渠道
     "phone": "电话",
     "sms": "短信",
@@ -259,6 +276,12 @@ FIELD = {
     "rung": "调解层级",
     "due_on": "法院确定的调解期限",
     "court_ref": "法院案号",
+    "supermarket": "超市示范点",
+    "mall": "商场示范点",
+    "market": "市场示范点",
+    "enterprise": "企业示范点",
+    "scenic": "景区示范点",
+    "done_on": "完成日期",
 }
 
 # The API's error codes (``{"detail": …, "code": …}``), as the workplace shows them.
@@ -333,6 +356,13 @@ ERROR = {
         "督办人属指挥中心或分局；维权服务站人员属本站）"
     ),
     "stations.changed": "该站点已被他人修改，请刷新后重试",
+    "stations.wrong_host": "该站点不是这一类的12315五进站点",
+    "stations.year_not_begun": "该年度尚未开始",
+    "stations.year_over": "只能下达本年度或上一年度的示范点申报任务",
+    "stations.not_a_list": "这不是示范点名单",
+    "stations.not_a_rectification": "这不是站点整改",
+    "stations.rectification_open": "该站点正在考核，请稍后重试",
+    "stations.done_in_future": "整改完成日期不能晚于今天",
     "stations.closed": "该站点已撤销，不能再修改",
     "stations.host_missing": "12315五进站点须填写依托的经营者",
     "stations.item_missing": "考核评价的每一项都须打分",

@@ -30,6 +30,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.casefile import service as casefile
+from api.casefile.lifecycle import DUTIES
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import Database
@@ -38,8 +39,15 @@ from api.workdays import ZONE
 from workflows.bulletin import BulletinWorkflow
 from workflows.case import NOT_CURRENT, REFUSED, CaseWorkflow, workflow_id
 from workflows.complaint import ComplaintWorkflow
+from workflows.duty import DutyWorkflow
 from workflows.mediation import mediation_id
-from workflows.messages import BulletinInput, ComplaintInput, ReportInput, UpdateResult
+from workflows.messages import (
+    BulletinInput,
+    ComplaintInput,
+    DutyInput,
+    ReportInput,
+    UpdateResult,
+)
 from workflows.report import ReportWorkflow
 
 log = logging.getLogger("weiquan.process")
@@ -54,8 +62,10 @@ class StartUnconfirmed(Exception):
 
 async def start(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
     run: Any
-    arg: ComplaintInput | ReportInput | BulletinInput
-    if kind == "report":
+    arg: ComplaintInput | ReportInput | BulletinInput | DutyInput
+    if kind in DUTIES:
+        run, arg = DutyWorkflow.run, DutyInput(case_no=case_no, kind=kind)
+    elif kind == "report":
         run, arg = ReportWorkflow.run, ReportInput(case_no=case_no)
     elif kind == "bulletin":
         run, arg = BulletinWorkflow.run, BulletinInput(case_no=case_no)

@@ -341,6 +341,15 @@ async def _terminate_workflows(client: Client, engine: Engine) -> None:
 
 
 @pytest_asyncio.fixture
+async def year_end_stack(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
+    """A stack whose demonstration-site lists are due on 31 December, a day never past
+    while a test runs (the configured 31 March is, for three quarters of the year)."""
+    settings = database.settings.model_copy(update={"demonstration_due": "12-31"})
+    async with running_stack(database, dev_env.client, settings=settings) as running:
+        yield running
+
+
+@pytest_asyncio.fixture
 async def stack(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with running_stack(database, dev_env.client) as running:
         yield running

@@ -29,6 +29,7 @@ StepName = Literal[
     "end_mediation",  # 投诉已结束（撤回）：调解流程随之结束
     "conclude_mediation",  # 调解阶梯的最终结果：答复、办结或转受理
     "draft_bulletin",  # 通报：草稿生成，送市局督办人审核
+    "open_duty",  # 示范点、整改：任务下达承办单位，定下期限
 ]
 
 # A rung of the escalation of a late deadline (督办), as the step ``ladder`` records it.
@@ -70,6 +71,30 @@ class BulletinOpened(BaseModel):
 
 class BulletinInput(BaseModel):
     case_no: str
+
+
+class DutyInput(BaseModel):
+    """A duty's file (示范点名单, 整改) and its kind, which says its steps."""
+
+    case_no: str
+    kind: str  # api.casefile.lifecycle.DUTIES
+
+
+class DemonstrationRequest(BaseModel):
+    """A year's demonstration-site lists asked for: by hand for ``year``, or by the
+    schedule (None: the year of the schedule's time)."""
+
+    year: int | None = None
+
+
+class DemonstrationOpen(BaseModel):
+    year: int | None
+    at: datetime
+
+
+class DemonstrationOpened(BaseModel):
+    year: int
+    case_nos: list[str]  # one file per branch
 
 
 class MediationInput(BaseModel):

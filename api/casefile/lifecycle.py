@@ -12,10 +12,17 @@ class CaseKind(StrEnum):
     # The monthly bulletin (通报) is a file of its own: its review task, its history and its
     # step records use the case machinery; it is never listed among the cases.
     BULLETIN = "bulletin"  # 通报
+    # The plan's duties a unit is set, each a file with its task, its deadline and its
+    # escalation (the same machinery), never listed among the cases either.
+    DEMONSTRATION = "demonstration"  # 示范点名单（每年每分局一份）
+    RECTIFICATION = "rectification"  # 整改（考核不合格的站点）
 
 
 # The kinds that are consumers' cases (lists, search and figures are of these).
 CASES: tuple[CaseKind, ...] = (CaseKind.COMPLAINT, CaseKind.REPORT)
+
+# The kinds a ``DutyWorkflow`` runs (workflows/duty.py).
+DUTIES: tuple[CaseKind, ...] = (CaseKind.DEMONSTRATION, CaseKind.RECTIFICATION)
 
 
 class Channel(StrEnum):
@@ -48,6 +55,9 @@ class Status(StrEnum):
     # The bulletin (通报)
     DRAFT = "draft"  # 草稿，待审核发布
     PUBLISHED = "published"  # 已发布（不可更改；更正另发新版本）
+    # A duty (示范点名单, 整改)
+    ASSIGNED = "assigned"  # 已下达，待承办单位办理
+    SUBMITTED = "submitted"  # 已报送，待市局审核
 
 
 # Statuses only a report (举报) takes.
@@ -114,10 +124,25 @@ BULLETIN_ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PUBLISHED: frozenset(),
 }
 
+# A duty: registered → assigned (the unit's task, its deadline) → submitted (for the city
+# to review; sent back, assigned again) → closed. A duty needing no review closes from
+# assigned.
+DUTY_ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.REGISTERED: frozenset({Status.ASSIGNED}),
+    Status.ASSIGNED: frozenset({Status.SUBMITTED, Status.CLOSED}),
+    Status.SUBMITTED: frozenset({Status.ASSIGNED, Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+}
+
+# Statuses only a duty takes.
+DUTY_ONLY: frozenset[Status] = frozenset({Status.ASSIGNED, Status.SUBMITTED})
+
 _TABLES = {
     CaseKind.COMPLAINT: ALLOWED,
     CaseKind.REPORT: REPORT_ALLOWED,
     CaseKind.BULLETIN: BULLETIN_ALLOWED,
+    CaseKind.DEMONSTRATION: DUTY_ALLOWED,
+    CaseKind.RECTIFICATION: DUTY_ALLOWED,
 }
 
 

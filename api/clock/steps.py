@@ -47,7 +47,9 @@ def extension_refusal(
             "extension.pending",
             f"an extension of the {deadline.name} deadline is already waiting for approval",
         )
-    limit = rules.by_code(case.rule_set).limit(deadline.name)
+    limit = rules.by_code(case.rule_set).limits.get(deadline.name)
+    if limit is None:
+        return None  # a duty's deadline (示范点, 整改): no statutory cap, the supervisor's call
     most = limit.extension_working_days or limit.extension_calendar_days
     if most is None:
         return None

@@ -18,6 +18,7 @@ from api.casefile import service as casefile
 from api.casefile.models import Case
 from api.cases.steps import reporter_not_told
 from api.config import Settings
+from api.db import utcnow
 from api.errors import Conflict, Invalid, NotAllowed, NotFound
 from api.mediation import checks as ladder_checks
 from api.mediation.models import Mediation, MediationState
@@ -25,6 +26,8 @@ from api.mediation.service import committees
 from api.mediation.steps import LADDER_KINDS
 from api.rules.rulesets import RuleSet
 from api.rules.service import rules_in_force
+from api.stations import duties
+from api.stations.models import HostType
 from api.supervision.steps import supervision_refusal
 from api.tasks import forms, kinds
 from api.tasks import service as tasks
@@ -33,7 +36,7 @@ from api.units import service as units
 from api.units.models import UnitKind
 from api.users import service as users
 from api.users.models import Role, User
-from api.workdays import ZONE
+from api.workdays import ZONE, local_date
 
 
 def to_public(task: Task) -> TaskPublic:
@@ -173,6 +176,11 @@ def check_facts(
             raise refusal
     if isinstance(body, forms.Termination) and rule_set.ground("terminate", body.ground) is None:
         raise Invalid(("ground", f"unknown termination ground of {rule_set.code}: {body.ground}"))
+    if isinstance(body, forms.NameSites):
+        named = {host.value: getattr(body, host.value) for host in HostType}
+        duties.check_sites(session, str(case.unit), named)
+    if isinstance(body, forms.Rectified) and body.done_on > local_date(utcnow()):
+        raise Invalid(("done_on", "the rectification cannot be done after today"))
 
 
 def completion(

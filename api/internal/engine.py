@@ -21,6 +21,7 @@ from api.deadlines import service as deadlines
 from api.errors import NotFound, Refused
 from api.mediation import steps as mediation_steps
 from api.mediation.models import Mediation
+from api.stations import steps as station_steps
 from api.steps.kit import Step, StepContext
 from api.supervision import rollup
 from api.supervision import steps as supervision
@@ -42,7 +43,11 @@ STEPS: dict[str, Step] = {
     **mediation_steps.STEPS,
 }
 # A file that is not a consumer's case takes its own steps, and no other.
-STEPS_OF_KIND: dict[str, dict[str, Step]] = {CaseKind.BULLETIN: bulletin_steps.STEPS}
+STEPS_OF_KIND: dict[str, dict[str, Step]] = {
+    CaseKind.BULLETIN: bulletin_steps.STEPS,
+    CaseKind.DEMONSTRATION: station_steps.DEMONSTRATION_STEPS,
+    CaseKind.RECTIFICATION: station_steps.RECTIFICATION_STEPS,
+}
 
 
 def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:

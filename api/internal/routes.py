@@ -14,7 +14,8 @@ from api.incidents import service as incidents
 from api.internal import engine
 from api.mediation.service import committees
 from api.rules.service import rules_in_force
-from api.steps.kit import SYSTEM, StepContext
+from api.stations import duties
+from api.steps.kit import SYSTEM, DutyTerms, StepContext
 from api.workdays import local_date
 from workflows.messages import (
     ArchiveResult,
@@ -22,6 +23,8 @@ from workflows.messages import (
     BulletinOpened,
     CheckpointInput,
     CheckpointResult,
+    DemonstrationOpen,
+    DemonstrationOpened,
     IncidentInput,
     IncidentResult,
     RecordStepInput,
@@ -47,6 +50,7 @@ def record_step(
         escalation=EscalationPolicy.of(settings),
         committees=committees(settings.committees_file),
         number_pattern=settings.bulletin_number_pattern,
+        duties=DutyTerms.of(settings),
     )
     return engine.apply(ctx=ctx, input=body)
 
@@ -96,3 +100,14 @@ def open_bulletin(body: BulletinOpen, session: SessionDep, settings: SettingsDep
     bulletins.over(month, local_date(body.at))
     opened = bulletins.open_month(session=session, settings=settings, month=month, actor=SYSTEM)
     return BulletinOpened(case_no=opened.case_no, month=opened.month, version=opened.version)
+
+
+@router.post("/demonstrations", response_model=DemonstrationOpened)
+def open_demonstrations(
+    body: DemonstrationOpen, session: SessionDep, settings: SettingsDep
+) -> DemonstrationOpened:
+    """Opens every branch's demonstration-site list of ``year`` (or of ``at``'s year),
+    once per branch and year."""
+    year = body.year or local_date(body.at).year
+    opened = duties.open_year(session=session, settings=settings, year=year, actor=SYSTEM)
+    return DemonstrationOpened(year=year, case_nos=opened)

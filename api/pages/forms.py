@@ -69,6 +69,8 @@ class Sources:
     branches: dict[str, str]  # code -> name
     handlers: list[str]
     committees: dict[str, str]
+    # The task's unit's open 12315 五进 stations: host type → (code, name) of each.
+    stations: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def _models(schema: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -125,6 +127,8 @@ def _options(source: str, src: Sources) -> list[Option]:
         return [Option(h, h) for h in src.handlers]
     if source == "committee":
         return [Option(code, name) for code, name in src.committees.items()]
+    if source.startswith("station:"):
+        return [Option(code, name) for code, name in src.stations.get(source[8:], [])]
     raise ValueError(f"unknown choices source {source}")
 
 
@@ -210,7 +214,9 @@ def show_errors(form: Form, errors: list[dict[str, Any]]) -> None:
         message = str(error.get("msg", ""))
         rule = _rule(message)
         key = loc[0] if loc else (rule[0] if rule else None)
-        if rule is not None:
+        if error.get("message"):
+            text = str(error["message"])
+        elif rule is not None:
             text = rule[1]
         else:
             text = labels.FIELD_ERROR.get(str(error.get("type")), "填写有误")

@@ -97,6 +97,15 @@ def event_summary(event_type: str, data: dict[str, Any], unit_names: dict[str, s
         return f"{data.get('month')} 第{data.get('version')}版{replaces}"
     if event_type == "bulletin_published":
         return f"文号：{data.get('number')}；SHA-256：{data.get('sha256')}"
+    if event_type == "registered" and data.get("kind") == "demonstration":
+        return f"{data.get('year')}年示范点名单：{unit_names.get(data.get('branch', ''), '')}"
+    if event_type == "registered" and data.get("kind") == "rectification":
+        return (
+            f"站点 {data.get('station')} 考核 {data.get('total')} 分，"
+            f"低于合格线 {data.get('pass_mark')} 分"
+        )
+    if event_type == "demonstration_returned":
+        return f"理由：{data.get('reason', '')}"
     if event_type == "registered":
         parts.append(f"来源：{labels.name(labels.CHANNEL, data.get('channel'))}")
         return "；".join(parts)

@@ -262,7 +262,10 @@ async def complete(
         await process.submit(db=db, client=client, settings=settings, decision=decision)
         await db.run(inbox.completed, user=user, task_id=task_id)
     except Invalid as error:
-        forms.show_errors(view.form, error.detail if isinstance(error.detail, list) else [])
+        found = error.detail if isinstance(error.detail, list) else []
+        if error.code != "request.invalid":  # the service's own rule, in its own words
+            found = [{**e, "message": labels.error(error.code)} for e in found]
+        forms.show_errors(view.form, found)
         return render(request, "task.html", user, 422, view=view, can_act=_can_act(user, view))
     except DomainError as error:
         # Done or taken meanwhile: the form stays, with what was typed, but cannot be sent.

@@ -10,13 +10,15 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api import labels
-from api.deps import SessionDep
+from api.db import utcnow
+from api.deps import DatabaseDep, SessionDep, SettingsDep, get_settings, get_temporal
 from api.errors import DomainError, Invalid
 from api.pages.render import refusal, render
 from api.pages.session import PageUser, Posted
+from api.stations import duties, service
 from api.stations import routes as api_routes
-from api.stations import service
 from api.stations.models import (
+    AssessmentIn,
     Division,
     DivisionLevel,
     Station,
@@ -26,6 +28,7 @@ from api.stations.models import (
 )
 from api.units.models import Unit, UnitKind
 from api.users.models import Role, User
+from api.workdays import local_date
 
 router = APIRouter(include_in_schema=False)
 TYPES = api_routes.TYPE_NAMES
@@ -185,10 +188,12 @@ def _form(
     status_code: int = 200,
     errors: dict[str, str] | None = None,
     general: str = "",
+    assessing: dict[str, str] | None = None,
 ) -> HTMLResponse:
     changes = service.changes(session=session, user=user, code=station.code) if station else []
     done = service.record(session=session, stations=[station])[station.code] if station else {}
     assessed = service.assessments(session=session, user=user, code=station.code) if station else []
+    rectified = duties.rectifications(session=session, station=station.code) if station else []
     return render(
         request,
         "station.html",
@@ -201,6 +206,10 @@ def _form(
         changes=changes,
         done=done,
         assessed=assessed,
+        rectified=rectified,
+        checklist=service.Checklist.load(get_settings(request).station_checklist_file),
+        assessing=assessing or {"year": str(local_date(utcnow()).year)},
+        assessing_failed=any(k.startswith("assess.") for k in errors or {}),
         keeps=_keeps(user),
         **_choices(session, user),
     )
@@ -236,6 +245,144 @@ def coverage_page(
         hosts=HOSTS,
         chosen_branch=branch or "",
         **{k: v for k, v in _choices(session, user).items() if k == "branches"},
+    )
+
+
+# --- demonstration sites (示范点) -------------------------------------------------------------
+
+
+@router.get("/stations/demonstrations", response_class=HTMLResponse)
+def demonstrations_page(
+    request: Request, session: SessionDep, user: PageUser, year: int | None = None
+) -> HTMLResponse:
+    """Each branch's demonstration-site list of the year, and (city supervisors) the year
+    started by hand."""
+    this_year = local_date(utcnow()).year
+    shown = year or this_year
+    branch = service.readable_branch(user, None)
+    found = duties.demonstrations(session=session, year=shown, branch=branch)
+    codes = [code for listed, _ in found for code in listed.sites.values()]
+    names = dict(
+        session.exec(select(Station.code, Station.name).where(col(Station.code).in_(codes))).all()
+    )
+    error = request.query_params.get("error", "")
+    return render(
+        request,
+        "demonstrations.html",
+        user,
+        found=found,
+        year=shown,
+        this_year=this_year,
+        names=names,
+        hosts=HOSTS,
+        unit_names=_unit_names(session),
+        starts=user.role == Role.SUPERVISOR and user.city_wide,
+        error=labels.error(error) if error in labels.ERROR else "",
+    )
+
+
+@router.post("/stations/demonstrations")
+async def start_demonstrations(
+    request: Request, db: DatabaseDep, settings: SettingsDep, user: PageUser, posted: Posted
+) -> Response:
+    """Gives every branch its list of the year, as ``POST /api/v1/stations/demonstrations``."""
+    try:
+        year = int(posted.get("year", "") or 0)
+        await api_routes.start_year(db, await get_temporal(request), settings, user, year)
+    except ValueError:
+        return RedirectResponse("/stations/demonstrations?error=request.invalid", status_code=303)
+    except DomainError as error:
+        return RedirectResponse(f"/stations/demonstrations?error={error.code}", status_code=303)
+    return RedirectResponse(f"/stations/demonstrations?year={year}", status_code=303)
+
+
+def _unit_names(session: Session) -> dict[str, str]:
+    return {u.code: u.name for u in session.exec(select(Unit)).all()}
+
+
+@router.post("/stations/{code}/assessments", response_class=HTMLResponse)
+async def assess_station(
+    request: Request,
+    code: str,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    user: PageUser,
+    posted: Posted,
+) -> Response:
+    """Records an assessment from the checklist's form, as the JSON route does; a refusal
+    shows the form again with what was typed, each error beside its item."""
+    checklist = service.Checklist.load(settings.station_checklist_file)
+    body: dict[str, Any] = {
+        "year": posted.get("year", "").strip() or None,
+        "assessed_on": posted.get("assessed_on", "").strip() or None,
+        "note": posted.get("note", "").strip() or None,
+        "scores": {
+            item: posted.get(f"score.{item}", "").strip() or None for item in checklist.items
+        },
+    }
+    try:
+        done = await api_routes.assess(
+            db,
+            await get_temporal(request),
+            settings,
+            user,
+            code,
+            AssessmentIn.model_validate(body),
+        )
+    except (ValidationError, DomainError) as error:
+        errors, general, status = _assessment_errors(error)
+        return await db.run(
+            _station_form,
+            request=request,
+            user=user,
+            code=code,
+            status_code=status,
+            assessing=posted,
+            errors=errors,
+            general=general,
+        )
+    notice = "assessed" if done.passed else "to_rectify"
+    return RedirectResponse(f"/stations/{code}?notice={notice}", status_code=303)
+
+
+def _assessment_errors(error: Exception) -> tuple[dict[str, str], str, int]:
+    """The assessment's errors beside its fields: ``assess.year``, ``assess.score.<item>``."""
+    found, general, status = refusal(error)
+    errors: dict[str, str] = {}
+    code = error.code if isinstance(error, DomainError) else "request.invalid"
+    for e in found:
+        loc = [str(p) for p in e.get("loc", []) if p != "body"]
+        field = ".".join(loc) if loc else "year"
+        if code != "request.invalid":
+            text = labels.error(code)
+        else:
+            text = labels.FIELD_ERROR.get(str(e.get("type")), "填写有误")
+        errors.setdefault(f"assess.{field.replace('scores.', 'score.')}", text)
+    return errors, general or (labels.ERROR["request.invalid"] if errors else ""), status
+
+
+def _station_form(
+    *,
+    session: Session,
+    request: Request,
+    user: User,
+    code: str,
+    status_code: int,
+    assessing: dict[str, str],
+    errors: dict[str, str],
+    general: str,
+) -> HTMLResponse:
+    station = service.get(session=session, user=user, code=code)
+    return _form(
+        request,
+        session,
+        user,
+        station,
+        _as_form(session, station),
+        status_code,
+        errors,
+        general,
+        assessing=assessing,
     )
 
 

@@ -13,6 +13,7 @@ from api.calendar.service import working_calendar
 from api.casefile import service as casefile
 from api.casefile.fold import CaseAsOf, fold
 from api.casefile.lifecycle import CaseKind, Status, is_open
+from api.casefile.models import Case
 from api.cases import service as cases
 from api.cases.models import CasePublic
 from api.config import Settings
@@ -25,6 +26,8 @@ from api.mediation.models import LadderDetail, Mediation
 from api.mediation.steps import LADDER_KINDS, consent_gap, has_ended
 from api.pages import forms, present
 from api.rules.service import rules_in_force
+from api.stations import duties
+from api.stations.models import Station, StationAssessment
 from api.tasks import kinds
 from api.tasks import service as tasks
 from api.tasks.models import ACTIVE, Task, TaskKind
@@ -131,6 +134,50 @@ class CaseView:
     then: CaseAsOf | None
     then_deadlines: list[tuple[str, present.Due]]
     campaigns: dict[str, str]  # what a clue's report can be tagged to
+    duty: "DutyFacts | None" = None  # a duty's file (示范点名单, 整改)
+
+
+@dataclass(frozen=True)
+class DutyFacts:
+    """What a duty's file is about, as its page shows it instead of a consumer's facts."""
+
+    facts: list[tuple[str, str, str]]  # (label, text, link or "")
+
+
+def duty_facts(session: Session, case: Case) -> DutyFacts | None:
+    """The year, branch and sites of a demonstration list; the station and its score of
+    a rectification; None for a consumer's case."""
+    if case.kind == CaseKind.DEMONSTRATION:
+        listed = duties.list_of_case(session, case.case_no)
+        names = dict(
+            session.exec(
+                select(Station.code, Station.name).where(
+                    col(Station.code).in_(list(listed.sites.values()))
+                )
+            ).all()
+        )
+        facts = [("年度", f"{listed.year}年", "")]
+        for host, code in listed.sites.items():
+            label = labels.FIELD.get(host, host)
+            facts.append((label, names.get(code, code), f"/stations/{code}"))
+        if listed.returned:
+            facts.append(("退回重报", f"{listed.returned} 次", ""))
+        facts.append(
+            ("全市名单", "各单位示范点名单", f"/stations/demonstrations?year={listed.year}")
+        )
+        return DutyFacts(facts)
+    if case.kind == CaseKind.RECTIFICATION:
+        found = duties.rectification_of_case(session, case.case_no)
+        station = session.exec(select(Station).where(Station.code == found.station)).first()
+        assessed = session.get(StationAssessment, found.assessment_id)
+        facts = [("站点", station.name if station else found.station, f"/stations/{found.station}")]
+        if assessed is not None:
+            facts.append(("考核得分", f"{assessed.total} 分（合格线 {assessed.pass_mark} 分）", ""))
+            facts.append(("考核日期", labels.day(assessed.assessed_on), ""))
+        if found.done_on is not None:
+            facts.append(("整改完成", f"{labels.day(found.done_on)}：{found.summary}", ""))
+        return DutyFacts(facts)
+    return None
 
 
 def case_view(
@@ -204,6 +251,7 @@ def case_view(
         then=then,
         then_deadlines=then_deadlines,
         campaigns=cases.campaigns(settings.campaigns_file),
+        duty=duty_facts(session, record),
     )
 
 
@@ -251,6 +299,7 @@ def task_view(*, session: Session, settings: Settings, user: User, task_id: int)
         branches=branches,
         handlers=handlers,
         committees=mediation.committees(settings.committees_file),
+        stations=_five_in(session, task.unit) if task.kind == TaskKind.NAME_SITES else {},
     )
     form = forms.build(kinds.SCHEMAS[TaskKind(task.kind)], sources)
     mediating = session.get(Mediation, task.mediation_id) if task.mediation_id else None
@@ -267,6 +316,19 @@ def task_view(*, session: Session, settings: Settings, user: User, task_id: int)
         form=form,
         context=task.context,
     )
+
+
+def _five_in(session: Session, unit: str) -> dict[str, list[tuple[str, str]]]:
+    """The unit's open 12315 五进 stations by host type, as the naming form offers them."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for station in session.exec(
+        select(Station)
+        .where(Station.branch == unit, col(Station.five_in).is_not(None))
+        .where(col(Station.closed_on).is_(None))
+        .order_by(col(Station.code))
+    ):
+        out.setdefault(str(station.five_in), []).append((station.code, station.name))
+    return out
 
 
 def _why_not(session: Session, mediating: Mediation) -> Callable[[str], str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, Column, Index, String
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as NumberError
@@ -214,3 +214,88 @@ class AssessmentPublic(BaseModel):
     pass_mark: int
     passed: bool
     note: str | None
+    # Below the pass mark: the rectification's file (整改), None when one was open already.
+    rectification: str | None = None
+
+
+# --- the plan's duties: demonstration sites (示范点) and rectification (整改) ---------------
+
+
+class DemonstrationList(SQLModel, table=True):
+    """A branch's demonstration sites (示范点) of a year, one per 五进 host type: the file
+    the yearly task opened (one per branch and year), what the branch last sent, and the
+    city's decision."""
+
+    __table_args__ = (UniqueConstraint("year", "branch"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(unique=True, max_length=32, foreign_key="case.case_no")
+    year: int
+    branch: str = Field(foreign_key="unit.code")
+    # host type → station code, as last sent (empty until then).
+    sites: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_by: str | None = Field(default=None, max_length=60)
+    returned: int = 0  # how many times the city sent it back
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    approved_by: str | None = Field(default=None, max_length=60)
+
+
+class StationRectification(SQLModel, table=True):
+    """A station's rectification (整改) after an assessment below the pass mark: its file,
+    the branch's report of what was done, and when. A station has one open at a time."""
+
+    __table_args__ = (
+        Index(
+            "ux_stationrectification_open",
+            "station",
+            unique=True,
+            sqlite_where=text("done_at IS NULL"),
+            postgresql_where=text("done_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_no: str = Field(unique=True, max_length=32, foreign_key="case.case_no")
+    station: str = Field(max_length=40, index=True)
+    assessment_id: int = Field(unique=True, foreign_key="stationassessment.id")
+    year: int
+    opened_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    summary: str | None = None
+    done_on: date | None = None
+    done_by: str | None = Field(default=None, max_length=60)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DemonstrationStart(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    year: int = PydanticField(ge=2000, le=2999)
+
+
+class DemonstrationPublic(BaseModel):
+    file_no: str
+    year: int
+    branch: str
+    status: str
+    sites: dict[str, str]
+    due_date: date | None
+    overdue: bool
+    submitted_at: datetime | None
+    submitted_by: str | None
+    returned: int
+    approved_at: datetime | None
+    approved_by: str | None
+
+
+class RectificationPublic(BaseModel):
+    file_no: str
+    station: str
+    year: int
+    status: str
+    opened_at: datetime
+    due_date: date | None
+    overdue: bool
+    summary: str | None
+    done_on: date | None
+    done_by: str | None

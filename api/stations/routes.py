@@ -1,5 +1,6 @@
 """The station network's routes: the divisions, the registry (名录) and its coverage."""
 
+import logging
 from io import BytesIO
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -9,13 +10,24 @@ from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
+from sqlmodel import Session
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 
-from api.deps import CurrentUser, SessionDep, SettingsDep
-from api.stations import service
+from api import process
+from api.casefile.lifecycle import CaseKind
+from api.config import Settings
+from api.db import Database, utcnow
+from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, TemporalClientDep
+from api.stations import duties, service
 from api.stations.models import (
     AssessmentIn,
     AssessmentPublic,
+    DemonstrationList,
+    DemonstrationPublic,
+    DemonstrationStart,
     DivisionLevel,
+    RectificationPublic,
     StationChangePublic,
     StationClose,
     StationCreate,
@@ -23,7 +35,12 @@ from api.stations.models import (
     StationsPublic,
     StationUpdate,
 )
+from api.users.models import User
+from api.workdays import local_date
+from workflows.duty import YearlyDemonstrations, schedule_id
+from workflows.messages import DemonstrationRequest
 
+log = logging.getLogger("weiquan.stations")
 router = APIRouter(tags=["stations"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TYPE_NAMES = {"association": "消协分会", "liaison": "12315联络站", "service": "消费维权服务站"}
@@ -164,6 +181,89 @@ def list_assessments(
     return [AssessmentPublic.model_validate(a, from_attributes=True) for a in found.values()]
 
 
+# --- the duties: demonstration sites (示范点), rectification (整改) ----------------------------
+
+
+def demonstration_public(listed: DemonstrationList, duty: duties.Duty) -> DemonstrationPublic:
+    return DemonstrationPublic(
+        file_no=listed.case_no,
+        year=listed.year,
+        branch=listed.branch,
+        status=duty.case.status,
+        sites=dict(listed.sites),
+        due_date=duty.due_date,
+        overdue=duty.overdue,
+        submitted_at=listed.submitted_at,
+        submitted_by=listed.submitted_by,
+        returned=listed.returned,
+        approved_at=listed.approved_at,
+        approved_by=listed.approved_by,
+    )
+
+
+def _demonstrations(
+    *, session: Session, user: User, year: int, branch: str | None
+) -> list[DemonstrationPublic]:
+    branch = service.readable_branch(user, branch)
+    return [
+        demonstration_public(listed, duty)
+        for listed, duty in duties.demonstrations(session=session, year=year, branch=branch)
+    ]
+
+
+@router.get("/stations/demonstrations", response_model=list[DemonstrationPublic])
+def list_demonstrations(
+    session: SessionDep,
+    user: CurrentUser,
+    year: Annotated[int | None, Query(ge=2000, le=2999)] = None,
+    branch: str | None = None,
+) -> Any:
+    """Each branch's demonstration-site list of the year (this year by default): its
+    status, the sites named (host type → station), its deadline, and the city's decision."""
+    return _demonstrations(
+        session=session, user=user, year=year or local_date(utcnow()).year, branch=branch
+    )
+
+
+@router.post(
+    "/stations/demonstrations",
+    response_model=list[DemonstrationPublic],
+    responses={201: {}, 200: {}},
+)
+async def start_demonstrations(
+    body: DemonstrationStart,
+    response: Response,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
+) -> Any:
+    """Gives every branch its list of this year by hand, as the schedule does each January
+    (201); a year given already is answered as it is (200). A city supervisor's."""
+    existed = await start_year(db, temporal, settings, user, body.year)
+    response.status_code = 200 if existed else 201
+    return await db.run(_demonstrations, user=user, year=body.year, branch=None)
+
+
+async def start_year(
+    db: Database, temporal: Client, settings: Settings, user: User, year: int
+) -> bool:
+    """Opens every branch's list of ``year`` and starts ``YearlyDemonstrations`` for it,
+    as the schedule does each January; True if the year had its lists already."""
+    duties.city_supervisor(user)
+    year = duties.requested_year(year, local_date(utcnow()))
+    existed = await db.run(_demonstrations, user=user, year=year, branch=None)
+    await db.run(duties.open_year, settings=settings, year=year, actor=user.username)
+    await temporal.start_workflow(
+        YearlyDemonstrations.run,
+        DemonstrationRequest(year=year),
+        id=f"{schedule_id(settings.case_no_prefix)}-{year}",
+        task_queue=settings.task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return bool(existed)
+
+
 @router.get("/stations/{code}", response_model=StationPublic)
 def get_station(code: str, session: SessionDep, user: CurrentUser) -> StationPublic:
     return service.public(session, service.get(session=session, user=user, code=code))
@@ -196,14 +296,68 @@ def station_changes(code: str, session: SessionDep, user: CurrentUser) -> Any:
 
 
 @router.post("/stations/{code}/assessments", response_model=AssessmentPublic, status_code=201)
-def assess_station(
-    code: str, body: AssessmentIn, session: SessionDep, settings: SettingsDep, user: CurrentUser
+async def assess_station(
+    code: str,
+    body: AssessmentIn,
+    db: DatabaseDep,
+    settings: SettingsDep,
+    temporal: TemporalClientDep,
+    user: CurrentUser,
 ) -> Any:
     """Records a standardisation assessment (标准化考核评价) against the city's checklist:
-    every item scored within its points; passed when the total reaches the pass mark."""
+    every item scored within its points; passed when the total reaches the pass mark.
+    Below it, the branch is given the station's rectification (整改) with its deadline,
+    unless one is open already (``rectification`` names its file)."""
+    return await assess(db, temporal, settings, user, code, body)
+
+
+async def assess(
+    db: Database, temporal: Client, settings: Settings, user: User, code: str, body: AssessmentIn
+) -> AssessmentPublic:
+    """Records the assessment, and starts the workflow of the rectification it opened."""
     checklist = service.Checklist.load(settings.station_checklist_file)
-    done = service.assess(session=session, user=user, code=code, body=body, checklist=checklist)
-    return AssessmentPublic.model_validate(done, from_attributes=True)
+    done, rectification = await db.run(
+        service.assess, settings=settings, user=user, code=code, body=body, checklist=checklist
+    )
+    if rectification is not None:
+        # Temporal away: the file waits in "registered" for the registration repair.
+        try:
+            await process.start_new(
+                client=temporal,
+                settings=settings,
+                case_no=rectification,
+                kind=CaseKind.RECTIFICATION,
+            )
+        except process.StartUnconfirmed:
+            log.warning("the rectification %s waits for its workflow", rectification)
+    out = AssessmentPublic.model_validate(done, from_attributes=True)
+    out.rectification = rectification
+    return out
+
+
+def _rectifications(*, session: Session, user: User, code: str) -> list[RectificationPublic]:
+    service.get(session=session, user=user, code=code)
+    return [
+        RectificationPublic(
+            file_no=r.case_no,
+            station=r.station,
+            year=r.year,
+            status=duty.case.status,
+            opened_at=r.opened_at,
+            due_date=duty.due_date,
+            overdue=duty.overdue,
+            summary=r.summary,
+            done_on=r.done_on,
+            done_by=r.done_by,
+        )
+        for r, duty in duties.rectifications(session=session, station=code)
+    ]
+
+
+@router.get("/stations/{code}/rectifications", response_model=list[RectificationPublic])
+def station_rectifications(code: str, session: SessionDep, user: CurrentUser) -> Any:
+    """The station's rectifications (整改): open with their deadline, or done."""
+    return _rectifications(session=session, user=user, code=code)
 
 
 @router.get("/stations/{code}/assessments", response_model=list[AssessmentPublic])

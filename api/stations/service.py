@@ -16,9 +16,11 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api.config import Settings
 from api.errors import Conflict, Invalid, NotAllowed, NotFound
 from api.mediation.ladder import MOVES, Outcome, Rung
 from api.mediation.models import MediationRung
+from api.stations import duties
 from api.stations.models import (
     AssessmentIn,
     Division,
@@ -331,10 +333,17 @@ class Checklist:
 
 
 def assess(
-    *, session: Session, user: User, code: str, body: AssessmentIn, checklist: Checklist
-) -> StationAssessment:
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    code: str,
+    body: AssessmentIn,
+    checklist: Checklist,
+) -> tuple[StationAssessment, str | None]:
     """Records an assessment: every item of the checklist scored, none above its points
-    (422 naming the item); the total against the pass mark."""
+    (422 naming the item); the total against the pass mark. Below it, the station's
+    rectification is opened in the same transaction; its file number is returned."""
     _keeper(user)
     station = get(session=session, user=user, code=code)
     _may_keep(user, station.branch)
@@ -370,9 +379,19 @@ def assess(
             change={"assessed": {"year": body.year, "total": total, "passed": done.passed}},
         )
     )
-    session.commit()
+    session.flush()
+    rectification = duties.open_rectification(
+        session=session, settings=settings, assessment=done, branch=station.branch
+    )
+    try:
+        session.commit()
+    except IntegrityError as error:  # another assessment opened its rectification first
+        session.rollback()
+        raise Conflict(
+            "stations.rectification_open", f"{code} is being assessed by another; try again"
+        ) from error
     session.refresh(done)
-    return done
+    return done, rectification.case_no if rectification else None
 
 
 def assessments(*, session: Session, user: User, code: str) -> list[StationAssessment]:

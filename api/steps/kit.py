@@ -19,10 +19,11 @@ from sqlmodel import Session, col, select
 from api.casefile import history
 from api.casefile.lifecycle import CaseKind, IllegalTransition, Status, ensure_transition
 from api.casefile.models import Case, Submission, SubmissionState
+from api.config import Settings
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
 from api.deadlines.reckoning import EscalationPolicy, reckon, set_due
 from api.errors import Conflict, Refused
-from api.rules.rulesets import RuleBook
+from api.rules.rulesets import Limit, RuleBook
 from api.tasks import service as tasks
 from api.tasks.kinds import KINDS, WATCHERS, parse
 from api.tasks.models import Task, TaskKind, TaskStatus
@@ -30,6 +31,23 @@ from api.workdays import WorkingCalendar, local_date
 from workflows.messages import RecordStepInput
 
 SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class DutyTerms:
+    """The terms of the plan's duties, from the configuration (``Settings``)."""
+
+    demonstration_due: tuple[int, int]  # (month, day) a branch names its sites by
+    resubmit_working_days: int  # a list sent back is due again after this many
+    rectification_working_days: int  # a station below the pass mark is rectified within
+
+    @classmethod
+    def of(cls, settings: Settings) -> "DutyTerms":
+        return cls(
+            settings.demonstration_due_day,
+            settings.demonstration_resubmit_working_days,
+            settings.station_rectification_working_days,
+        )
 
 
 @dataclass
@@ -49,6 +67,8 @@ class StepContext:
     mediation_ladder: bool = False
     # A bulletin's number (文号) when it is published: Settings.bulletin_number_pattern.
     number_pattern: str = ""
+    # The terms of a duty (示范点, 整改) when one is opened or sent back.
+    duties: DutyTerms | None = None
 
     @property
     def owner(self) -> int | None:
@@ -307,20 +327,24 @@ def open_deadline(
     fixed_due: date | None = None,
     policy: DeadlinePolicy = DeadlinePolicy.SUPERVISE,
     owner: int | None | EllipsisType = ...,
+    limit: Limit | None = None,
 ) -> Deadline:
     """A time limit of the case's rule set, counted from ``start`` (that day not counted).
 
     ``fixed_due`` is the last day a sender of a hand-down or transfer (or a court) set: it
     is kept. ``owner`` is the mediation whose workflow times it (default: this step's).
+    ``limit`` is a limit the service's configuration sets (a duty's), not the rule set's.
     """
     ruleset = ctx.rules.by_code(case.rule_set)
-    limit = ruleset.limit(name)
+    # A last day set by someone (fixed_due) needs no figure of the rule set.
+    if limit is None:
+        limit = ruleset.limits.get(name) if fixed_due is not None else ruleset.limit(name)
     deadline = Deadline(
         case_no=case.case_no,
         name=name,
         started_on=local_date(start),
-        working_days=limit.working_days,
-        calendar_days=limit.calendar_days,
+        working_days=limit.working_days if limit else None,
+        calendar_days=limit.calendar_days if limit else None,
         due_date=local_date(start),
         due_at=start,
         rule_set=ruleset.code,
@@ -343,8 +367,8 @@ def open_deadline(
         deadline_id=deadline.id,
         **deadline_facts(deadline),
         state=deadline.state,
-        working_days=limit.working_days,
-        calendar_days=limit.calendar_days,
+        working_days=limit.working_days if limit else None,
+        calendar_days=limit.calendar_days if limit else None,
         rule_set=ruleset.code,
         fixed=deadline.fixed,
         policy=deadline.policy,

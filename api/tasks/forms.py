@@ -2,15 +2,16 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 
 def _choices(source: str) -> dict[str, JsonValue]:
     """Where a field's allowed values come from (the workplace offers them as choices):
-    ``branch`` units, the case's ``handler``s, ``committee``s, or ``ground:<kind>``, the
-    grounds of that kind in the case's rule set. The step checks them all the same."""
+    ``branch`` units, the case's ``handler``s, ``committee``s, ``ground:<kind>``, the
+    grounds of that kind in the case's rule set, or ``station:<host type>``, the task's
+    unit's open 12315 五进 stations of that host type. The step checks them all the same."""
     return {"x-choices": source}
 
 
@@ -163,6 +164,48 @@ class PublishBulletin(_Body):
     """发布通报（以草稿现有的前言和通报批评发布；发布后不可更改）"""
 
     decision: Literal["publish"]
+
+
+# --- the plan's duties (示范点, 整改) -------------------------------------------------------
+
+
+def _site(host: str) -> Any:
+    return Field(min_length=1, max_length=40, json_schema_extra=_choices(f"station:{host}"))
+
+
+class NameSites(_Body):
+    """申报本年度12315五进示范点：每类一个本单位在册站点"""
+
+    supermarket: str = _site("supermarket")
+    mall: str = _site("mall")
+    market: str = _site("market")
+    enterprise: str = _site("enterprise")
+    scenic: str = _site("scenic")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ApproveSites(_Body):
+    """确认示范点名单"""
+
+    decision: Literal["approve"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ReturnSites(_Body):
+    """退回重报（写明理由）"""
+
+    decision: Literal["send_back"]
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+ReviewSitesBody = Annotated[ApproveSites | ReturnSites, Field(discriminator="decision")]
+
+
+class Rectified(_Body):
+    """整改完成：整改措施与完成日期"""
+
+    summary: str = Field(min_length=1, max_length=10000)
+    done_on: date
 
 
 # --- the mediation ladder -----------------------------------------------------------------

@@ -80,6 +80,7 @@ def bodies() -> dict[str, Any]:
             "assessed_on": today(),
             "scores": {"sign": 10},
         },
+        "/api/v1/stations/demonstrations": {"year": int(today()[:4])},
     }
 
 

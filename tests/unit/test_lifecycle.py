@@ -6,6 +6,8 @@ from api.casefile.lifecycle import (
     ALLOWED,
     BULLETIN_ALLOWED,
     BULLETIN_ONLY,
+    DUTY_ALLOWED,
+    DUTY_ONLY,
     REPORT_ALLOWED,
     REPORT_ONLY,
     TERMINAL,
@@ -95,7 +97,7 @@ def test_terminal_statuses_have_no_moves(current: Status) -> None:
 
 
 def test_the_table_covers_every_complaint_status_and_only_terminal_ones_are_dead_ends() -> None:
-    assert set(ALLOWED) == set(Status) - REPORT_ONLY - BULLETIN_ONLY
+    assert set(ALLOWED) == set(Status) - REPORT_ONLY - BULLETIN_ONLY - DUTY_ONLY
     assert {s for s, moves in ALLOWED.items() if not moves} == TERMINAL - BULLETIN_ONLY
     assert [s for s in ALLOWED if is_open(s)] == OPEN
 
@@ -163,3 +165,20 @@ def test_a_bulletin_is_drafted_then_published_and_never_changes_after() -> None:
         ensure_transition(Status.DRAFT, Status.WITHDRAWN, kind)
     with pytest.raises(IllegalTransition):
         ensure_transition(Status.DRAFT, Status.PUBLISHED)  # not a complaint's move
+
+
+@pytest.mark.parametrize("kind", [CaseKind.DEMONSTRATION, CaseKind.RECTIFICATION])
+def test_a_duty_is_assigned_submitted_sent_back_and_closed(kind: CaseKind) -> None:
+    path = [
+        (Status.REGISTERED, Status.ASSIGNED),
+        (Status.ASSIGNED, Status.SUBMITTED),
+        (Status.SUBMITTED, Status.ASSIGNED),  # sent back (退回)
+        (Status.SUBMITTED, Status.CLOSED),
+        (Status.ASSIGNED, Status.CLOSED),  # a duty nobody reviews
+    ]
+    for current, target in path:
+        assert ensure_transition(current, target, kind) == target
+    assert DUTY_ALLOWED[Status.CLOSED] == frozenset()
+    for wrong in (Status.TRIAGE, Status.WITHDRAWN, Status.PUBLISHED, Status.HANDLING):
+        with pytest.raises(IllegalTransition):
+            ensure_transition(Status.ASSIGNED, wrong, kind)

@@ -13,6 +13,7 @@ from api.config import Settings
 from api.internal.engine import STEPS, STEPS_OF_KIND
 from api.mediation import steps as mediation
 from api.rules.rulesets import RuleBook
+from api.stations import steps as station_steps
 from api.supervision import steps as supervision
 from api.tasks import kinds
 from api.tasks.kinds import KINDS
@@ -94,6 +95,18 @@ def test_every_recorded_step_has_one_function() -> None:
     tables = [cases.STEPS, clock.STEPS, supervision.STEPS, mediation.STEPS]
     assert sum(len(t) for t in tables) == len(STEPS), "two concepts claim one step"
     # A bulletin's file takes its own steps: its draft, and its review task's completion.
-    assert STEPS_OF_KIND == {"bulletin": bulletins.STEPS}
+    # A duty's (示范点名单, 整改) its opening and its tasks' completions, and the escalation.
+    assert STEPS_OF_KIND == {
+        "bulletin": bulletins.STEPS,
+        "demonstration": station_steps.DEMONSTRATION_STEPS,
+        "rectification": station_steps.RECTIFICATION_STEPS,
+    }
     assert set(bulletins.STEPS) == {"draft_bulletin", "complete_task"}
-    assert set(STEPS) | set(bulletins.STEPS) == set(get_args(StepName))
+    for duty in (station_steps.DEMONSTRATION_STEPS, station_steps.RECTIFICATION_STEPS):
+        assert set(duty) - set(supervision.STEPS) - set(clock.STEPS) == {
+            "open_duty",
+            "complete_task",
+        }
+        assert set(supervision.STEPS) <= set(duty)
+    every = set(STEPS) | set(bulletins.STEPS) | set(station_steps.DEMONSTRATION_STEPS)
+    assert every == set(get_args(StepName))

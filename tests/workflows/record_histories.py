@@ -21,7 +21,9 @@ import pytest_asyncio
 from sqlmodel import select
 from temporalio.testing import WorkflowEnvironment
 
+from api.config import Settings
 from api.mediation.models import Mediation
+from tests.api import test_station_duties as duties_
 from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import complaint, eventually
 from tests.mediation import (
@@ -35,7 +37,9 @@ from tests.mediation import (
     today,
 )
 from workflows.audit import AuditCheckpointWorkflow
+from workflows.bulletin import schedule_id as bulletin_schedule_id
 from workflows.case import workflow_id
+from workflows.duty import schedule_id as duty_schedule_id
 from workflows.mediation import mediation_id
 from workflows.messages import CheckpointInput
 
@@ -288,3 +292,88 @@ async def test_record_audit_checkpoint_archiving(stack: Stack) -> None:
     (HISTORIES / "v4_audit_checkpoint_archiving.json").write_text(
         json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
     )
+
+
+async def write(stack: Stack, name: str, workflow_id: str) -> None:
+    """Writes one workflow's history once it ends."""
+    handle = stack.client.get_workflow_handle(workflow_id)
+    await handle.result()
+    history = await handle.fetch_history()
+    (HISTORIES / f"{name}.json").write_text(
+        json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
+    )
+
+
+@SQLITE_ONLY
+async def test_record_demonstration_sites_sent_back_and_approved(year_end_stack: Stack) -> None:
+    """The year's lists given by hand (``YearlyDemonstrations``), and one branch's list
+    (``DutyWorkflow``) named, sent back, named again and approved."""
+    stack = year_end_stack
+    await duties_.open_stations(stack)
+    year = date.today().year
+    started = await stack.call(
+        "POST", "/api/v1/stations/demonstrations", "supervisor", json={"year": year}
+    )
+    assert started.status_code == 201, started.text
+    file_no = f"{stack.settings.case_no_prefix}SF{year}GUICHI"
+    head = "guichi-supervisor"
+    await done(stack, file_no, "name_sites", head, duties_.sites())
+    await done(
+        stack, file_no, "review_sites", "supervisor", {"decision": "send_back", "reason": "不规范"}
+    )
+    await done(stack, file_no, "name_sites", head, duties_.sites(supermarket="gc-supermarket-2"))
+    await done(stack, file_no, "review_sites", "supervisor", {"decision": "approve"})
+    await write(stack, "v5_demonstration_sent_back_approved", f"demonstration-{file_no}")
+    yearly = f"{duty_schedule_id(stack.settings.case_no_prefix)}-{year}"
+    await write(stack, "v5_yearly_demonstrations", yearly)
+
+
+@SQLITE_ONLY
+async def test_record_demonstration_late_escalated(stack: Stack) -> None:
+    """Last year's list given now: due 31 March of last year, overdue at once,
+    supervised, chased and criticised, then named late and approved."""
+    await duties_.open_stations(stack)
+    year = date.today().year - 1
+    opened = await stack.call(
+        "POST", "/api/v1/stations/demonstrations", "supervisor", json={"year": year}
+    )
+    assert opened.status_code in (200, 201), opened.text
+    file_no = f"{stack.settings.case_no_prefix}SF{year}GUICHI"
+    await open_task(stack, file_no, "supervise", "supervisor")
+    await done(stack, file_no, "name_sites", "guichi-supervisor", duties_.sites())
+    await done(stack, file_no, "review_sites", "supervisor", {"decision": "approve"})
+    await write(stack, "v5_demonstration_late_escalated", f"demonstration-{file_no}")
+
+
+@SQLITE_ONLY
+async def test_record_station_rectified(stack: Stack) -> None:
+    """A station assessed below the pass mark, rectified by its branch."""
+    made = await stack.call(
+        "POST", "/api/v1/stations", "guichi-supervisor", json=duties_.station("gc-1")
+    )
+    assert made.status_code == 201, made.text
+    body = {"year": date.today().year, "assessed_on": str(date.today()), "scores": low_scores()}
+    failed = await stack.call(
+        "POST", "/api/v1/stations/gc-1/assessments", "guichi-supervisor", json=body
+    )
+    file_no = failed.json()["rectification"]
+    await done(stack, file_no, "rectify", "guichi", {"summary": "补齐台账", "done_on": today()})
+    await write(stack, "v5_station_rectified", f"rectification-{file_no}")
+
+
+def low_scores() -> dict[str, int]:
+    checklist = json.loads(Settings().station_checklist_file.read_text("utf-8"))
+    return {i["code"]: i["points"] for i in checklist["items"]} | {"ledger": 5, "settlement": 5}
+
+
+@SQLITE_ONLY
+async def test_record_bulletin_published(stack: Stack) -> None:
+    """A month's bulletin started by hand (``MonthlyBulletin``), drafted and published
+    (``BulletinWorkflow``)."""
+    from tests.api.test_bulletins import file_no, publish, start
+
+    await start(stack)
+    await publish(stack, file_no(stack))
+    await write(stack, "v5_bulletin_published", f"bulletin-{file_no(stack)}")
+    monthly = f"{bulletin_schedule_id(stack.settings.case_no_prefix)}-2026-11"
+    await write(stack, "v5_monthly_bulletin", monthly)

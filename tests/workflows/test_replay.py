@@ -4,7 +4,9 @@ A change to a workflow that running cases would not survive fails here: guard it
 ``workflow.patched`` and record a new history next to the old ones
 (``tests/workflows/record_histories.py``). ``complaint_*`` predate the supervision
 ladder, ``v2_*`` the mediation ladder; ``v3_*`` hold complaints with their mediations
-(``*.mediation-<n>.json``) and a report.
+(``*.mediation-<n>.json``) and a report; ``v5_*`` the files that are not consumers' cases
+(the bulletin, the demonstration-site lists, a station's rectification) and the workflows
+their schedules start.
 """
 
 import json
@@ -16,7 +18,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.audit import AuditCheckpointWorkflow
+from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
 from workflows.complaint import ComplaintWorkflow
+from workflows.duty import DutyWorkflow, YearlyDemonstrations
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
@@ -26,7 +30,16 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[ComplaintWorkflow, MediationWorkflow, ReportWorkflow, AuditCheckpointWorkflow],
+        workflows=[
+            ComplaintWorkflow,
+            MediationWorkflow,
+            ReportWorkflow,
+            AuditCheckpointWorkflow,
+            BulletinWorkflow,
+            MonthlyBulletin,
+            DutyWorkflow,
+            YearlyDemonstrations,
+        ],
         data_converter=pydantic_data_converter,
     )
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
@@ -46,4 +59,8 @@ def test_histories_of_every_workflow_type_are_present() -> None:
         "MediationWorkflow",
         "ReportWorkflow",
         "AuditCheckpointWorkflow",
+        "BulletinWorkflow",
+        "MonthlyBulletin",
+        "DutyWorkflow",
+        "YearlyDemonstrations",
     }

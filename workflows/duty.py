@@ -1,0 +1,89 @@
+"""The plan's duties (示范点名单, 整改): a ``DutyWorkflow`` per file runs its unit's task
+under its deadline, with the escalation every case has, until the file is closed.
+``YearlyDemonstrations``, started each January by a Temporal Schedule
+(``demonstration-sites``) or by hand, opens every branch's list of the year once and
+starts its ``DutyWorkflow``."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.messages import (
+        ComplaintResult,
+        DemonstrationOpen,
+        DemonstrationOpened,
+        DemonstrationRequest,
+        DutyInput,
+    )
+
+from workflows.case import TERMINAL, CaseWorkflow, workflow_id
+
+SCHEDULE_ID = "demonstration-sites"
+
+# Set by Temporal on a run a schedule started: the time it was due, which says the year.
+SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+
+
+def schedule_id(prefix: str = "") -> str:
+    """The schedule's id: ``demonstration-sites``, after the deployment's case number
+    prefix if it has one (deployments sharing a Temporal namespace, as the tests do)."""
+    return f"{SCHEDULE_ID}-{prefix}" if prefix else SCHEDULE_ID
+
+
+@workflow.defn
+class DutyWorkflow(CaseWorkflow):
+    """One duty: ``open_duty`` gives the unit its task and deadline; completions
+    (``complete_task``) move it on, and a review may send it back, until it is closed.
+    A late deadline is warned, supervised, chased and criticised like a case's.
+
+    - updates: ``complete_task`` (``name_sites``, ``review_sites``, ``rectify``), and those
+      of ``CaseWorkflow``;
+    - query: ``state``.
+    """
+
+    KIND = "duty"
+
+    @workflow.run
+    async def run(self, input: DutyInput) -> ComplaintResult:
+        self._case_no = input.case_no
+        self.KIND = input.kind  # its search attribute CaseKind: demonstration, rectification
+        self._escalation = True
+        await self._record("open_duty")
+        while self._status not in TERMINAL:
+            await self._until(None)
+        await self._refuse_the_rest(f"the file is {self._status}")
+        return ComplaintResult(case_no=self._case_no, status=self._status)
+
+
+@workflow.defn
+class YearlyDemonstrations:
+    """Opens every branch's demonstration-site list of the year (``open_demonstrations``:
+    once per branch and year, whichever run asks first) and starts the workflow of each
+    that does not run or ran already: a schedule caught up, run twice, or started by hand
+    for the same year makes one list per branch."""
+
+    @workflow.run
+    async def run(self, input: DemonstrationRequest | None = None) -> DemonstrationOpened:
+        at = workflow.info().typed_search_attributes.get(SCHEDULED_AT) or workflow.now()
+        opened: DemonstrationOpened = await workflow.execute_activity(
+            "open_demonstrations",
+            DemonstrationOpen(year=input.year if input else None, at=at),
+            result_type=DemonstrationOpened,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+        )
+        for case_no in opened.case_nos:
+            try:
+                await workflow.start_child_workflow(
+                    DutyWorkflow.run,
+                    DutyInput(case_no=case_no, kind="demonstration"),
+                    id=workflow_id(case_no, "demonstration"),
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # the branch's list is under way, or done
+        return opened
