@@ -26,7 +26,7 @@ from workflows import bulletin, duty
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
 from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
 from workflows.complaint import ComplaintWorkflow
-from workflows.duty import DutyWorkflow, YearlyDemonstrations
+from workflows.duty import DutyWorkflow, YearlyCampaigns, YearlyDemonstrations
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
@@ -41,6 +41,7 @@ WORKFLOWS = [
     MonthlyBulletin,
     DutyWorkflow,
     YearlyDemonstrations,
+    YearlyCampaigns,
 ]
 
 
@@ -57,6 +58,7 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
             activities.archive_histories,
             activities.open_bulletin,
             activities.open_demonstrations,
+            activities.open_campaigns,
         ],
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.
@@ -156,6 +158,43 @@ async def ensure_demonstration_schedule(client: Client, settings: Settings) -> N
     )
 
 
+def campaigns_schedule(settings: Settings) -> Schedule:
+    """The campaigns' Schedule: each 1 January at ``bulletin_hour`` (Asia/Shanghai), the
+    file of every campaign running in the year is opened. A run missed is caught up within
+    ``demonstration_catchup_days``; each opens its own campaigns once."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            YearlyCampaigns.run,
+            id=duty.schedule_id(settings.case_no_prefix, duty.CAMPAIGNS_SCHEDULE_ID),
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(
+            calendars=[
+                ScheduleCalendarSpec(
+                    month=[ScheduleRange(1)],
+                    day_of_month=[ScheduleRange(1)],
+                    hour=[ScheduleRange(settings.bulletin_hour)],
+                    minute=[ScheduleRange(settings.bulletin_minute)],
+                )
+            ],
+            time_zone_name="Asia/Shanghai",
+        ),
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.BUFFER_ALL,
+            catchup_window=timedelta(days=settings.demonstration_catchup_days),
+        ),
+    )
+
+
+async def ensure_campaigns_schedule(client: Client, settings: Settings) -> None:
+    """The campaigns' Schedule: made once, brought to the configuration at every start."""
+    await _ensure_schedule(
+        client,
+        duty.schedule_id(settings.case_no_prefix, duty.CAMPAIGNS_SCHEDULE_ID),
+        campaigns_schedule(settings),
+    )
+
+
 async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
         await client.create_schedule(schedule_id, schedule)
@@ -188,6 +227,7 @@ async def main() -> None:
     await ensure_checkpoint_schedule(client, settings)
     await ensure_bulletin_schedule(client, settings)
     await ensure_demonstration_schedule(client, settings)
+    await ensure_campaigns_schedule(client, settings)
     async with service_client(settings.effective_api_url, settings.service_token) as http:
         worker = build_worker(client, settings, CaseActivities(http))
         stop = asyncio.Event()

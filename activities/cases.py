@@ -8,6 +8,8 @@ from workflows.messages import (
     ArchiveResult,
     BulletinOpen,
     BulletinOpened,
+    CampaignsOpen,
+    CampaignsOpened,
     CheckpointInput,
     CheckpointResult,
     DemonstrationOpen,
@@ -76,6 +78,13 @@ class CaseActivities:
         branch (those opened before are in the answer again)."""
         return DemonstrationOpened.model_validate(
             await self._post("/internal/v1/demonstrations", input.model_dump(mode="json"))
+        )
+
+    @activity.defn(name="open_campaigns")
+    async def open_campaigns(self, input: CampaignsOpen) -> CampaignsOpened:
+        """The API opens the file of every campaign running in the year, once each."""
+        return CampaignsOpened.model_validate(
+            await self._post("/internal/v1/campaigns", input.model_dump(mode="json"))
         )
 
     @activity.defn(name="take_checkpoint")

@@ -33,6 +33,7 @@ KIND = {
     "bulletin": "通报",
     "demonstration": "示范点名单",
     "rectification": "站点整改",
+    "campaign": "专项整治",
 }
 
 CHANNEL = {
@@ -62,7 +63,17 @@ DEADLINE = {
     "court_outcome": "诉讼期限",
     "demonstration": "示范点申报时限",
     "rectification": "整改时限",
+    "campaign_end": "专项整治期满，核定完成情况",
 }
+# A campaign's stops at each quarter's end (campaign_2026q1 …).
+_QUARTER = ("一", "二", "三", "四")
+DEADLINE.update(
+    {
+        f"campaign_{year}q{q}": f"{year}年第{_QUARTER[q - 1]}季度末进度检查"
+        for year in range(2000, 2100)
+        for q in range(1, 5)
+    }
+)
 
 DEADLINE_STATE = {"pending": "进行中", "met": "按期完成", "overdue": "已超期", "paused": "中止计时"}
 
@@ -148,6 +159,12 @@ EVENT = {
     "demonstration_returned": "示范点名单退回重报",
     "demonstration_approved": "示范点名单确认",
     "rectified": "整改完成",
+    "campaign_tagged": "列入专项整治",
+    "campaign_untagged": "移出专项整治",
+    "campaign_opened": "专项整治开始",
+    "campaign_checkpoint": "专项整治进度检查",
+    "campaign_ended": "专项整治结束",
+    "campaign_measures": "说明整改措施",
 }
 
 RUNG = {
@@ -282,6 +299,7 @@ FIELD = {
     "enterprise": "企业示范点",
     "scenic": "景区示范点",
     "done_on": "完成日期",
+    "measures": "原因和措施",
 }
 
 # The API's error codes (``{"detail": …, "code": …}``), as the workplace shows them.
@@ -355,6 +373,13 @@ ERROR = {
         "该角色不能属于这个单位（坐席、审计、管理员属指挥中心；承办人属分局；"
         "督办人属指挥中心或分局；维权服务站人员属本站）"
     ),
+    "campaigns.changed": "该专项整治已被他人修改，请刷新后重试",
+    "campaigns.not_a_report": "只有举报案件可以列入专项整治",
+    "campaigns.not_found": "没有这个专项整治",
+    "campaigns.period_fixed": "专项整治已开始，期间不能再改",
+    "campaigns.taken": "该专项整治编号已被使用",
+    "campaigns.unknown_branch": "没有这个分局或县局",
+    "campaigns.year": "只能开始本年度或上一年度的专项整治",
     "stations.changed": "该站点已被他人修改，请刷新后重试",
     "stations.wrong_host": "该站点不是这一类的12315五进站点",
     "stations.year_not_begun": "该年度尚未开始",

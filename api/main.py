@@ -27,6 +27,8 @@ from api.audit.routes import router as audit_router
 from api.auth.routes import router as auth_router
 from api.bulletins.routes import router as bulletins_router
 from api.calendar.routes import router as calendar_router
+from api.campaigns import service as campaigns
+from api.campaigns.routes import router as campaigns_router
 from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
 from api.clock.routes import router as clock_router
@@ -42,6 +44,7 @@ from api.pages import render as page_render
 from api.pages import routes as pages
 from api.pages.admin import router as admin_pages_router
 from api.pages.bulletins import router as bulletin_pages_router
+from api.pages.campaigns import router as campaign_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.pages.stations import router as station_pages_router
@@ -68,6 +71,7 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
             session=session, path=settings.divisions_file, areas=settings.branch_areas_file
         )
         rules.seed(session=session, settings=settings)
+        campaigns.seed(session=session, path=settings.campaigns_file)
         if settings.should_seed_demo_users:
             demo.seed_demo_users(session=session)
     with Session(engine) as session:
@@ -151,6 +155,7 @@ def create_app(
         incidents_router,
         mediation_router,
         stations_router,
+        campaigns_router,
     ):
         # Every route documents the errors any route can give (401, 403, 404, 409, 503).
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
@@ -159,6 +164,7 @@ def create_app(
     app.include_router(admin_pages_router)
     app.include_router(bulletin_pages_router)
     app.include_router(station_pages_router)
+    app.include_router(campaign_pages_router)
     app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi

@@ -30,7 +30,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.casefile import service as casefile
-from api.casefile.lifecycle import DUTIES
+from api.casefile.lifecycle import DUTIES, CaseKind
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import Database
@@ -64,7 +64,9 @@ async def start(*, client: Client, settings: Settings, case_no: str, kind: str) 
     run: Any
     arg: ComplaintInput | ReportInput | BulletinInput | DutyInput
     if kind in DUTIES:
-        run, arg = DutyWorkflow.run, DutyInput(case_no=case_no, kind=kind)
+        # A campaign's deadlines are days it looks at the progress, not a unit's to meet.
+        escalation = kind != CaseKind.CAMPAIGN
+        run, arg = DutyWorkflow.run, DutyInput(case_no=case_no, kind=kind, escalation=escalation)
     elif kind == "report":
         run, arg = ReportWorkflow.run, ReportInput(case_no=case_no)
     elif kind == "bulletin":

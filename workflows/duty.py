@@ -1,8 +1,9 @@
-"""The plan's duties (示范点名单, 整改): a ``DutyWorkflow`` per file runs its unit's task
-under its deadline, with the escalation every case has, until the file is closed.
-``YearlyDemonstrations``, started each January by a Temporal Schedule
-(``demonstration-sites``) or by hand, opens every branch's list of the year once and
-starts its ``DutyWorkflow``."""
+"""The plan's duties (示范点名单, 整改, 专项整治): a ``DutyWorkflow`` per file runs its
+unit's task under its deadline, with the escalation every case has, until the file is
+closed; a campaign's file runs the same way, its deadlines only the days it looks at the
+progress. ``YearlyDemonstrations`` and ``YearlyCampaigns``, each started in January by a
+Temporal Schedule (``demonstration-sites``, ``special-campaigns``) or by hand, open the
+year's files once and start their ``DutyWorkflow``s."""
 
 from datetime import timedelta
 
@@ -12,6 +13,9 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
+        CampaignsOpen,
+        CampaignsOpened,
+        CampaignsRequest,
         ComplaintResult,
         DemonstrationOpen,
         DemonstrationOpened,
@@ -22,15 +26,17 @@ with workflow.unsafe.imports_passed_through():
 from workflows.case import TERMINAL, CaseWorkflow, workflow_id
 
 SCHEDULE_ID = "demonstration-sites"
+CAMPAIGNS_SCHEDULE_ID = "special-campaigns"
 
 # Set by Temporal on a run a schedule started: the time it was due, which says the year.
 SCHEDULED_AT = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 
 
-def schedule_id(prefix: str = "") -> str:
-    """The schedule's id: ``demonstration-sites``, after the deployment's case number
-    prefix if it has one (deployments sharing a Temporal namespace, as the tests do)."""
-    return f"{SCHEDULE_ID}-{prefix}" if prefix else SCHEDULE_ID
+def schedule_id(prefix: str = "", base: str = SCHEDULE_ID) -> str:
+    """A schedule's id (``demonstration-sites``, ``special-campaigns``), after the
+    deployment's case number prefix if it has one (deployments sharing a Temporal
+    namespace, as the tests do)."""
+    return f"{base}-{prefix}" if prefix else base
 
 
 @workflow.defn
@@ -50,12 +56,16 @@ class DutyWorkflow(CaseWorkflow):
     async def run(self, input: DutyInput) -> ComplaintResult:
         self._case_no = input.case_no
         self.KIND = input.kind  # its search attribute CaseKind: demonstration, rectification
-        self._escalation = True
+        self._escalation = input.escalation
         await self._record("open_duty")
         while self._status not in TERMINAL:
             await self._until(None)
         await self._refuse_the_rest(f"the file is {self._status}")
         return ComplaintResult(case_no=self._case_no, status=self._status)
+
+    def _finished(self) -> bool:
+        # A file a timer closes (a campaign's last day) has no completion to return on.
+        return self._status in TERMINAL
 
 
 @workflow.defn
@@ -86,4 +96,33 @@ class YearlyDemonstrations:
                 )
             except WorkflowAlreadyStartedError:
                 pass  # the branch's list is under way, or done
+        return opened
+
+
+@workflow.defn
+class YearlyCampaigns:
+    """Opens the file of every campaign running in the year (``open_campaigns``: once per
+    campaign) and starts the workflow of each that does not run or ran already."""
+
+    @workflow.run
+    async def run(self, input: CampaignsRequest | None = None) -> CampaignsOpened:
+        at = workflow.info().typed_search_attributes.get(SCHEDULED_AT) or workflow.now()
+        opened: CampaignsOpened = await workflow.execute_activity(
+            "open_campaigns",
+            CampaignsOpen(year=input.year if input else None, at=at),
+            result_type=CampaignsOpened,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+        )
+        for case_no in opened.case_nos:
+            try:
+                await workflow.start_child_workflow(
+                    DutyWorkflow.run,
+                    DutyInput(case_no=case_no, kind="campaign", escalation=False),
+                    id=workflow_id(case_no, "campaign"),
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # the campaign runs, or ran
         return opened

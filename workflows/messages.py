@@ -78,6 +78,8 @@ class DutyInput(BaseModel):
 
     case_no: str
     kind: str  # api.casefile.lifecycle.DUTIES
+    # Its deadlines are escalated when late (a campaign's stops are only days it looks).
+    escalation: bool = True
 
 
 class DemonstrationRequest(BaseModel):
@@ -95,6 +97,23 @@ class DemonstrationOpen(BaseModel):
 class DemonstrationOpened(BaseModel):
     year: int
     case_nos: list[str]  # one file per branch
+
+
+class CampaignsRequest(BaseModel):
+    """A year's campaigns asked for: by hand for ``year``, or by the schedule (None: the
+    year of the schedule's time)."""
+
+    year: int | None = None
+
+
+class CampaignsOpen(BaseModel):
+    year: int | None
+    at: datetime
+
+
+class CampaignsOpened(BaseModel):
+    year: int
+    case_nos: list[str]  # one file per campaign running in the year
 
 
 class MediationInput(BaseModel):

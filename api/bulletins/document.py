@@ -88,6 +88,7 @@ def html(
         rows=rows,
         min_cases=figures["min_cases"],
         criticisms=criticism_rows(figures, criticised),
+        campaigns=figures.get("campaigns", []),
         dated=labels.day(dated),
     )
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlmodel import Session, and_, col, func, or_, select
 
 from api import labels
+from api.campaigns import service as campaigns
 from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case
 from api.deadlines.models import Deadline, DeadlineState
@@ -329,6 +330,8 @@ def compute(
         "min_cases": min_cases,
         "branches": branches,
         "city": total,
+        # The special campaigns of the month (专项整治): each branch's filed against its quota.
+        "campaigns": campaigns.bulletin_lines(session, month.first, month.last),
     }
 
 

@@ -55,6 +55,11 @@ class FiguresPublic(BaseModel):
         "vs_month_before / vs_year_before (counts' differences, rates' in percentage points)"
     )
     city: dict[str, Any]
+    campaigns: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="the special campaigns (专项整治) counted toward the targets that run in "
+        "the month: each branch's reports filed by its end, its quota, and met once over",
+    )
 
 
 class BulletinPublic(BaseModel):

@@ -16,13 +16,18 @@ class CaseKind(StrEnum):
     # escalation (the same machinery), never listed among the cases either.
     DEMONSTRATION = "demonstration"  # 示范点名单（每年每分局一份）
     RECTIFICATION = "rectification"  # 整改（考核不合格的站点）
+    CAMPAIGN = "campaign"  # 专项整治（其期间的季度进度检查与最终结果）
 
 
 # The kinds that are consumers' cases (lists, search and figures are of these).
 CASES: tuple[CaseKind, ...] = (CaseKind.COMPLAINT, CaseKind.REPORT)
 
 # The kinds a ``DutyWorkflow`` runs (workflows/duty.py).
-DUTIES: tuple[CaseKind, ...] = (CaseKind.DEMONSTRATION, CaseKind.RECTIFICATION)
+DUTIES: tuple[CaseKind, ...] = (
+    CaseKind.DEMONSTRATION,
+    CaseKind.RECTIFICATION,
+    CaseKind.CAMPAIGN,
+)
 
 
 class Channel(StrEnum):
@@ -143,6 +148,7 @@ _TABLES = {
     CaseKind.BULLETIN: BULLETIN_ALLOWED,
     CaseKind.DEMONSTRATION: DUTY_ALLOWED,
     CaseKind.RECTIFICATION: DUTY_ALLOWED,
+    CaseKind.CAMPAIGN: DUTY_ALLOWED,
 }
 
 

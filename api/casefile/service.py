@@ -5,8 +5,9 @@ from typing import Any
 from uuid import uuid4
 
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
+from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case, Submission, SubmissionState
 from api.db import utcnow
 from api.errors import NotFound
@@ -14,12 +15,14 @@ from api.users.models import CITY_UNIT, Role, User
 
 
 def visible_filter(*, user: User) -> Any:
-    """Who sees which cases: the city centre sees all, a branch its own, a station its own."""
+    """Who sees which cases: the city centre sees all, a branch its own, a station its own.
+    A campaign's file (专项整治, the city's) is every branch's to read: its warnings go to
+    the branches behind, and hold no one's personal data."""
     if user.unit == CITY_UNIT:
         return True
     if user.role == Role.STATION:
         return Case.registered_unit == user.unit
-    return Case.unit == user.unit
+    return or_(col(Case.unit) == user.unit, col(Case.kind) == CaseKind.CAMPAIGN)
 
 
 def get_visible(*, session: Session, user: User, case_no: str) -> Case:

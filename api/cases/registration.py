@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 
 from api import process
+from api.campaigns import service as campaigns
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.lifecycle import CaseKind, Channel, Status
@@ -38,7 +39,7 @@ def register(*, session: Session, settings: Settings, user: User, body: CaseCrea
         if existing is not None:
             return _existing(session, existing)
     rules = rules_in_force(session=session, settings=settings)
-    campaign_codes = cases.campaigns(settings.campaigns_file)
+    campaign_codes = campaigns.names(session)
     try:
         case = cases.register(
             session=session,
@@ -143,7 +144,7 @@ def register_clue(
             client_ref=body.client_ref,
         ),
         prefix=settings.case_no_prefix,
-        campaign_codes=cases.campaigns(settings.campaigns_file),
+        campaign_codes=campaigns.names(session),
         linked_case_no=complaint.case_no,
     )
     return Registered(report.case_no, [(report.case_no, report.kind)], existing=False)

@@ -1,8 +1,5 @@
-import json
 from collections.abc import Collection
 from datetime import datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -48,13 +45,6 @@ def by_client_ref(*, session: Session, user: User, client_ref: str) -> Case | No
             "case.client_ref_taken", f"client_ref {client_ref} is already used by another case"
         )
     return case
-
-
-@lru_cache
-def campaigns(path: Path) -> dict[str, str]:
-    """The special campaigns (专项整治) a report can be tagged to: code → name."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {c["code"]: c["name"] for c in data["campaigns"]}
 
 
 def register(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from api.bulletins import steps as bulletin_steps
+from api.campaigns import steps as campaign_steps
 from api.casefile import history
 from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case, StepRecord, Submission, SubmissionState
@@ -47,6 +48,7 @@ STEPS_OF_KIND: dict[str, dict[str, Step]] = {
     CaseKind.BULLETIN: bulletin_steps.STEPS,
     CaseKind.DEMONSTRATION: station_steps.DEMONSTRATION_STEPS,
     CaseKind.RECTIFICATION: station_steps.RECTIFICATION_STEPS,
+    CaseKind.CAMPAIGN: campaign_steps.STEPS,
 }
 
 

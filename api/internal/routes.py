@@ -7,6 +7,7 @@ from api.audit.keys import signing_key
 from api.bulletins import service as bulletins
 from api.bulletins.figures import Month
 from api.calendar.service import working_calendar
+from api.campaigns import service as campaigns
 from api.deadlines.reckoning import EscalationPolicy
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, require_service
 from api.errors import Invalid
@@ -21,6 +22,8 @@ from workflows.messages import (
     ArchiveResult,
     BulletinOpen,
     BulletinOpened,
+    CampaignsOpen,
+    CampaignsOpened,
     CheckpointInput,
     CheckpointResult,
     DemonstrationOpen,
@@ -111,3 +114,13 @@ def open_demonstrations(
     year = body.year or local_date(body.at).year
     opened = duties.open_year(session=session, settings=settings, year=year, actor=SYSTEM)
     return DemonstrationOpened(year=year, case_nos=opened)
+
+
+@router.post("/campaigns", response_model=CampaignsOpened)
+def open_campaigns(
+    body: CampaignsOpen, session: SessionDep, settings: SettingsDep
+) -> CampaignsOpened:
+    """Opens the file of every campaign running in ``year`` (or ``at``'s), once each."""
+    year = body.year or local_date(body.at).year
+    opened = campaigns.open_year(session=session, settings=settings, year=year, actor=SYSTEM)
+    return CampaignsOpened(year=year, case_nos=opened)

@@ -104,6 +104,17 @@ def event_summary(event_type: str, data: dict[str, Any], unit_names: dict[str, s
             f"站点 {data.get('station')} 考核 {data.get('total')} 分，"
             f"低于合格线 {data.get('pass_mark')} 分"
         )
+    if event_type == "registered" and data.get("kind") == "campaign":
+        return f"专项整治 {data.get('campaign')}"
+    if event_type == "campaign_checkpoint":
+        behind = [unit_names.get(u, u) for u in data.get("behind", [])]
+        return f"进度落后：{'、'.join(behind)}" if behind else "各单位进度正常"
+    if event_type == "campaign_ended":
+        met = "、".join(unit_names.get(u, u) for u in data.get("met", [])) or "无"
+        missed = "、".join(unit_names.get(u, u) for u in data.get("missed", [])) or "无"
+        return f"完成：{met}；未完成：{missed}"
+    if event_type in ("campaign_tagged", "campaign_untagged"):
+        return f"专项整治：{data.get('campaign') or data.get('previous')}"
     if event_type == "demonstration_returned":
         return f"理由：{data.get('reason', '')}"
     if event_type == "registered":

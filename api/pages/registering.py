@@ -11,9 +11,9 @@ from uuid import uuid4
 from sqlmodel import Session
 
 from api import labels
+from api.campaigns import service as campaigns
 from api.casefile.lifecycle import Channel
 from api.cases.models import CaseCreate
-from api.cases.service import campaigns
 from api.config import Settings
 from api.units import service as units
 from api.units.models import UnitKind
@@ -86,7 +86,7 @@ def context(*, session: Session, settings: Settings, user: User) -> dict[str, An
         "kinds": KINDS,
         "channels": channels(user),
         "districts": suggest,
-        "campaigns": campaigns(settings.campaigns_file),
+        "campaigns": campaigns.names(session),
         "label": LABEL,
         "client_ref": uuid4().hex,
     }

@@ -558,8 +558,12 @@ def _record_mediation(
 
 
 CLUE_REPORTED = "已移交违法线索，另登记一件关联举报，由指挥中心受理审查"
+CAMPAIGN_SAVED = "专项整治已保存"
 # What the case page may say was done (its ?notice=): these only.
-NOTICES = {done for _, _, done in (*CLOCK.values(), *MEDIATION_RECORDS.values())} | {CLUE_REPORTED}
+NOTICES = {done for _, _, done in (*CLOCK.values(), *MEDIATION_RECORDS.values())} | {
+    CLUE_REPORTED,
+    CAMPAIGN_SAVED,
+}
 
 
 @router.post("/cases/{case_no}/mediation/{record}", response_class=HTMLResponse)

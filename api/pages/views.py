@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from api import labels
 from api.calendar.service import working_calendar
+from api.campaigns import service as campaigns
 from api.casefile import service as casefile
 from api.casefile.fold import CaseAsOf, fold
 from api.casefile.lifecycle import CaseKind, Status, is_open
@@ -250,7 +251,7 @@ def case_view(
         as_of=as_of,
         then=then,
         then_deadlines=then_deadlines,
-        campaigns=cases.campaigns(settings.campaigns_file),
+        campaigns=campaigns.names(session),
         duty=duty_facts(session, record),
     )
 

@@ -208,6 +208,12 @@ class Rectified(_Body):
     done_on: date
 
 
+class CampaignMeasures(_Body):
+    """说明进度落后的原因和下一步措施"""
+
+    measures: str = Field(min_length=1, max_length=5000)
+
+
 # --- the mediation ladder -----------------------------------------------------------------
 
 Channel = Literal["phone", "sms", "letter", "in_person", "online"]

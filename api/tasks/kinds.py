@@ -198,6 +198,15 @@ KINDS: dict[TaskKind, Kind] = {
             "complete_task",
         ),
         Kind(
+            TaskKind.CAMPAIGN_BEHIND,
+            "专项整治进度预警",
+            Role.SUPERVISOR,
+            TypeAdapter(forms.CampaignMeasures),
+            CaseWorkflow.complete_task,
+            _task_input(TaskKind.CAMPAIGN_BEHIND),
+            "complete_task",
+        ),
+        Kind(
             TaskKind.VERIFY,
             "举报核查",
             Role.HANDLER,

@@ -23,6 +23,7 @@ class TaskKind(StrEnum):
     NAME_SITES = "name_sites"  # 申报示范点（分局负责人，每年3月31日前）
     REVIEW_SITES = "review_sites"  # 审核示范点名单（市局督办人）
     RECTIFY = "rectify"  # 站点整改（考核不合格）
+    CAMPAIGN_BEHIND = "campaign_behind"  # 专项整治进度预警：分局说明措施
     # The mediation ladder (三位一体 + 诉调衔接); ``handle`` is its rung 1 (行政调解).
     RECONCILE = "reconcile"  # 和解：维权站记录商家和解结果
     NOTIFY_TERMINATION = "notify_termination"  # 终止调解告知双方，并定下一步

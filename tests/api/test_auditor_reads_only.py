@@ -81,6 +81,20 @@ def bodies() -> dict[str, Any]:
             "scores": {"sign": 10},
         },
         "/api/v1/stations/demonstrations": {"year": int(today()[:4])},
+        "/api/v1/campaigns": {
+            "code": "auditor-made",
+            "name": "审计",
+            "starts_on": today(),
+            "ends_on": today(),
+        },
+        "/api/v1/campaigns/years": {"year": int(today()[:4])},
+        "/api/v1/campaigns/{code}": {
+            "name": "审计",
+            "starts_on": today(),
+            "ends_on": today(),
+            "version": 1,
+        },
+        "/api/v1/cases/{case_no}/campaign": {"campaign": None},
     }
 
 

@@ -7,6 +7,7 @@ import pytest
 from temporalio.workflow import _Definition
 
 from api.bulletins import steps as bulletins
+from api.campaigns import steps as campaign_steps
 from api.cases import steps as cases
 from api.clock import steps as clock
 from api.config import Settings
@@ -100,6 +101,14 @@ def test_every_recorded_step_has_one_function() -> None:
         "bulletin": bulletins.STEPS,
         "demonstration": station_steps.DEMONSTRATION_STEPS,
         "rectification": station_steps.RECTIFICATION_STEPS,
+        "campaign": campaign_steps.STEPS,
+    }
+    # A campaign's: its opening, its stops reached, a branch's answer to a warning.
+    assert set(campaign_steps.STEPS) == {
+        "open_duty",
+        "deadline_passed",
+        "complete_task",
+        "recompute",
     }
     assert set(bulletins.STEPS) == {"draft_bulletin", "complete_task"}
     for duty in (station_steps.DEMONSTRATION_STEPS, station_steps.RECTIFICATION_STEPS):

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from sqlmodel import select
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from api.config import Settings
@@ -39,9 +40,10 @@ from tests.mediation import (
 from workflows.audit import AuditCheckpointWorkflow
 from workflows.bulletin import schedule_id as bulletin_schedule_id
 from workflows.case import workflow_id
+from workflows.duty import CAMPAIGNS_SCHEDULE_ID, YearlyCampaigns
 from workflows.duty import schedule_id as duty_schedule_id
 from workflows.mediation import mediation_id
-from workflows.messages import CheckpointInput
+from workflows.messages import CampaignsRequest, CheckpointInput
 
 HISTORIES = Path(__file__).parent / "histories"
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -297,7 +299,12 @@ async def test_record_audit_checkpoint_archiving(stack: Stack) -> None:
 async def write(stack: Stack, name: str, workflow_id: str) -> None:
     """Writes one workflow's history once it ends."""
     handle = stack.client.get_workflow_handle(workflow_id)
-    await handle.result()
+
+    async def ended() -> bool:
+        # Not ``result()``: on the time-skipping server its long poll may come back empty.
+        return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+
+    await eventually(ended, timeout=60)
     history = await handle.fetch_history()
     (HISTORIES / f"{name}.json").write_text(
         json.dumps(history.to_json_dict(), indent=1) + "\n", encoding="utf-8"
@@ -377,3 +384,48 @@ async def test_record_bulletin_published(stack: Stack) -> None:
     await write(stack, "v5_bulletin_published", f"bulletin-{file_no(stack)}")
     monthly = f"{bulletin_schedule_id(stack.settings.case_no_prefix)}-2026-11"
     await write(stack, "v5_monthly_bulletin", monthly)
+
+
+async def test_record_campaign_warned_and_ended(
+    skipping_stack: Stack, skipping_env: WorkflowEnvironment
+) -> None:
+    """A campaign of 120 days started by hand (``YearlyCampaigns``): its file
+    (``DutyWorkflow``, kind campaign) warns a branch behind at the quarter's end, takes its
+    answer, and ends with met and missed."""
+    from tests.api import test_campaigns as campaigns_
+
+    stack = skipping_stack
+    made = await stack.call("POST", "/api/v1/campaigns", "admin", json=campaigns_.campaign("rec"))
+    assert made.status_code == 201, made.text
+    await campaigns_.filed(stack, campaign="rec")
+    year = date.today().year
+    started = await stack.call("POST", "/api/v1/campaigns/years", "supervisor", json={"year": year})
+    assert started.status_code == 201, started.text
+    file_no = next(c for c in started.json()["data"] if c["code"] == "rec")["file_no"]
+    await skipping_env.sleep(timedelta(days=100))
+    await done(stack, file_no, "campaign_behind", "dongzhi-supervisor", {"measures": "加强检查"})
+    await skipping_env.sleep(timedelta(days=30))
+
+    async def closed() -> bool:
+        found = (await stack.call("GET", "/api/v1/campaigns/rec", "supervisor")).json()
+        return bool(found["status"] == "closed")
+
+    await eventually(closed, timeout=30)
+    await write(stack, "v5_campaign_warned_ended", f"campaign-{file_no}")
+
+
+@SQLITE_ONLY
+async def test_record_yearly_campaigns(stack: Stack) -> None:
+    """The schedule's workflow for 2025: it opens the year's campaign and starts its file."""
+    from tests.api import test_campaigns as campaigns_
+
+    body = campaigns_.campaign("rec", starts_on="2025-01-01", ends_on="2025-12-31")
+    assert (await stack.call("POST", "/api/v1/campaigns", "admin", json=body)).status_code == 201
+    handle = await stack.client.start_workflow(
+        YearlyCampaigns.run,
+        CampaignsRequest(year=2025),
+        id=f"{duty_schedule_id(stack.settings.case_no_prefix, CAMPAIGNS_SCHEDULE_ID)}-2025",
+        task_queue=stack.settings.task_queue,
+    )
+    await handle.result()
+    await write(stack, "v5_yearly_campaigns", handle.id)

@@ -4,9 +4,9 @@ A change to a workflow that running cases would not survive fails here: guard it
 ``workflow.patched`` and record a new history next to the old ones
 (``tests/workflows/record_histories.py``). ``complaint_*`` predate the supervision
 ladder, ``v2_*`` the mediation ladder; ``v3_*`` hold complaints with their mediations
-(``*.mediation-<n>.json``) and a report; ``v5_*`` the files that are not consumers' cases
-(the bulletin, the demonstration-site lists, a station's rectification) and the workflows
-their schedules start.
+(``*.mediation-<n>.json``) and a report; ``v5_*`` the files that are not consumers'
+cases (the bulletin, the demonstration-site lists, a station's rectification, a campaign)
+and the workflows their schedules start.
 """
 
 import json
@@ -20,7 +20,7 @@ from temporalio.worker import Replayer
 from workflows.audit import AuditCheckpointWorkflow
 from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
 from workflows.complaint import ComplaintWorkflow
-from workflows.duty import DutyWorkflow, YearlyDemonstrations
+from workflows.duty import DutyWorkflow, YearlyCampaigns, YearlyDemonstrations
 from workflows.mediation import MediationWorkflow
 from workflows.report import ReportWorkflow
 
@@ -39,6 +39,7 @@ async def test_recorded_history_replays(path: Path) -> None:
             MonthlyBulletin,
             DutyWorkflow,
             YearlyDemonstrations,
+            YearlyCampaigns,
         ],
         data_converter=pydantic_data_converter,
     )
@@ -63,4 +64,5 @@ def test_histories_of_every_workflow_type_are_present() -> None:
         "MonthlyBulletin",
         "DutyWorkflow",
         "YearlyDemonstrations",
+        "YearlyCampaigns",
     }
