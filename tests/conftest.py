@@ -7,9 +7,12 @@
 """
 
 import asyncio
+import atexit
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import traceback
 import uuid
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import pytest_asyncio
 from sqlalchemy import create_engine, event, text
@@ -308,6 +312,7 @@ async def running_stack(
     app = create_app(
         settings or database.settings, engine=database.engine, temporal_client=api_client or client
     )
+    await asyncio.to_thread(_from_template, database)
     await asyncio.to_thread(prepare_database, database.engine, database.settings)
     transport = httpx.ASGITransport(app=app)
     async with (
@@ -323,6 +328,111 @@ async def running_stack(
         async with worker:
             yield Stack(api, client, database.settings, database.engine, {})
     await _terminate_workflows(client, database.engine)
+
+
+# What ``prepare_database`` seeds a database from: a template is made per set of them.
+_SEEDS = (
+    "org_file",
+    "divisions_file",
+    "branch_areas_file",
+    "rules_file",
+    "campaigns_file",
+    "seed_demo_users",
+)
+_TEMPLATES: dict[tuple[str, ...], Path] = {}
+
+
+def _from_template(database: Database) -> None:
+    """A test's new SQLite database starts as a copy of one migrated and seeded once per
+    session (the 18 migrations and the seeds take most of a second; the copy a hundredth);
+    ``prepare_database`` then runs on it as on any start. A database the test built
+    itself (its file exists) is left as it is, and so is PostgreSQL."""
+    settings = database.settings
+    if database.kind == "postgres":
+        _postgres_from_template(database)
+        return
+    target = settings.data_dir / "weiquan.db"
+    if target.exists() or settings.database_url:
+        return
+    key = tuple(str(getattr(settings, name)) for name in _SEEDS)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        folder = Path(tempfile.mkdtemp(prefix="weiquan-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        made = settings.model_copy(update={"data_dir": folder})
+        engine = make_engine(made)
+        prepare_database(engine, made)
+        engine.dispose()  # the last connection closed: the WAL is in the file
+        template = _TEMPLATES[key] = folder / "weiquan.db"
+    shutil.copyfile(template, target)
+
+
+_DUMPS: dict[tuple[str, ...], tuple[str, str]] = {}
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def _postgres_from_template(database: Database) -> None:
+    """PostgreSQL's the same way: a template schema migrated and seeded once per session,
+    dumped (``pg_dump``: tables, indexes, triggers, rows, sequences), and the dump replayed
+    into the test's empty schema, under its name."""
+    settings = database.settings
+    schema = settings.database_schema
+    with database.engine.connect() as connection:
+        tables = connection.execute(
+            text("SELECT count(*) FROM information_schema.tables WHERE table_schema = :s"),
+            {"s": schema},
+        ).scalar()
+    if tables:
+        return  # the test built it itself
+    key = tuple(str(getattr(settings, name)) for name in _SEEDS)
+    if key not in _DUMPS:
+        template = f"tpl_{uuid.uuid4().hex[:16]}"
+        admin = create_engine(POSTGRES_URL)
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{template}"'))
+        folder = Path(tempfile.mkdtemp(prefix="weiquan-template-"))
+        atexit.register(shutil.rmtree, folder, True)
+        made = settings.model_copy(
+            update={"database_url": POSTGRES_URL, "database_schema": template, "data_dir": folder}
+        )
+        engine = make_engine(made)
+        try:
+            prepare_database(engine, made)
+        finally:
+            engine.dispose()
+        dumped = subprocess.run(
+            [
+                "pg_dump",
+                "--dbname",
+                _libpq(POSTGRES_URL),
+                "--schema",
+                template,
+                "--no-owner",
+                "--no-privileges",
+                "--inserts",
+                "--rows-per-insert=1000",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{template}" CASCADE'))
+        admin.dispose()
+        # psql's own commands (\restrict …) and the schema's creation are not replayed.
+        lines = [
+            line
+            for line in dumped.splitlines()
+            if not line.startswith("\\") and line != f"CREATE SCHEMA {template};"
+        ]
+        _DUMPS[key] = (template, "\n".join(lines))
+    template, dump = _DUMPS[key]
+    with psycopg.connect(_libpq(POSTGRES_URL), autocommit=False) as connection:
+        connection.execute(dump.replace(template, schema).encode())  # type: ignore[call-overload]
+        connection.commit()
 
 
 async def _terminate_workflows(client: Client, engine: Engine) -> None:

