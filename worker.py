@@ -4,6 +4,7 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -87,30 +88,39 @@ async def ensure_checkpoint_schedule(client: Client, settings: Settings) -> None
     await _ensure_schedule(client, SCHEDULE_ID, schedule)
 
 
-def bulletin_schedule(settings: Settings) -> Schedule:
-    """The monthly bulletin's Schedule: the 1st of each month at the configured hour
-    (Asia/Shanghai). Runs missed while the service was down are each caught up within
-    ``bulletin_catchup_days``, in order (one at a time); each opens its own month once."""
+def _calendar_schedule(
+    settings: Settings,
+    run: Any,
+    schedule_id: str,
+    calendar: ScheduleCalendarSpec,
+    catchup_days: int,
+) -> Schedule:
+    """A Schedule on a calendar (Asia/Shanghai) that starts ``run``. Runs missed while the
+    service was down are each caught up within ``catchup_days``, in order (one at a time),
+    and each opens its own period once."""
     return Schedule(
-        action=ScheduleActionStartWorkflow(
-            MonthlyBulletin.run,
-            id=bulletin.schedule_id(settings.case_no_prefix),
-            task_queue=settings.task_queue,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    day_of_month=[ScheduleRange(1)],
-                    hour=[ScheduleRange(settings.bulletin_hour)],
-                    minute=[ScheduleRange(settings.bulletin_minute)],
-                )
-            ],
-            time_zone_name="Asia/Shanghai",
-        ),
+        action=ScheduleActionStartWorkflow(run, id=schedule_id, task_queue=settings.task_queue),
+        spec=ScheduleSpec(calendars=[calendar], time_zone_name="Asia/Shanghai"),
         policy=SchedulePolicy(
             overlap=ScheduleOverlapPolicy.BUFFER_ALL,
-            catchup_window=timedelta(days=settings.bulletin_catchup_days),
+            catchup_window=timedelta(days=catchup_days),
         ),
+    )
+
+
+def bulletin_schedule(settings: Settings) -> Schedule:
+    """The monthly bulletin's Schedule: the 1st of each month at the configured hour,
+    caught up within ``bulletin_catchup_days``."""
+    return _calendar_schedule(
+        settings,
+        MonthlyBulletin.run,
+        bulletin.schedule_id(settings.case_no_prefix),
+        ScheduleCalendarSpec(
+            day_of_month=[ScheduleRange(1)],
+            hour=[ScheduleRange(settings.bulletin_hour)],
+            minute=[ScheduleRange(settings.bulletin_minute)],
+        ),
+        settings.bulletin_catchup_days,
     )
 
 
@@ -122,31 +132,25 @@ async def ensure_bulletin_schedule(client: Client, settings: Settings) -> None:
     )
 
 
+def _january(settings: Settings, day: int) -> ScheduleCalendarSpec:
+    return ScheduleCalendarSpec(
+        month=[ScheduleRange(1)],
+        day_of_month=[ScheduleRange(day)],
+        hour=[ScheduleRange(settings.bulletin_hour)],
+        minute=[ScheduleRange(settings.bulletin_minute)],
+    )
+
+
 def demonstration_schedule(settings: Settings) -> Schedule:
     """The demonstration sites' Schedule: each January on ``demonstration_open_day`` at
-    ``bulletin_hour`` (Asia/Shanghai), every branch is given its list to name. A run missed
-    is caught up within ``demonstration_catchup_days``; each opens its own year once."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            YearlyDemonstrations.run,
-            id=duty.schedule_id(settings.case_no_prefix),
-            task_queue=settings.task_queue,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    month=[ScheduleRange(1)],
-                    day_of_month=[ScheduleRange(settings.demonstration_open_day)],
-                    hour=[ScheduleRange(settings.bulletin_hour)],
-                    minute=[ScheduleRange(settings.bulletin_minute)],
-                )
-            ],
-            time_zone_name="Asia/Shanghai",
-        ),
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.BUFFER_ALL,
-            catchup_window=timedelta(days=settings.demonstration_catchup_days),
-        ),
+    ``bulletin_hour``, every branch is given its list to name; caught up within
+    ``demonstration_catchup_days``."""
+    return _calendar_schedule(
+        settings,
+        YearlyDemonstrations.run,
+        duty.schedule_id(settings.case_no_prefix),
+        _january(settings, settings.demonstration_open_day),
+        settings.demonstration_catchup_days,
     )
 
 
@@ -159,30 +163,15 @@ async def ensure_demonstration_schedule(client: Client, settings: Settings) -> N
 
 
 def campaigns_schedule(settings: Settings) -> Schedule:
-    """The campaigns' Schedule: each 1 January at ``bulletin_hour`` (Asia/Shanghai), the
-    file of every campaign running in the year is opened. A run missed is caught up within
-    ``demonstration_catchup_days``; each opens its own campaigns once."""
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            YearlyCampaigns.run,
-            id=duty.schedule_id(settings.case_no_prefix, duty.CAMPAIGNS_SCHEDULE_ID),
-            task_queue=settings.task_queue,
-        ),
-        spec=ScheduleSpec(
-            calendars=[
-                ScheduleCalendarSpec(
-                    month=[ScheduleRange(1)],
-                    day_of_month=[ScheduleRange(1)],
-                    hour=[ScheduleRange(settings.bulletin_hour)],
-                    minute=[ScheduleRange(settings.bulletin_minute)],
-                )
-            ],
-            time_zone_name="Asia/Shanghai",
-        ),
-        policy=SchedulePolicy(
-            overlap=ScheduleOverlapPolicy.BUFFER_ALL,
-            catchup_window=timedelta(days=settings.demonstration_catchup_days),
-        ),
+    """The campaigns' Schedule: each 1 January at ``bulletin_hour``, the file of every
+    campaign running in the year is opened; caught up within
+    ``demonstration_catchup_days``."""
+    return _calendar_schedule(
+        settings,
+        YearlyCampaigns.run,
+        duty.schedule_id(settings.case_no_prefix, duty.CAMPAIGNS_SCHEDULE_ID),
+        _january(settings, 1),
+        settings.demonstration_catchup_days,
     )
 
 

@@ -68,6 +68,27 @@ class DutyWorkflow(CaseWorkflow):
         return self._status in TERMINAL
 
 
+async def _start_files(case_nos: list[str], input: DutyInput) -> None:
+    """Starts each file's ``DutyWorkflow`` (``input`` says the kind) unless it runs or ran
+    already; it outlives the run that started it."""
+    for case_no in case_nos:
+        try:
+            await workflow.start_child_workflow(
+                DutyWorkflow.run,
+                input.model_copy(update={"case_no": case_no}),
+                id=workflow_id(case_no, input.kind),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # under way, or done
+
+
+# The year's files are opened by one call to the API, retried until it answers.
+OPEN_TIMEOUT = timedelta(minutes=5)
+OPEN_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+
+
 @workflow.defn
 class YearlyDemonstrations:
     """Opens every branch's demonstration-site list of the year (``open_demonstrations``:
@@ -82,20 +103,10 @@ class YearlyDemonstrations:
             "open_demonstrations",
             DemonstrationOpen(year=input.year if input else None, at=at),
             result_type=DemonstrationOpened,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+            start_to_close_timeout=OPEN_TIMEOUT,
+            retry_policy=OPEN_RETRY,
         )
-        for case_no in opened.case_nos:
-            try:
-                await workflow.start_child_workflow(
-                    DutyWorkflow.run,
-                    DutyInput(case_no=case_no, kind="demonstration"),
-                    id=workflow_id(case_no, "demonstration"),
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                )
-            except WorkflowAlreadyStartedError:
-                pass  # the branch's list is under way, or done
+        await _start_files(opened.case_nos, DutyInput(case_no="", kind="demonstration"))
         return opened
 
 
@@ -111,18 +122,11 @@ class YearlyCampaigns:
             "open_campaigns",
             CampaignsOpen(year=input.year if input else None, at=at),
             result_type=CampaignsOpened,
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5)),
+            start_to_close_timeout=OPEN_TIMEOUT,
+            retry_policy=OPEN_RETRY,
         )
-        for case_no in opened.case_nos:
-            try:
-                await workflow.start_child_workflow(
-                    DutyWorkflow.run,
-                    DutyInput(case_no=case_no, kind="campaign", escalation=False),
-                    id=workflow_id(case_no, "campaign"),
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
-                )
-            except WorkflowAlreadyStartedError:
-                pass  # the campaign runs, or ran
+        # A campaign's deadlines are the days it looks at the progress: no escalation.
+        await _start_files(
+            opened.case_nos, DutyInput(case_no="", kind="campaign", escalation=False)
+        )
         return opened
