@@ -451,6 +451,15 @@ async def _terminate_workflows(client: Client, engine: Engine) -> None:
 
 
 @pytest_asyncio.fixture
+async def skipping_stack(
+    sqlite_database: Database, skipping_env: WorkflowEnvironment
+) -> AsyncIterator[Stack]:
+    """A stack on the time-skipping server (SQLite), for what takes days of deadlines."""
+    async with running_stack(sqlite_database, skipping_env.client) as stack:
+        yield stack
+
+
+@pytest_asyncio.fixture
 async def year_end_stack(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     """A stack whose demonstration-site lists are due on 31 December, a day never past
     while a test runs (the configured 31 March is, for three quarters of the year)."""

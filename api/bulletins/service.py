@@ -24,7 +24,8 @@ from api.bulletins import document, figures
 from api.bulletins.figures import CaseLine, Month
 from api.bulletins.models import Bulletin
 from api.casefile import history
-from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile import service as casefile
+from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import utcnow
@@ -128,23 +129,16 @@ def _open(
         raise NotFound("unit.not_found", "the command centre is not among the units")
     rules = rules_in_force(session=session, settings=settings)
     no = file_no(month, version, settings.case_no_prefix)
-    session.add(
-        Case(
-            case_no=no,
-            kind=CaseKind.BULLETIN,
-            channel=Channel.EX_OFFICIO,
-            status=Status.REGISTERED,
-            unit=centre,
-            received_at=now,
-            registered_at=now,
-            registered_by=actor,
-            registered_unit=centre,
-            rule_set=rules.for_received(now).code,
-            linked_case_no=replaces,
-            client_ref=client_ref(month, version),
-        )
+    casefile.open_file(
+        session=session,
+        case_no=no,
+        kind=CaseKind.BULLETIN,
+        unit=centre,
+        actor=actor,
+        rule_set=rules.for_received(now).code,
+        linked_case_no=replaces,
+        client_ref=client_ref(month, version),
     )
-    session.flush()
     found = figures.compute(session, month, min_cases=settings.bulletin_min_cases)
     lines = figures.branch_cases(session, month)
     bulletin = Bulletin(

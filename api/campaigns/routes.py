@@ -88,9 +88,7 @@ def public(session: Session, campaign: Campaign, branch: str | None) -> Campaign
 @router.get("/campaigns", response_model=CampaignsPublic)
 def list_campaigns(session: SessionDep, user: CurrentUser) -> CampaignsPublic:
     """Every campaign with each branch's progress today (a branch sees its own)."""
-    branch = service.readable(user)
-    found = [public(session, c, branch) for c in service.listed(session)]
-    return CampaignsPublic(data=found, count=len(found))
+    return _listed(session=session, user=user)
 
 
 @router.post("/campaigns", response_model=CampaignPublic, status_code=201)

@@ -32,7 +32,8 @@ from api.campaigns.models import (
     CampaignUpdate,
 )
 from api.casefile import history
-from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile import service as casefile
+from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import utcnow
@@ -332,24 +333,16 @@ def open_year(*, session: Session, settings: Settings, year: int, actor: str) ->
 
 def _open(session: Session, settings: Settings, campaign: Campaign, actor: str) -> None:
     no = file_no(campaign, settings.case_no_prefix)
-    now = utcnow()
     rules = rules_in_force(session=session, settings=settings)
     try:
-        session.add(
-            Case(
-                case_no=no,
-                kind=CaseKind.CAMPAIGN,
-                channel=Channel.EX_OFFICIO,
-                status=Status.REGISTERED,
-                unit=CITY_UNIT,
-                received_at=now,
-                registered_at=now,
-                registered_by=actor,
-                registered_unit=CITY_UNIT,
-                rule_set=rules.for_received(now).code,
-            )
+        casefile.open_file(
+            session=session,
+            case_no=no,
+            kind=CaseKind.CAMPAIGN,
+            unit=CITY_UNIT,
+            actor=actor,
+            rule_set=rules.for_received(utcnow()).code,
         )
-        session.flush()
         campaign.case_no = no
         session.add(campaign)
         history.append(

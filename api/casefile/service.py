@@ -7,7 +7,7 @@ from uuid import uuid4
 from pydantic import BaseModel
 from sqlmodel import Session, col, or_, select
 
-from api.casefile.lifecycle import CaseKind
+from api.casefile.lifecycle import CaseKind, Channel, Status
 from api.casefile.models import Case, Submission, SubmissionState
 from api.db import utcnow
 from api.errors import NotFound
@@ -90,3 +90,36 @@ def refuse_submission(*, session: Session, submission_id: str) -> bool:
     session.add(submission)
     session.commit()
     return True
+
+
+def open_file(
+    *,
+    session: Session,
+    case_no: str,
+    kind: CaseKind,
+    unit: str,
+    actor: str,
+    rule_set: str,
+    linked_case_no: str | None = None,
+    client_ref: str | None = None,
+) -> Case:
+    """A file the bureau opens itself (a bulletin, a duty, a campaign): registered now by
+    ``actor`` for ``unit``, its workflow still to start. Added and flushed, not committed."""
+    now = utcnow()
+    case = Case(
+        case_no=case_no,
+        kind=kind,
+        channel=Channel.EX_OFFICIO,
+        status=Status.REGISTERED,
+        unit=unit,
+        received_at=now,
+        registered_at=now,
+        registered_by=actor,
+        registered_unit=unit,
+        rule_set=rule_set,
+        linked_case_no=linked_case_no,
+        client_ref=client_ref,
+    )
+    session.add(case)
+    session.flush()
+    return case

@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.casefile import history
-from api.casefile.lifecycle import CaseKind, Channel, Status
+from api.casefile import service as casefile
+from api.casefile.lifecycle import CaseKind
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import utcnow
@@ -56,23 +57,15 @@ def due_of(settings: Settings, year: int) -> date:
 def _file(
     session: Session, settings: Settings, case_no: str, kind: CaseKind, unit: str, actor: str
 ) -> Case:
-    now = utcnow()
     rules = rules_in_force(session=session, settings=settings)
-    case = Case(
+    return casefile.open_file(
+        session=session,
         case_no=case_no,
         kind=kind,
-        channel=Channel.EX_OFFICIO,
-        status=Status.REGISTERED,
         unit=unit,
-        received_at=now,
-        registered_at=now,
-        registered_by=actor,
-        registered_unit=unit,
-        rule_set=rules.for_received(now).code,
+        actor=actor,
+        rule_set=rules.for_received(utcnow()).code,
     )
-    session.add(case)
-    session.flush()
-    return case
 
 
 # --- demonstration sites ---------------------------------------------------------------------

@@ -12,12 +12,10 @@ and non-personal facts only (``test_privacy.py``).
 """
 
 import json
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
 from sqlmodel import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
@@ -25,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.config import Settings
 from api.mediation.models import Mediation
 from tests.api import test_station_duties as duties_
-from tests.conftest import Database, Stack, open_task, register, running_stack
+from tests.conftest import Stack, open_task, register
 from tests.factories import complaint, eventually
 from tests.mediation import (
     applied,
@@ -128,14 +126,6 @@ async def test_record_report_filed_and_decided(stack: Stack) -> None:
     await done(stack, case_no, "notify_reporter", "guichi", {"channel": "phone"})
     await done(stack, case_no, "investigate", "guichi", {"decision": "penalty", "summary": "罚款"})
     await save(stack, "v3_report_filed_told_penalty", case_no, kind="report")
-
-
-@pytest_asyncio.fixture
-async def skipping_stack(
-    sqlite_database: Database, skipping_env: WorkflowEnvironment
-) -> AsyncIterator[Stack]:
-    async with running_stack(sqlite_database, skipping_env.client) as stack:
-        yield stack
 
 
 async def test_record_mediation_ended_by_law_then_litigation_not_sued(

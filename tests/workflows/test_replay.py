@@ -17,12 +17,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.audit import AuditCheckpointWorkflow
-from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
-from workflows.complaint import ComplaintWorkflow
-from workflows.duty import DutyWorkflow, YearlyCampaigns, YearlyDemonstrations
-from workflows.mediation import MediationWorkflow
-from workflows.report import ReportWorkflow
+from worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -30,17 +25,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[
-            ComplaintWorkflow,
-            MediationWorkflow,
-            ReportWorkflow,
-            AuditCheckpointWorkflow,
-            BulletinWorkflow,
-            MonthlyBulletin,
-            DutyWorkflow,
-            YearlyDemonstrations,
-            YearlyCampaigns,
-        ],
+        workflows=WORKFLOWS,
         data_converter=pydantic_data_converter,
     )
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
