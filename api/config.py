@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     # A station assessed below the pass mark is rectified (整改) by its branch within this
     # many working days of the assessment.
     station_rectification_working_days: int = Field(default=20, ge=1, le=250)
+    # Quality monitoring (商品质量监测): a failed sample's outlet takes the lot off sale
+    # (退市) within this many working days of its commodity's clean-up (or of the failed
+    # result, once the clean-up runs); an XLSX of results has at most this many rows.
+    monitoring_delisting_working_days: int = Field(default=5, ge=1, le=250)
+    monitoring_import_max_rows: int = Field(default=5000, ge=1, le=100000)
 
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None
@@ -195,6 +200,9 @@ class Settings(BaseSettings):
     )
     rules_file: Path = Path(__file__).resolve().parent.parent / "config" / "rulesets.json"
     campaigns_file: Path = Path(__file__).resolve().parent.parent / "config" / "campaigns.json"
+    # The commodities and kinds of area a monitoring plan may name, and a new plan's
+    # failure-rate threshold and minimum samples (商品质量监测).
+    monitoring_file: Path = Path(__file__).resolve().parent.parent / "config" / "monitoring.json"
     # The people's mediation committees (人民调解委员会) a branch may refer a dispute to.
     committees_file: Path = Path(__file__).resolve().parent.parent / "config" / "committees.json"
 

@@ -34,6 +34,7 @@ KIND = {
     "demonstration": "示范点名单",
     "rectification": "站点整改",
     "campaign": "专项整治",
+    "delisting": "不合格商品退市",
 }
 
 CHANNEL = {
@@ -64,6 +65,7 @@ DEADLINE = {
     "demonstration": "示范点申报时限",
     "rectification": "整改时限",
     "campaign_end": "专项整治期满，核定完成情况",
+    "delisting": "退市时限",
 }
 # A campaign's stops at each quarter's end (campaign_2026q1 …).
 _QUARTER = ("一", "二", "三", "四")
@@ -165,6 +167,8 @@ EVENT = {
     "campaign_checkpoint": "专项整治进度检查",
     "campaign_ended": "专项整治结束",
     "campaign_measures": "说明整改措施",
+    "delisted": "不合格商品退市完成",
+    "sample_reported": "质量监测不合格立案举报",
 }
 
 RUNG = {
@@ -300,6 +304,7 @@ FIELD = {
     "scenic": "景区示范点",
     "done_on": "完成日期",
     "measures": "原因和措施",
+    "quantity": "下架（退市）数量",
 }
 
 # The API's error codes (``{"detail": …, "code": …}``), as the workplace shows them.
@@ -380,6 +385,25 @@ ERROR = {
     "campaigns.taken": "该专项整治编号已被使用",
     "campaigns.unknown_branch": "没有这个分局或县局",
     "campaigns.year": "只能开始本年度或上一年度的专项整治",
+    "monitoring.batch_empty": "该批次还没有样品，不能公开",
+    "monitoring.batch_exists": "该批次编号已被使用",
+    "monitoring.batch_published": "该批次已公开，不能再录入样品",
+    "monitoring.changed": "该监测方案已被他人修改，请刷新后重试",
+    "monitoring.done_in_future": "退市完成日期不能晚于今天",
+    "monitoring.no_batch": "没有这个抽检批次",
+    "monitoring.no_cleanup": "没有这个专项清查",
+    "monitoring.no_plan": "该年度还没有商品质量监测方案",
+    "monitoring.no_sample": "没有这个样品",
+    "monitoring.not_a_delisting": "这不是不合格商品退市",
+    "monitoring.not_xlsx": "上传的文件不是 Excel（.xlsx）文件",
+    "monitoring.plan_exists": "该年度已有监测方案",
+    "monitoring.rows_invalid": "导入文件有错误，整个文件未导入；请按行号改正后重新导入",
+    "monitoring.sample_exists": "该样品编号已录入",
+    "monitoring.sample_invalid": "样品信息有误",
+    "monitoring.sample_passed": "该样品检验合格，不能据此立案",
+    "monitoring.too_many_rows": "导入文件行数过多",
+    "monitoring.unknown_area": "没有这种区域类型",
+    "monitoring.unknown_commodity": "商品目录中没有这种商品",
     "stations.changed": "该站点已被他人修改，请刷新后重试",
     "stations.wrong_host": "该站点不是这一类的12315五进站点",
     "stations.year_not_begun": "该年度尚未开始",

@@ -40,11 +40,14 @@ from api.incidents.routes import router as incidents_router
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
 from api.migrations import migrate
+from api.monitoring.routes import disclosure_router
+from api.monitoring.routes import router as monitoring_router
 from api.pages import render as page_render
 from api.pages import routes as pages
 from api.pages.admin import router as admin_pages_router
 from api.pages.bulletins import router as bulletin_pages_router
 from api.pages.campaigns import router as campaign_pages_router
+from api.pages.monitoring import router as monitoring_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.pages.stations import router as station_pages_router
@@ -156,6 +159,8 @@ def create_app(
         mediation_router,
         stations_router,
         campaigns_router,
+        monitoring_router,
+        disclosure_router,
     ):
         # Every route documents the errors any route can give (401, 403, 404, 409, 503).
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
@@ -165,6 +170,7 @@ def create_app(
     app.include_router(bulletin_pages_router)
     app.include_router(station_pages_router)
     app.include_router(campaign_pages_router)
+    app.include_router(monitoring_pages_router)
     app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi

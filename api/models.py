@@ -8,6 +8,15 @@ from api.casefile.models import Case, Event, StepRecord, Submission
 from api.deadlines.models import Deadline, DeadlinePause
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
+from api.monitoring.models import (
+    CleanUp,
+    Delisting,
+    MonitoringChange,
+    MonitoringPlan,
+    Sample,
+    SampleImport,
+    SamplingBatch,
+)
 from api.rules.models import RuleSetChange, RuleSetRecord
 from api.stations.models import Division, Station, StationAssessment, StationChange
 from api.supervision.models import (
@@ -22,6 +31,13 @@ from api.units.models import Unit
 from api.users.models import User, UserChange
 
 __all__ = [
+    "CleanUp",
+    "Delisting",
+    "MonitoringChange",
+    "MonitoringPlan",
+    "Sample",
+    "SampleImport",
+    "SamplingBatch",
     "AuditCheckpoint",
     "AuditLeaf",
     "Bulletin",

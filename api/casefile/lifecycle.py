@@ -17,6 +17,7 @@ class CaseKind(StrEnum):
     DEMONSTRATION = "demonstration"  # 示范点名单（每年每分局一份）
     RECTIFICATION = "rectification"  # 整改（考核不合格的站点）
     CAMPAIGN = "campaign"  # 专项整治（其期间的季度进度检查与最终结果）
+    DELISTING = "delisting"  # 不合格商品退市（质量监测专项清查，每个不合格样品一份）
 
 
 # The kinds that are consumers' cases (lists, search and figures are of these).
@@ -27,6 +28,7 @@ DUTIES: tuple[CaseKind, ...] = (
     CaseKind.DEMONSTRATION,
     CaseKind.RECTIFICATION,
     CaseKind.CAMPAIGN,
+    CaseKind.DELISTING,
 )
 
 
@@ -149,6 +151,7 @@ _TABLES = {
     CaseKind.DEMONSTRATION: DUTY_ALLOWED,
     CaseKind.RECTIFICATION: DUTY_ALLOWED,
     CaseKind.CAMPAIGN: DUTY_ALLOWED,
+    CaseKind.DELISTING: DUTY_ALLOWED,
 }
 
 

@@ -181,6 +181,8 @@ def check_facts(
         duties.check_sites(session, str(case.unit), named)
     if isinstance(body, forms.Rectified) and body.done_on > local_date(utcnow()):
         raise Invalid(("done_on", "the rectification cannot be done after today"))
+    if isinstance(body, forms.Delisted) and body.done_on > local_date(utcnow()):
+        raise Invalid(("done_on", "the delisting cannot be done after today"))
 
 
 def completion(

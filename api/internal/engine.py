@@ -22,6 +22,7 @@ from api.deadlines import service as deadlines
 from api.errors import NotFound, Refused
 from api.mediation import steps as mediation_steps
 from api.mediation.models import Mediation
+from api.monitoring import steps as monitoring_steps
 from api.stations import steps as station_steps
 from api.steps.kit import Step, StepContext
 from api.supervision import rollup
@@ -49,6 +50,7 @@ STEPS_OF_KIND: dict[str, dict[str, Step]] = {
     CaseKind.DEMONSTRATION: station_steps.DEMONSTRATION_STEPS,
     CaseKind.RECTIFICATION: station_steps.RECTIFICATION_STEPS,
     CaseKind.CAMPAIGN: campaign_steps.STEPS,
+    CaseKind.DELISTING: monitoring_steps.STEPS,
 }
 
 

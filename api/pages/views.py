@@ -25,6 +25,8 @@ from api.mediation import ladder
 from api.mediation import service as mediation
 from api.mediation.models import LadderDetail, Mediation
 from api.mediation.steps import LADDER_KINDS, consent_gap, has_ended
+from api.monitoring import service as monitoring
+from api.monitoring.models import Sample
 from api.pages import forms, present
 from api.rules.service import rules_in_force
 from api.stations import duties
@@ -178,6 +180,27 @@ def duty_facts(session: Session, case: Case) -> DutyFacts | None:
         if found.done_on is not None:
             facts.append(("整改完成", f"{labels.day(found.done_on)}：{found.summary}", ""))
         return DutyFacts(facts)
+    if case.kind == CaseKind.DELISTING:
+        delisting, sample = monitoring.delisting_of_case(session, case.case_no)
+        what = " ".join(x for x in (sample.brand, sample.product, sample.model) if x)
+        facts = [
+            ("样品", sample.sample_no, f"/monitoring/samples/{sample.sample_no}"),
+            ("不合格商品", what + (f"（批号 {sample.lot}）" if sample.lot else ""), ""),
+            ("经营场所", f"{sample.outlet}（{sample.business}）", ""),
+            ("不合格项目", "、".join(sample.failed_items), ""),
+            ("专项清查", "查看本次专项清查", f"/monitoring/cleanups/{delisting.cleanup_id}"),
+        ]
+        if delisting.done_on is not None:
+            facts.append(
+                ("退市完成", f"{labels.day(delisting.done_on)}：下架 {delisting.quantity} 件", "")
+            )
+        return DutyFacts(facts)
+    if case.kind == CaseKind.REPORT:
+        sample_no = session.exec(
+            select(Sample.sample_no).where(Sample.report_no == case.case_no)
+        ).first()
+        if sample_no is not None:
+            return DutyFacts([("质量监测样品", sample_no, f"/monitoring/samples/{sample_no}")])
     return None
 
 

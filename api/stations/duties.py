@@ -153,7 +153,7 @@ class Duty:
         return self.deadline is not None and self.deadline.state == DeadlineState.OVERDUE
 
 
-def _duties(session: Session, case_nos: list[str]) -> dict[str, Duty]:
+def duties_of(session: Session, case_nos: list[str]) -> dict[str, Duty]:
     cases = {
         c.case_no: c for c in session.exec(select(Case).where(col(Case.case_no).in_(case_nos)))
     }
@@ -173,7 +173,7 @@ def demonstrations(
     if branch is not None:
         query = query.where(DemonstrationList.branch == branch)
     lists = list(session.exec(query.order_by(col(DemonstrationList.branch))).all())
-    duties = _duties(session, [each.case_no for each in lists])
+    duties = duties_of(session, [each.case_no for each in lists])
     return [(each, duties[each.case_no]) for each in lists if each.case_no in duties]
 
 
@@ -265,5 +265,5 @@ def rectifications(*, session: Session, station: str) -> list[tuple[StationRecti
             .order_by(col(StationRectification.id))
         ).all()
     )
-    duties = _duties(session, [r.case_no for r in rows])
+    duties = duties_of(session, [r.case_no for r in rows])
     return [(r, duties[r.case_no]) for r in rows if r.case_no in duties]

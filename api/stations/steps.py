@@ -215,7 +215,7 @@ def _rectified(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
     kit.close(ctx, case, Status.CLOSED, taken.actor, taken.at)
 
 
-def _complete(by_kind: dict[TaskKind, Step]) -> Step:
+def by_task_kind(by_kind: dict[TaskKind, Step]) -> Step:
     """``complete_task`` applied by the kind of the task it completes."""
 
     def complete(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
@@ -229,7 +229,7 @@ def _complete(by_kind: dict[TaskKind, Step]) -> Step:
 
 
 # What every duty takes besides its own: the escalation, and the calendar's recompute.
-_SHARED: dict[str, Step] = {
+DUTY_SHARED: dict[str, Step] = {
     **supervision.STEPS,
     "recompute": clock.STEPS["recompute"],
     "request_extension": clock.STEPS["request_extension"],
@@ -237,12 +237,12 @@ _SHARED: dict[str, Step] = {
 }
 
 DEMONSTRATION_STEPS: dict[str, Step] = {
-    **_SHARED,
+    **DUTY_SHARED,
     "open_duty": open_demonstration,
-    "complete_task": _complete({TaskKind.NAME_SITES: _name, TaskKind.REVIEW_SITES: _review}),
+    "complete_task": by_task_kind({TaskKind.NAME_SITES: _name, TaskKind.REVIEW_SITES: _review}),
 }
 RECTIFICATION_STEPS: dict[str, Step] = {
-    **_SHARED,
+    **DUTY_SHARED,
     "open_duty": open_rectification,
-    "complete_task": _complete({TaskKind.RECTIFY: _rectified}),
+    "complete_task": by_task_kind({TaskKind.RECTIFY: _rectified}),
 }

@@ -40,6 +40,7 @@ class DutyTerms:
     demonstration_due: tuple[int, int]  # (month, day) a branch names its sites by
     resubmit_working_days: int  # a list sent back is due again after this many
     rectification_working_days: int  # a station below the pass mark is rectified within
+    delisting_working_days: int  # a failed sample's lot is taken off sale within
 
     @classmethod
     def of(cls, settings: Settings) -> "DutyTerms":
@@ -47,6 +48,7 @@ class DutyTerms:
             settings.demonstration_due_day,
             settings.demonstration_resubmit_working_days,
             settings.station_rectification_working_days,
+            settings.monitoring_delisting_working_days,
         )
 
 

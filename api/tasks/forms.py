@@ -208,6 +208,14 @@ class Rectified(_Body):
     done_on: date
 
 
+class Delisted(_Body):
+    """退市完成：下架（退市）数量与完成日期"""
+
+    quantity: int = Field(ge=0, le=10_000_000)
+    done_on: date
+    note: str | None = Field(default=None, max_length=5000)
+
+
 class CampaignMeasures(_Body):
     """说明进度落后的原因和下一步措施"""
 

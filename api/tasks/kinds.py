@@ -198,6 +198,15 @@ KINDS: dict[TaskKind, Kind] = {
             "complete_task",
         ),
         Kind(
+            TaskKind.DELIST,
+            "不合格商品退市",
+            Role.HANDLER,
+            TypeAdapter(forms.Delisted),
+            CaseWorkflow.complete_task,
+            _task_input(TaskKind.DELIST),
+            "complete_task",
+        ),
+        Kind(
             TaskKind.CAMPAIGN_BEHIND,
             "专项整治进度预警",
             Role.SUPERVISOR,

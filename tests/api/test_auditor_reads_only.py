@@ -95,6 +95,32 @@ def bodies() -> dict[str, Any]:
             "version": 1,
         },
         "/api/v1/cases/{case_no}/campaign": {"campaign": None},
+        "/api/v1/monitoring/plans": {
+            "year": 2027,
+            "targets": [{"commodity": "appliances", "area": "village", "target": 1}],
+        },
+        "/api/v1/monitoring/plans/{year}": {
+            "targets": [{"commodity": "appliances", "area": "village", "target": 1}],
+            "version": 1,
+        },
+        "/api/v1/monitoring/batches": {"code": "auditor-made", "year": 2027, "name": "审计"},
+        "/api/v1/monitoring/batches/{code}/samples": {
+            "sample_no": "A1",
+            "unit": "guichi",
+            "area": "village",
+            "outlet": "审计",
+            "business": "审计",
+            "credit_code": "91341702MA2N00000X",
+            "commodity": "appliances",
+            "product": "审计",
+            "sampled_on": today(),
+            "tested_by": "审计",
+            "passed": True,
+        },
+        # multipart: the file is sent by the loop below
+        "/api/v1/monitoring/batches/{code}/imports": None,
+        "/api/v1/monitoring/batches/{code}/publish": None,
+        "/api/v1/monitoring/samples/{sample_no}/report": None,
     }
 
 
@@ -130,14 +156,16 @@ async def test_every_write_route_refuses_the_auditor(stack: Stack) -> None:
         "incident_id": 1,
         "username": "guichi",
         "month": "2026-11",
+        "sample_no": "A1",
     }
     answers = {}
     for method, path in writes:
         url = path.format(**{k: v for k, v in values.items() if "{" + k + "}" in path})
         body = known[path]
-        response = await stack.call(
-            method.upper(), url, "auditor", **({} if body is None else {"json": body})
-        )
+        sent: dict[str, Any] = {} if body is None else {"json": body}
+        if path.endswith("/imports"):
+            sent = {"files": {"file": ("审计.xlsx", b"PK", "application/octet-stream")}}
+        response = await stack.call(method.upper(), url, "auditor", **sent)
         answers[f"{method.upper()} {path}"] = response.status_code
     assert set(answers.values()) == {403}, answers
 

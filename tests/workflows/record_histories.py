@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.config import Settings
 from api.mediation.models import Mediation
+from tests.api import test_monitoring as monitoring_
 from tests.api import test_station_duties as duties_
 from tests.conftest import Stack, open_task, register
 from tests.factories import complaint, eventually
@@ -419,3 +420,14 @@ async def test_record_yearly_campaigns(stack: Stack) -> None:
     )
     await handle.result()
     await write(stack, "v5_yearly_campaigns", handle.id)
+
+
+@SQLITE_ONLY
+async def test_record_delisting_done(stack: Stack) -> None:
+    """A failed sample's delisting (退市), opened by its commodity's clean-up and done by
+    its branch."""
+    await monitoring_.ready(stack, minimum_samples=1)
+    entered = await monitoring_.enter(stack, monitoring_.sample("H1", False))
+    (file_no,) = entered.json()["delistings"]
+    await done(stack, file_no, "delist", "guichi", {"quantity": 6, "done_on": today()})
+    await write(stack, "v5_delisting_done", f"delisting-{file_no}")
