@@ -2,9 +2,9 @@
 edited and closed with its history, and the coverage of each branch; through the same
 service as ``/api/v1/stations``."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -253,7 +253,10 @@ def coverage_page(
 
 @router.get("/stations/demonstrations", response_class=HTMLResponse)
 def demonstrations_page(
-    request: Request, session: SessionDep, user: PageUser, year: int | None = None
+    request: Request,
+    session: SessionDep,
+    user: PageUser,
+    year: Annotated[int | None, Query(ge=2000, le=2999)] = None,
 ) -> HTMLResponse:
     """Each branch's demonstration-site list of the year, and (city supervisors) the year
     started by hand."""

@@ -173,7 +173,10 @@ def coverage_xlsx(found: list[service.BranchCoverage]) -> Response:
 
 @router.get("/stations/assessments", response_model=list[AssessmentPublic])
 def list_assessments(
-    session: SessionDep, user: CurrentUser, year: int, branch: str | None = None
+    session: SessionDep,
+    user: CurrentUser,
+    year: Annotated[int, Query(ge=2000, le=2999)],
+    branch: str | None = None,
 ) -> Any:
     """Each open station's latest assessment of the year; ``passed`` false: to be
     rectified (整改)."""
