@@ -141,6 +141,8 @@ class Settings(BaseSettings):
     # result, once the clean-up runs); an XLSX of results has at most this many rows.
     monitoring_delisting_working_days: int = Field(default=5, ge=1, le=250)
     monitoring_import_max_rows: int = Field(default=5000, ge=1, le=100000)
+    # A sector review's finding (社会评议) is rectified within this many working days of it.
+    review_rectification_working_days: int = Field(default=30, ge=1, le=250)
 
     # Seeds the demo users (docs/api.md, "Sign-in"). Never true in production.
     seed_demo_users: bool | None = None
@@ -203,6 +205,9 @@ class Settings(BaseSettings):
     # The commodities and kinds of area a monitoring plan may name, and a new plan's
     # failure-rate threshold and minimum samples (商品质量监测).
     monitoring_file: Path = Path(__file__).resolve().parent.parent / "config" / "monitoring.json"
+    # The public-service sectors reviewed (社会评议: 供电, 金融), their review points and the
+    # complaint categories their findings may come from.
+    reviews_file: Path = Path(__file__).resolve().parent.parent / "config" / "reviews.json"
     # The people's mediation committees (人民调解委员会) a branch may refer a dispute to.
     committees_file: Path = Path(__file__).resolve().parent.parent / "config" / "committees.json"
 

@@ -35,6 +35,8 @@ KIND = {
     "rectification": "站点整改",
     "campaign": "专项整治",
     "delisting": "不合格商品退市",
+    "review": "社会评议",
+    "review_order": "评议整改",
 }
 
 CHANNEL = {
@@ -66,6 +68,8 @@ DEADLINE = {
     "rectification": "整改时限",
     "campaign_end": "专项整治期满，核定完成情况",
     "delisting": "退市时限",
+    "review_end": "社会评议期满，汇总评议报告",
+    "review_rectification": "评议整改时限",
 }
 # A campaign's stops at each quarter's end (campaign_2026q1 …).
 _QUARTER = ("一", "二", "三", "四")
@@ -169,6 +173,9 @@ EVENT = {
     "campaign_measures": "说明整改措施",
     "delisted": "不合格商品退市完成",
     "sample_reported": "质量监测不合格立案举报",
+    "review_opened": "社会评议开始",
+    "review_ended": "社会评议结束",
+    "review_rectified": "评议整改落实",
 }
 
 RUNG = {
@@ -404,6 +411,17 @@ ERROR = {
     "monitoring.too_many_rows": "导入文件行数过多",
     "monitoring.unknown_area": "没有这种区域类型",
     "monitoring.unknown_commodity": "商品目录中没有这种商品",
+    "reviews.business_found": "该单位已有评议发现，不能移出被评议单位",
+    "reviews.changed": "该社会评议已被他人修改，请刷新后重试",
+    "reviews.ended": "该社会评议已结束，评议报告已形成",
+    "reviews.finding_exists": "该投诉已记为本次评议的发现",
+    "reviews.finding_invalid": "评议发现填写有误",
+    "reviews.not_an_order": "这不是评议整改",
+    "reviews.not_found": "没有这个社会评议",
+    "reviews.period_fixed": "社会评议已开始，期间不能再改",
+    "reviews.period_over": "评议期间已过",
+    "reviews.taken": "该社会评议编号已被使用",
+    "reviews.unknown_sector": "没有这个评议行业",
     "stations.changed": "该站点已被他人修改，请刷新后重试",
     "stations.wrong_host": "该站点不是这一类的12315五进站点",
     "stations.year_not_begun": "该年度尚未开始",

@@ -48,9 +48,11 @@ from api.pages.admin import router as admin_pages_router
 from api.pages.bulletins import router as bulletin_pages_router
 from api.pages.campaigns import router as campaign_pages_router
 from api.pages.monitoring import router as monitoring_pages_router
+from api.pages.reviews import router as review_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.pages.stations import router as station_pages_router
+from api.reviews.routes import router as reviews_router
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
 from api.stations import service as stations
@@ -161,6 +163,7 @@ def create_app(
         campaigns_router,
         monitoring_router,
         disclosure_router,
+        reviews_router,
     ):
         # Every route documents the errors any route can give (401, 403, 404, 409, 503).
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
@@ -171,6 +174,7 @@ def create_app(
     app.include_router(station_pages_router)
     app.include_router(campaign_pages_router)
     app.include_router(monitoring_pages_router)
+    app.include_router(review_pages_router)
     app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi

@@ -17,6 +17,7 @@ from api.monitoring.models import (
     SampleImport,
     SamplingBatch,
 )
+from api.reviews.models import Review, ReviewChange, ReviewFinding, ReviewReport
 from api.rules.models import RuleSetChange, RuleSetRecord
 from api.stations.models import Division, Station, StationAssessment, StationChange
 from api.supervision.models import (
@@ -31,6 +32,10 @@ from api.units.models import Unit
 from api.users.models import User, UserChange
 
 __all__ = [
+    "Review",
+    "ReviewChange",
+    "ReviewFinding",
+    "ReviewReport",
     "CleanUp",
     "Delisting",
     "MonitoringChange",

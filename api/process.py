@@ -64,8 +64,8 @@ async def start(*, client: Client, settings: Settings, case_no: str, kind: str) 
     run: Any
     arg: ComplaintInput | ReportInput | BulletinInput | DutyInput
     if kind in DUTIES:
-        # A campaign's deadlines are days it looks at the progress, not a unit's to meet.
-        escalation = kind != CaseKind.CAMPAIGN
+        # A campaign's and a review's deadlines are days they look, not a unit's to meet.
+        escalation = kind not in (CaseKind.CAMPAIGN, CaseKind.REVIEW)
         run, arg = DutyWorkflow.run, DutyInput(case_no=case_no, kind=kind, escalation=escalation)
     elif kind == "report":
         run, arg = ReportWorkflow.run, ReportInput(case_no=case_no)

@@ -18,6 +18,8 @@ class CaseKind(StrEnum):
     RECTIFICATION = "rectification"  # 整改（考核不合格的站点）
     CAMPAIGN = "campaign"  # 专项整治（其期间的季度进度检查与最终结果）
     DELISTING = "delisting"  # 不合格商品退市（质量监测专项清查，每个不合格样品一份）
+    REVIEW = "review"  # 社会评议（供电、金融）：期满汇总报告
+    REVIEW_ORDER = "review_order"  # 社会评议整改通知（每项评议发现一份）
 
 
 # The kinds that are consumers' cases (lists, search and figures are of these).
@@ -29,6 +31,8 @@ DUTIES: tuple[CaseKind, ...] = (
     CaseKind.RECTIFICATION,
     CaseKind.CAMPAIGN,
     CaseKind.DELISTING,
+    CaseKind.REVIEW,
+    CaseKind.REVIEW_ORDER,
 )
 
 
@@ -152,6 +156,8 @@ _TABLES = {
     CaseKind.RECTIFICATION: DUTY_ALLOWED,
     CaseKind.CAMPAIGN: DUTY_ALLOWED,
     CaseKind.DELISTING: DUTY_ALLOWED,
+    CaseKind.REVIEW: DUTY_ALLOWED,
+    CaseKind.REVIEW_ORDER: DUTY_ALLOWED,
 }
 
 

@@ -90,8 +90,10 @@ def list_cases(
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    category: Annotated[list[str] | None, Query()] = None,
 ) -> CasesPublic:
-    """The cases this user may see, newest received first."""
+    """The cases this user may see, newest received first; ``category`` (repeatable): of
+    these categories only (a sector's complaints, for its review)."""
     rows, count = cases.list_visible(
         session=session,
         user=user,
@@ -101,6 +103,7 @@ def list_cases(
         overdue=overdue,
         limit=limit,
         offset=offset,
+        categories=category,
     )
     return CasesPublic(data=[cases.to_summary(c) for c in rows], count=count)
 

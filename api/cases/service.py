@@ -170,9 +170,12 @@ def list_visible(
     offset: int,
     received_from: datetime | None = None,
     received_before: datetime | None = None,
+    categories: list[str] | None = None,
 ) -> tuple[list[Case], int]:
     # A bulletin's file is not a consumer's case: never listed with them.
     query = select(Case).where(visible_filter(user=user), col(Case.kind).in_(CASES))
+    if categories:
+        query = query.where(col(Case.category).in_(categories))
     if received_from is not None:
         query = query.where(col(Case.received_at) >= received_from)
     if received_before is not None:

@@ -23,6 +23,7 @@ from api.errors import NotFound, Refused
 from api.mediation import steps as mediation_steps
 from api.mediation.models import Mediation
 from api.monitoring import steps as monitoring_steps
+from api.reviews import steps as review_steps
 from api.stations import steps as station_steps
 from api.steps.kit import Step, StepContext
 from api.supervision import rollup
@@ -51,6 +52,8 @@ STEPS_OF_KIND: dict[str, dict[str, Step]] = {
     CaseKind.RECTIFICATION: station_steps.RECTIFICATION_STEPS,
     CaseKind.CAMPAIGN: campaign_steps.STEPS,
     CaseKind.DELISTING: monitoring_steps.STEPS,
+    CaseKind.REVIEW: review_steps.REVIEW_STEPS,
+    CaseKind.REVIEW_ORDER: review_steps.ORDER_STEPS,
 }
 
 

@@ -28,6 +28,7 @@ from api.mediation.steps import LADDER_KINDS, consent_gap, has_ended
 from api.monitoring import service as monitoring
 from api.monitoring.models import Sample
 from api.pages import forms, present
+from api.reviews import service as reviews
 from api.rules.service import rules_in_force
 from api.stations import duties
 from api.stations.models import Station, StationAssessment
@@ -194,6 +195,27 @@ def duty_facts(session: Session, case: Case) -> DutyFacts | None:
             facts.append(
                 ("退市完成", f"{labels.day(delisting.done_on)}：下架 {delisting.quantity} 件", "")
             )
+        return DutyFacts(facts)
+    if case.kind == CaseKind.REVIEW:
+        review = reviews.of_case(session, case.case_no)
+        period = f"{labels.day(review.starts_on)}至{labels.day(review.ends_on)}"
+        return DutyFacts(
+            [("社会评议", review.name, f"/reviews/{review.code}"), ("期间", period, "")]
+        )
+    if case.kind == CaseKind.REVIEW_ORDER:
+        finding = reviews.finding_of_order(session, case.case_no)
+        review = reviews.get(session, finding.review)
+        business = reviews.businesses(review).get(finding.credit_code, finding.credit_code)
+        facts = [
+            ("社会评议", review.name, f"/reviews/{review.code}#findings"),
+            ("被评议单位", f"{business}（{finding.credit_code}）", ""),
+            ("发现的问题", finding.description, ""),
+        ]
+        if finding.source_case_no:
+            facts.append(("来源投诉", finding.source_case_no, f"/cases/{finding.source_case_no}"))
+        if finding.rectified_on is not None:
+            done = f"{labels.day(finding.rectified_on)}：{finding.rectification}"
+            facts.append(("整改完成", done, ""))
         return DutyFacts(facts)
     if case.kind == CaseKind.REPORT:
         sample_no = session.exec(

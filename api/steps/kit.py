@@ -10,6 +10,7 @@ workflow with the refusal.
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from types import EllipsisType
 from typing import Any
 
@@ -41,6 +42,8 @@ class DutyTerms:
     resubmit_working_days: int  # a list sent back is due again after this many
     rectification_working_days: int  # a station below the pass mark is rectified within
     delisting_working_days: int  # a failed sample's lot is taken off sale within
+    review_rectification_working_days: int  # a sector review's finding is rectified within
+    reviews_file: Path  # the sectors and their review points
 
     @classmethod
     def of(cls, settings: Settings) -> "DutyTerms":
@@ -49,6 +52,8 @@ class DutyTerms:
             settings.demonstration_resubmit_working_days,
             settings.station_rectification_working_days,
             settings.monitoring_delisting_working_days,
+            settings.review_rectification_working_days,
+            settings.reviews_file,
         )
 
 

@@ -207,6 +207,15 @@ KINDS: dict[TaskKind, Kind] = {
             "complete_task",
         ),
         Kind(
+            TaskKind.REVIEW_RECTIFIED,
+            "评议整改落实",
+            Role.SUPERVISOR,
+            TypeAdapter(forms.Rectified),
+            CaseWorkflow.complete_task,
+            _task_input(TaskKind.REVIEW_RECTIFIED),
+            "complete_task",
+        ),
+        Kind(
             TaskKind.CAMPAIGN_BEHIND,
             "专项整治进度预警",
             Role.SUPERVISOR,

@@ -25,6 +25,7 @@ class TaskKind(StrEnum):
     RECTIFY = "rectify"  # 站点整改（考核不合格）
     CAMPAIGN_BEHIND = "campaign_behind"  # 专项整治进度预警：分局说明措施
     DELIST = "delist"  # 不合格商品退市：分局记录下架数量与日期
+    REVIEW_RECTIFIED = "review_rectified"  # 社会评议整改落实：记录经营者整改情况
     # The mediation ladder (三位一体 + 诉调衔接); ``handle`` is its rung 1 (行政调解).
     RECONCILE = "reconcile"  # 和解：维权站记录商家和解结果
     NOTIFY_TERMINATION = "notify_termination"  # 终止调解告知双方，并定下一步

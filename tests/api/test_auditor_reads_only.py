@@ -121,6 +121,27 @@ def bodies() -> dict[str, Any]:
         "/api/v1/monitoring/batches/{code}/imports": None,
         "/api/v1/monitoring/batches/{code}/publish": None,
         "/api/v1/monitoring/samples/{sample_no}/report": None,
+        "/api/v1/reviews": {
+            "code": "auditor-made",
+            "sector": "electricity",
+            "name": "审计",
+            "starts_on": today(),
+            "ends_on": today(),
+            "businesses": [{"credit_code": "91341702MA2N00000X", "name": "审计"}],
+        },
+        "/api/v1/reviews/{code}": {
+            "name": "审计",
+            "starts_on": today(),
+            "ends_on": today(),
+            "businesses": [{"credit_code": "91341702MA2N00000X", "name": "审计"}],
+            "version": 1,
+        },
+        "/api/v1/reviews/{code}/findings": {
+            "credit_code": "91341702MA2N00000X",
+            "point": "repair",
+            "description": "审计",
+            "found_on": today(),
+        },
     }
 
 

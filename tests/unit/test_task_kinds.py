@@ -14,6 +14,7 @@ from api.config import Settings
 from api.internal.engine import STEPS, STEPS_OF_KIND
 from api.mediation import steps as mediation
 from api.monitoring import steps as monitoring_steps
+from api.reviews import steps as review_steps
 from api.rules.rulesets import RuleBook
 from api.stations import steps as station_steps
 from api.supervision import steps as supervision
@@ -104,6 +105,8 @@ def test_every_recorded_step_has_one_function() -> None:
         "rectification": station_steps.RECTIFICATION_STEPS,
         "campaign": campaign_steps.STEPS,
         "delisting": monitoring_steps.STEPS,
+        "review": review_steps.REVIEW_STEPS,
+        "review_order": review_steps.ORDER_STEPS,
     }
     # A campaign's: its opening, its stops reached, a branch's answer to a warning.
     assert set(campaign_steps.STEPS) == {

@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.config import Settings
 from api.mediation.models import Mediation
 from tests.api import test_monitoring as monitoring_
+from tests.api import test_reviews as reviews_
 from tests.api import test_station_duties as duties_
 from tests.conftest import Stack, open_task, register
 from tests.factories import complaint, eventually
@@ -431,3 +432,37 @@ async def test_record_delisting_done(stack: Stack) -> None:
     (file_no,) = entered.json()["delistings"]
     await done(stack, file_no, "delist", "guichi", {"quantity": 6, "done_on": today()})
     await write(stack, "v5_delisting_done", f"delisting-{file_no}")
+
+
+@SQLITE_ONLY
+async def test_record_review_order_rectified(stack: Stack) -> None:
+    """A finding's rectification order (整改), followed up by 贵池分局 and rectified."""
+    made = await stack.call("POST", "/api/v1/reviews", "supervisor", json=reviews_.review())
+    assert made.status_code == 201, made.text
+    found = await stack.call(
+        "POST", "/api/v1/reviews/power/findings", "supervisor", json=reviews_.finding(unit="guichi")
+    )
+    assert found.status_code == 201, found.text
+    order = found.json()["order_no"]
+    body = {"summary": "建立抢修到场时限制度", "done_on": today()}
+    await done(stack, order, "review_rectified", "guichi-supervisor", body)
+    await write(stack, "v5_review_order_rectified", f"review_order-{order}")
+
+
+async def test_record_review_reported(
+    skipping_stack: Stack, skipping_env: WorkflowEnvironment
+) -> None:
+    """A review's file, timed to its period's end, where it keeps the report and closes."""
+    stack = skipping_stack
+    body = reviews_.review(ends_on=(date.today() + timedelta(days=10)).isoformat())
+    made = await stack.call("POST", "/api/v1/reviews", "supervisor", json=body)
+    assert made.status_code == 201, made.text
+    file_no = made.json()["file_no"]
+    await skipping_env.sleep(timedelta(days=12))
+
+    async def closed() -> bool:
+        found = (await stack.call("GET", "/api/v1/reviews/power", "supervisor")).json()
+        return bool(found["status"] == "closed")
+
+    await eventually(closed, timeout=30)
+    await write(stack, "v5_review_reported", f"review-{file_no}")
