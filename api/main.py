@@ -47,15 +47,18 @@ from api.pages import routes as pages
 from api.pages.admin import router as admin_pages_router
 from api.pages.bulletins import router as bulletin_pages_router
 from api.pages.campaigns import router as campaign_pages_router
+from api.pages.divisions import router as division_pages_router
 from api.pages.monitoring import router as monitoring_pages_router
+from api.pages.reference import router as reference_pages_router
 from api.pages.reviews import router as review_pages_router
 from api.pages.routes import router as pages_router
 from api.pages.session import SignInRequired
 from api.pages.stations import router as station_pages_router
+from api.reference.routes import router as reference_router
 from api.reviews.routes import router as reviews_router
 from api.rules import service as rules
 from api.rules.routes import router as rules_router
-from api.stations import service as stations
+from api.stations import divisions
 from api.stations.routes import router as stations_router
 from api.supervision import rollup
 from api.supervision.routes import router as supervision_router
@@ -72,7 +75,7 @@ def prepare_database(engine: Engine, settings: Settings) -> None:
     migrate(engine, settings.rules_file)
     with Session(engine) as session:
         units.load_org(session=session, path=settings.org_file)
-        stations.load_divisions(
+        divisions.load_divisions(
             session=session, path=settings.divisions_file, areas=settings.branch_areas_file
         )
         rules.seed(session=session, settings=settings)
@@ -164,6 +167,7 @@ def create_app(
         monitoring_router,
         disclosure_router,
         reviews_router,
+        reference_router,
     ):
         # Every route documents the errors any route can give (401, 403, 404, 409, 503).
         app.include_router(router, prefix="/api/v1", responses=errors.COMMON_RESPONSES)
@@ -175,6 +179,8 @@ def create_app(
     app.include_router(campaign_pages_router)
     app.include_router(monitoring_pages_router)
     app.include_router(review_pages_router)
+    app.include_router(reference_pages_router)
+    app.include_router(division_pages_router)
     app.mount("/static", StaticFiles(directory=page_render.STATIC), name="static")
 
     generate = app.openapi

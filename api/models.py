@@ -4,8 +4,10 @@ from api.audit.models import AuditCheckpoint, AuditLeaf
 from api.auth.models import LoginAttempt, WebSession
 from api.bulletins.models import Bulletin
 from api.calendar.models import CalendarChange, CalendarYear
+from api.campaigns.models import Campaign, CampaignChange, CampaignCheckpoint, CampaignTag
 from api.casefile.models import Case, Event, StepRecord, Submission
 from api.deadlines.models import Deadline, DeadlinePause
+from api.documents import ReferenceChange, ReferenceDocument
 from api.incidents.models import Incident
 from api.mediation.models import Mediation, MediationConsent, MediationRung, MediationSession
 from api.monitoring.models import (
@@ -19,7 +21,15 @@ from api.monitoring.models import (
 )
 from api.reviews.models import Review, ReviewChange, ReviewFinding, ReviewReport
 from api.rules.models import RuleSetChange, RuleSetRecord
-from api.stations.models import Division, Station, StationAssessment, StationChange
+from api.stations.models import (
+    DemonstrationList,
+    Division,
+    DivisionChange,
+    Station,
+    StationAssessment,
+    StationChange,
+    StationRectification,
+)
 from api.supervision.models import (
     CaseFigures,
     FigureDay,
@@ -32,6 +42,15 @@ from api.units.models import Unit
 from api.users.models import User, UserChange
 
 __all__ = [
+    "Campaign",
+    "CampaignChange",
+    "CampaignCheckpoint",
+    "CampaignTag",
+    "DemonstrationList",
+    "StationRectification",
+    "DivisionChange",
+    "ReferenceChange",
+    "ReferenceDocument",
     "Review",
     "ReviewChange",
     "ReviewFinding",

@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from api.db import UTCDateTime, utcnow
+from api.documents import Entry, once_each
 from api.stations.models import credit_code as valid_credit_code
 
 
@@ -307,3 +308,19 @@ class BatchPublic(BaseModel):
     published_at: datetime | None
     samples: int
     failed: int
+
+
+# --- the catalogue (its reference document: api.documents) ----------------------------------
+
+
+class CatalogueDocument(BaseModel):
+    """What a plan may name, and a new plan's defaults, as the admin saves them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = PydanticField(gt=0, lt=1)  # failed ÷ tested above which: clean-up
+    minimum_samples: int = PydanticField(ge=1, le=10_000)
+    commodities: list[Entry] = PydanticField(min_length=1, max_length=200)
+    areas: list[Entry] = PydanticField(min_length=1, max_length=50)
+
+    _once = field_validator("commodities", "areas")(once_each)

@@ -120,8 +120,9 @@ class Disclosed(BaseModel):
     failed: list[DisclosedSample]
 
 
-def catalogue_of(settings: Settings) -> service.Catalogue:
-    return service.Catalogue.load(settings.monitoring_file)
+def catalogue_of(*, session: Session, settings: Settings) -> service.Catalogue:
+    """The catalogue in force: the admin's last save, else ``config/monitoring.json``."""
+    return service.catalogue_of(session=session, settings=settings)
 
 
 def unit_names(session: Session) -> dict[str, str]:
@@ -177,10 +178,10 @@ async def start_files(temporal: Client, settings: Settings, numbers: list[str]) 
 
 
 @router.get(f"{PREFIX}/catalogue", response_model=CataloguePublic)
-def get_catalogue(settings: SettingsDep, user: CurrentUser) -> CataloguePublic:
+def get_catalogue(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> CataloguePublic:
     """The commodities and kinds of area a plan may name, and a new plan's defaults."""
     service.readable(user)
-    found = catalogue_of(settings)
+    found = catalogue_of(session=session, settings=settings)
     return CataloguePublic(
         commodities=[Named(code=k, name=v) for k, v in found.commodities.items()],
         areas=[Named(code=k, name=v) for k, v in found.areas.items()],
@@ -192,7 +193,7 @@ def get_catalogue(settings: SettingsDep, user: CurrentUser) -> CataloguePublic:
 @router.get(f"{PREFIX}/plans", response_model=PlansPublic)
 def list_plans(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> PlansPublic:
     branch = service.readable(user)
-    catalogue = catalogue_of(settings)
+    catalogue = catalogue_of(session=session, settings=settings)
     found = [plan_public(session, p, catalogue, branch) for p in service.plans(session)]
     return PlansPublic(data=found, count=len(found))
 
@@ -203,7 +204,7 @@ def create_plan(
 ) -> PlanPublic:
     """The year's plan (the city's): the samples targeted per commodity and kind of area;
     ``threshold`` and ``minimum_samples`` default to the catalogue's."""
-    catalogue = catalogue_of(settings)
+    catalogue = catalogue_of(session=session, settings=settings)
     made = service.create_plan(session=session, user=user, body=body, catalogue=catalogue)
     return plan_public(session, made, catalogue, None)
 
@@ -213,7 +214,12 @@ def get_plan(year: Year, session: SessionDep, settings: SettingsDep, user: Curre
     """The plan, each target's samples tested so far (a branch: its own), and each
     commodity's failure rate over the year against the threshold."""
     branch = service.readable(user)
-    return plan_public(session, service.plan_of(session, year), catalogue_of(settings), branch)
+    return plan_public(
+        session,
+        service.plan_of(session, year),
+        catalogue_of(session=session, settings=settings),
+        branch,
+    )
 
 
 @router.put(f"{PREFIX}/plans/{{year}}", response_model=PlanPublic)
@@ -227,7 +233,7 @@ async def update_plan(
 ) -> Any:
     """Saves the plan from the ``version`` read (409 ``monitoring.changed``); a commodity
     the new threshold puts over it is cleaned up now."""
-    catalogue = catalogue_of(settings)
+    catalogue = await db.run(catalogue_of, settings=settings)
     plan, opened = await db.run(
         service.update_plan,
         settings=settings,
@@ -305,7 +311,7 @@ async def enter_sample(
         user=user,
         code=code,
         body=body,
-        catalogue=catalogue_of(settings),
+        catalogue=await db.run(catalogue_of, settings=settings),
     )
     await start_files(temporal, settings, opened)
     return Entered(sample=sample_public(made, code), delistings=opened)
@@ -350,7 +356,7 @@ def import_file(
     *, session: Session, settings: Settings, user: User, code: str, filename: str, content: bytes
 ) -> Any:
     service.may_enter(user)
-    catalogue = catalogue_of(settings)
+    catalogue = catalogue_of(session=session, settings=settings)
     service.batch_of(session, code)  # 404 before reading the file
     rows, header = sheets.read(
         content, catalogue, unit_names(session), settings.monitoring_import_max_rows
@@ -413,7 +419,7 @@ async def report_sample(
         settings=settings,
         user=user,
         sample_no=sample_no,
-        catalogue=catalogue_of(settings),
+        catalogue=await db.run(catalogue_of, settings=settings),
     )
     if not opened:
         response.status_code = 200
@@ -539,6 +545,8 @@ def published_batch(
     ``?format=xlsx`` the list. Public: no sign-in; a batch not published is not found."""
     if format == "xlsx":
         batch, failed = service.disclosed(session, code)
-        content = sheets.disclosure(batch, failed, catalogue_of(settings), unit_names(session))
+        content = sheets.disclosure(
+            batch, failed, catalogue_of(session=session, settings=settings), unit_names(session)
+        )
         return sheets.attachment(content, f"{batch.name}不合格商品名单.xlsx", "disclosure.xlsx")
     return disclosed(session, code)

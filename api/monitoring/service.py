@@ -17,10 +17,8 @@
 - **Disclosure (信息公开).** A published batch's failed commodities and outlets.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,6 +28,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api import documents
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.lifecycle import CaseKind, Channel
@@ -42,6 +41,7 @@ from api.errors import Conflict, Invalid, NotAllowed, NotFound
 from api.monitoring.models import (
     AreaProgress,
     BatchCreate,
+    CatalogueDocument,
     CleanUp,
     CommodityRate,
     Delisting,
@@ -75,8 +75,7 @@ class Catalogue:
     minimum_samples: int
 
     @classmethod
-    def load(cls, path: Path) -> "Catalogue":
-        data = json.loads(path.read_text(encoding="utf-8"))
+    def of(cls, data: dict[str, Any]) -> "Catalogue":
         return cls(
             {c["code"]: c["name"] for c in data["commodities"]},
             {a["code"]: a["name"] for a in data["areas"]},
@@ -86,6 +85,30 @@ class Catalogue:
 
     def commodity(self, code: str) -> str:
         return self.commodities.get(code, code)
+
+
+CATALOGUE = "monitoring"  # its reference document (api.documents)
+
+
+def catalogue_of(*, session: Session, settings: Settings) -> Catalogue:
+    return Catalogue.of(documents.content(session, CATALOGUE, settings.monitoring_file))
+
+
+def catalogue_in_use(session: Session, body: CatalogueDocument) -> list[dict[str, Any]]:
+    """A commodity or kind of area the catalogue would drop while a plan, a sample or a
+    clean-up names it: each a refusal (its records would lose their name)."""
+    commodities: set[str] = set(session.exec(select(Sample.commodity).distinct()).all())
+    commodities |= set(session.exec(select(CleanUp.commodity).distinct()).all())
+    areas: set[str] = set(session.exec(select(Sample.area).distinct()).all())
+    for targets in session.exec(select(MonitoringPlan.targets)).all():
+        commodities |= {t["commodity"] for t in targets}
+        areas |= {t["area"] for t in targets}
+    dropped_commodities = commodities - {c.code for c in body.commodities}
+    dropped_areas = areas - {a.code for a in body.areas}
+    return [
+        documents.in_use("commodities", c, "a plan or a sample")
+        for c in sorted(dropped_commodities)
+    ] + [documents.in_use("areas", a, "a plan or a sample") for a in sorted(dropped_areas)]
 
 
 # --- who may -------------------------------------------------------------------------------

@@ -71,10 +71,6 @@ def _enters(user: User) -> bool:
     return user.role in (Role.SUPERVISOR, Role.HANDLER, Role.ADMIN)
 
 
-def _catalogue(settings: Settings) -> service.Catalogue:
-    return api_routes.catalogue_of(settings)
-
-
 # --- the plan and the batches --------------------------------------------------------------
 
 
@@ -90,7 +86,7 @@ def _overview(
     general: str = "",
 ) -> HTMLResponse:
     branch = service.readable(user)
-    catalogue = _catalogue(settings)
+    catalogue = api_routes.catalogue_of(session=session, settings=settings)
     try:
         plan = service.plan_of(session, year)
     except DomainError:
@@ -154,7 +150,7 @@ async def save_plan(
 ) -> Response:
     """Makes or saves the year's plan: a target per commodity and kind of area (blank:
     none), the threshold in per cent; errors beside their fields."""
-    catalogue = _catalogue(settings)
+    catalogue = await db.run(api_routes.catalogue_of, settings=settings)
     targets = [
         {"commodity": c, "area": a, "target": posted.get(f"t.{c}.{a}", "").strip()}
         for c in catalogue.commodities
@@ -251,7 +247,7 @@ def _batch_page(
     general: str = "",
 ) -> HTMLResponse:
     detail = api_routes.batch_detail(session, user, code)
-    catalogue = _catalogue(settings)
+    catalogue = api_routes.catalogue_of(session=session, settings=settings)
     plan = service.plan_of(session, detail.year)
     return render(
         request,
@@ -316,7 +312,7 @@ async def enter_sample(
             user=user,
             code=code,
             body=body,
-            catalogue=_catalogue(settings),
+            catalogue=await db.run(api_routes.catalogue_of, settings=settings),
         )
     except (ValidationError, DomainError) as error:
         found, general, status = refusal(error)
@@ -437,7 +433,7 @@ def sample_page(
         user,
         sample=found,
         batch=batch,
-        catalogue=_catalogue(settings),
+        catalogue=api_routes.catalogue_of(session=session, settings=settings),
         units=api_routes.unit_names(session),
         delisting=delisting,
         reports=user.role in (Role.SUPERVISOR, Role.HANDLER),
@@ -488,7 +484,7 @@ def cleanup_page(
         "monitoring_cleanup.html",
         user,
         cleanup=found,
-        catalogue=_catalogue(settings),
+        catalogue=api_routes.catalogue_of(session=session, settings=settings),
         units=api_routes.unit_names(session),
     )
 
@@ -512,6 +508,6 @@ def disclosure_page(
         None,
         batches=[],
         shown=shown,
-        catalogue=_catalogue(settings),
+        catalogue=api_routes.catalogue_of(session=session, settings=settings),
         units=api_routes.unit_names(session),
     )

@@ -72,7 +72,7 @@ def _list(
     general: str = "",
 ) -> HTMLResponse:
     service.readable(user)
-    known = api_routes.sectors_of(settings)
+    known = api_routes.sectors_of(session=session, settings=settings)
     return render(
         request,
         "reviews.html",
@@ -115,7 +115,7 @@ async def create_review(
         "ends_on": posted.get("ends_on") or None,
         "businesses": _businesses(posted.get("businesses", "")),
     }
-    known = api_routes.sectors_of(settings)
+    known = await db.run(api_routes.sectors_of, settings=settings)
     try:
         made = await db.run(
             service.create,
@@ -157,7 +157,7 @@ def _page(
     general: str = "",
 ) -> HTMLResponse:
     unit = service.readable(user)
-    known = api_routes.sectors_of(settings)
+    known = api_routes.sectors_of(session=session, settings=settings)
     review = service.get(session, code)
     sector = known[review.sector]
     keeps = service.keeps(user)
@@ -185,7 +185,9 @@ def review_page(
     request: Request, code: str, session: SessionDep, settings: SettingsDep, user: PageUser
 ) -> Response:
     if request.query_params.get("format") == "xlsx":
-        found = api_routes.report_of(session, code, api_routes.sectors_of(settings), user)
+        found = api_routes.report_of(
+            session, code, api_routes.sectors_of(session=session, settings=settings), user
+        )
         review = service.get(session, code)
         content = api_routes.workbook(review, found)
         return attachment(content, f"{review.name}评议报告.xlsx", "review.xlsx")
@@ -209,7 +211,7 @@ async def add_finding(
         "unit": posted.get("unit") or None,
         "found_on": posted.get("found_on") or None,
     }
-    known = api_routes.sectors_of(settings)
+    known = await db.run(api_routes.sectors_of, settings=settings)
     try:
         made = await db.run(
             service.add_finding,

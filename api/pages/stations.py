@@ -84,7 +84,11 @@ def _choices(session: Session, user: User) -> dict[str, Any]:
     codes = [code for code, _ in branches]
     found = session.exec(
         select(Division)
-        .where(col(Division.branch).in_(codes), Division.level != DivisionLevel.COUNTY)
+        .where(
+            col(Division.branch).in_(codes),
+            Division.level != DivisionLevel.COUNTY,
+            col(Division.retired_on).is_(None),
+        )
         .order_by(col(Division.code))
     ).all()
     towns = [d for d in found if d.level == DivisionLevel.TOWNSHIP]
@@ -207,7 +211,7 @@ def _form(
         done=done,
         assessed=assessed,
         rectified=rectified,
-        checklist=service.Checklist.load(get_settings(request).station_checklist_file),
+        checklist=service.checklist_of(session=session, settings=get_settings(request)),
         assessing=assessing or {"year": str(local_date(utcnow()).year)},
         assessing_failed=any(k.startswith("assess.") for k in errors or {}),
         keeps=_keeps(user),
@@ -314,7 +318,7 @@ async def assess_station(
 ) -> Response:
     """Records an assessment from the checklist's form, as the JSON route does; a refusal
     shows the form again with what was typed, each error beside its item."""
-    checklist = service.Checklist.load(settings.station_checklist_file)
+    checklist = await db.run(service.checklist_of, settings=settings)
     body: dict[str, Any] = {
         "year": posted.get("year", "").strip() or None,
         "assessed_on": posted.get("assessed_on", "").strip() or None,

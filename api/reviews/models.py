@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from api.db import UTCDateTime, utcnow
+from api.documents import Entry, once_each
 from api.stations.models import credit_code as valid_credit_code
 
 
@@ -161,3 +162,33 @@ class ReviewPublic(BaseModel):
     findings: int
     rectified: int
     overdue: int
+
+
+# --- the sectors (their reference document: api.documents) ----------------------------------
+
+
+class SectorEntry(Entry):
+    categories: list[str] = PydanticField(min_length=1, max_length=50)  # its complaints'
+    points: list[Entry] = PydanticField(min_length=1, max_length=100)  # 评议重点
+
+    _once = field_validator("points")(once_each)
+
+    @field_validator("categories")
+    @classmethod
+    def _named(cls, value: list[str]) -> list[str]:
+        named = [c.strip() for c in value]
+        if any(not c or len(c) > 40 for c in named):
+            raise ValueError("a category is 1 to 40 characters")
+        if len(set(named)) != len(named):
+            raise ValueError("a category is listed twice")
+        return named
+
+
+class SectorsDocument(BaseModel):
+    """The sectors reviewed, as the admin saves them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sectors: list[SectorEntry] = PydanticField(min_length=1, max_length=50)
+
+    _once = field_validator("sectors")(once_each)

@@ -67,8 +67,9 @@ class ReportPublic(BaseModel):
     totals: dict[str, int]
 
 
-def sectors_of(settings: Settings) -> dict[str, service.Sector]:
-    return service.sectors(settings.reviews_file)
+def sectors_of(*, session: Session, settings: Settings) -> dict[str, service.Sector]:
+    """The sectors in force: the admin's last save, else ``config/reviews.json``."""
+    return service.sectors_in_force(session, settings.reviews_file)
 
 
 def public(session: Session, review: Review, known: dict[str, service.Sector]) -> ReviewPublic:
@@ -137,7 +138,7 @@ async def start(temporal: Client, settings: Settings, case_no: str, kind: str) -
 
 
 @router.get("/reviews/sectors", response_model=list[SectorPublic])
-def list_sectors(settings: SettingsDep, user: CurrentUser) -> Any:
+def list_sectors(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Any:
     """The sectors reviewed, their review points, the complaint categories of each."""
     service.readable(user)
     return [
@@ -147,14 +148,14 @@ def list_sectors(settings: SettingsDep, user: CurrentUser) -> Any:
             categories=list(s.categories),
             points=[PointPublic(code=k, name=v) for k, v in s.points.items()],
         )
-        for code, s in sectors_of(settings).items()
+        for code, s in sectors_of(session=session, settings=settings).items()
     ]
 
 
 @router.get("/reviews", response_model=ReviewsPublic)
 def list_reviews(session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Any:
     service.readable(user)
-    known = sectors_of(settings)
+    known = sectors_of(session=session, settings=settings)
     found = [public(session, r, known) for r in service.listed(session)]
     return ReviewsPublic(data=found, count=len(found))
 
@@ -169,7 +170,7 @@ async def create_review(
 ) -> Any:
     """A review of a sector (the city's): its period (ending today or later) and the
     businesses reviewed; its file, timed to the period's end, starts now."""
-    known = sectors_of(settings)
+    known = await db.run(sectors_of, settings=settings)
     made = await db.run(service.create, settings=settings, user=user, body=body, known=known)
     assert made.case_no is not None
     await start(temporal, settings, made.case_no, CaseKind.REVIEW)
@@ -183,7 +184,9 @@ def _public(*, session: Session, code: str, known: dict[str, service.Sector]) ->
 @router.get("/reviews/{code}", response_model=ReviewPublic)
 def get_review(code: str, session: SessionDep, settings: SettingsDep, user: CurrentUser) -> Any:
     service.readable(user)
-    return public(session, service.get(session, code), sectors_of(settings))
+    return public(
+        session, service.get(session, code), sectors_of(session=session, settings=settings)
+    )
 
 
 @router.put("/reviews/{code}", response_model=ReviewPublic)
@@ -192,7 +195,7 @@ def update_review(
 ) -> Any:
     """The name and the businesses, from the ``version`` read; the period stays."""
     found = service.update(session=session, user=user, code=code, body=body)
-    return public(session, found, sectors_of(settings))
+    return public(session, found, sectors_of(session=session, settings=settings))
 
 
 @router.get("/reviews/{code}/changes")
@@ -212,7 +215,7 @@ def sector_complaints(
     period, as this user may see them: where its findings may come from."""
     service.readable(user)
     review = service.get(session, code)
-    sector = sectors_of(settings)[review.sector]
+    sector = sectors_of(session=session, settings=settings)[review.sector]
     return [cases.to_summary(c) for c in service.complaints(session, user, review, sector)]
 
 
@@ -221,7 +224,9 @@ def list_findings(code: str, session: SessionDep, settings: SettingsDep, user: C
     """Each finding with its rectification order's status, last day and outcome (a branch:
     those it follows up)."""
     unit = service.readable(user)
-    return findings_public(session, service.get(session, code), sectors_of(settings), unit)
+    return findings_public(
+        session, service.get(session, code), sectors_of(session=session, settings=settings), unit
+    )
 
 
 @router.post("/reviews/{code}/findings", response_model=FindingPublic, status_code=201)
@@ -236,7 +241,7 @@ async def add_finding(
     """A finding against a reviewed business and a review point (from a complaint of the
     sector, ``case_no``, or the reviewers' own); its rectification order (整改) goes to
     ``unit`` (the city by default) with its deadline."""
-    known = sectors_of(settings)
+    known = await db.run(sectors_of, settings=settings)
     made = await db.run(
         service.add_finding, settings=settings, user=user, code=code, body=body, known=known
     )
@@ -275,7 +280,7 @@ def get_report(
 ) -> Any:
     """Per review point and business: found, rectified, open, overdue. At the period's
     end its workflow keeps it (``final``); before, as of today."""
-    found = report_of(session, code, sectors_of(settings), user)
+    found = report_of(session, code, sectors_of(session=session, settings=settings), user)
     if format == "xlsx":
         review = service.get(session, code)
         return attachment(workbook(review, found), f"{review.name}评议报告.xlsx", "review.xlsx")

@@ -12,7 +12,6 @@
   ``PZ2026000001``): the following-up unit's task, its deadline, escalated when late.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api import documents
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.lifecycle import CaseKind
@@ -38,6 +38,7 @@ from api.reviews.models import (
     ReviewFinding,
     ReviewReport,
     ReviewUpdate,
+    SectorsDocument,
 )
 from api.rules.service import rules_in_force
 from api.stations.duties import duties_of
@@ -56,8 +57,33 @@ class Sector:
     points: dict[str, str]  # code → the review point
 
 
-def sectors(path: Path) -> dict[str, Sector]:
-    data = json.loads(path.read_text(encoding="utf-8"))
+SECTORS = "reviews"  # their reference document (api.documents)
+
+
+def sectors_in_force(session: Session, path: Path) -> dict[str, Sector]:
+    """The sectors of the admin's last save, else of ``config/reviews.json``."""
+    return sectors(documents.content(session, SECTORS, path))
+
+
+def sectors_in_use(session: Session, body: SectorsDocument) -> list[dict[str, Any]]:
+    """A sector the document would drop while a review is of it, or a point while a
+    finding names it: each a refusal."""
+    kept = {s.code: {p.code for p in s.points} for s in body.sectors}
+    wrong = []
+    used = session.exec(
+        select(Review.sector, ReviewFinding.point)
+        .join(ReviewFinding, col(ReviewFinding.review) == col(Review.code), isouter=True)
+        .distinct()
+    ).all()
+    for sector in sorted({s for s, _ in used} - set(kept)):
+        wrong.append(documents.in_use("sectors", sector, "a review"))
+    for sector, point in sorted((s, p) for s, p in used if p is not None and s in kept):
+        if point not in kept[sector]:
+            wrong.append(documents.in_use("sectors", point, "a finding"))
+    return wrong
+
+
+def sectors(data: dict[str, Any]) -> dict[str, Sector]:
     return {
         s["code"]: Sector(
             s["name"], tuple(s["categories"]), {p["code"]: p["name"] for p in s["points"]}

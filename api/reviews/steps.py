@@ -31,7 +31,7 @@ ORDER = "review_rectification"
 def _sector(ctx: StepContext, sector: str) -> service.Sector:
     if ctx.duties is None:
         raise RuntimeError("the step context lacks the duties' terms")
-    return service.sectors(ctx.duties.reviews_file)[sector]
+    return service.sectors_in_force(ctx.session, ctx.duties.reviews_file)[sector]
 
 
 def open_review(ctx: StepContext, case: Case, input: RecordStepInput) -> None:

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator, model_validator
 from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -13,6 +13,7 @@ from stdnum.cn import uscc
 from stdnum.exceptions import ValidationError as NumberError
 
 from api.db import UTCDateTime, utcnow
+from api.documents import Entry, once_each
 
 
 class DivisionLevel(StrEnum):
@@ -23,7 +24,8 @@ class DivisionLevel(StrEnum):
 
 class Division(SQLModel, table=True):
     """A division of the city with its statistical code, and the branch that covers it
-    (``config/divisions-chizhou.csv``, ``config/branch-areas.json``)."""
+    (seeded from ``config/divisions-chizhou.csv`` and ``config/branch-areas.json``, then the
+    admin's: a township given to another branch, a community added, renamed or retired)."""
 
     code: str = Field(primary_key=True, max_length=12)
     level: DivisionLevel = Field(sa_type=String(10), index=True)
@@ -31,6 +33,68 @@ class Division(SQLModel, table=True):
     county_code: str = Field(max_length=12)
     township_code: str | None = Field(default=None, max_length=12, index=True)
     branch: str | None = Field(default=None, foreign_key="unit.code", index=True)
+    # a community or village merged away (撤并): kept, with its stations' history, but no
+    # longer a place to cover
+    retired_on: date | None = None
+    merged_into: str | None = Field(default=None, max_length=12)
+
+
+class DivisionAction(StrEnum):
+    ADDED = "added"  # 新增
+    EDITED = "edited"  # 更名、调整所属单位
+    RETIRED = "retired"  # 撤并
+
+
+class DivisionChange(SQLModel, table=True):
+    """One change the admin made to the division list, with what it changed: a name
+    (``{"name": {"from", "to"}}``), a township's branch and the open stations that went with
+    it (``{"branch": {…}, "stations": […]}``), a community added, or one retired."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    division: str = Field(max_length=12, index=True)
+    action: DivisionAction = Field(sa_type=String(10))
+    at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    by: str = Field(max_length=60)
+    change: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+_STRIP = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class DivisionCreate(BaseModel):
+    """A community or village new to a township (its statistical code: the township's nine
+    digits and three more)."""
+
+    model_config = _STRIP
+
+    code: str = PydanticField(pattern=r"^[0-9]{12}$")
+    name: str = PydanticField(min_length=1, max_length=100)
+    township: str = PydanticField(pattern=r"^[0-9]{9}$")
+
+
+class DivisionUpdate(BaseModel):
+    """A new name, or (a township's) another branch: what is sent changes."""
+
+    model_config = _STRIP
+
+    name: str | None = PydanticField(default=None, min_length=1, max_length=100)
+    branch: str | None = PydanticField(default=None, min_length=1, max_length=40)
+
+    @model_validator(mode="after")
+    def _something(self) -> "DivisionUpdate":
+        if self.name is None and self.branch is None:
+            raise ValueError("send the new name or the branch")
+        return self
+
+
+class DivisionRetire(BaseModel):
+    """A community or village merged away (撤并), into another if it was."""
+
+    model_config = _STRIP
+
+    reason: str = PydanticField(min_length=1, max_length=200)
+    merged_into: str | None = PydanticField(default=None, pattern=r"^[0-9]{12}$")
+    retired_on: date | None = None
 
 
 class StationType(StrEnum):
@@ -299,3 +363,29 @@ class RectificationPublic(BaseModel):
     summary: str | None
     done_on: date | None
     done_by: str | None
+
+
+# --- the checklist (its reference document: api.documents) ----------------------------------
+
+
+class ChecklistItem(Entry):
+    points: int = PydanticField(ge=1, le=100)  # the most the item scores
+
+
+class ChecklistDocument(BaseModel):
+    """The city's 标准化建设标准 as the admin saves it: the items, the pass mark."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ChecklistItem] = PydanticField(min_length=1, max_length=100)
+    pass_mark: int = PydanticField(ge=1, le=1000)
+
+    _once = field_validator("items")(once_each)
+
+    @field_validator("pass_mark")
+    @classmethod
+    def _reachable(cls, value: int, info: ValidationInfo) -> int:
+        items = info.data.get("items") or []
+        if value > sum(i.points for i in items):
+            raise ValueError("the pass mark is above the items' total")
+        return value

@@ -1,6 +1,7 @@
 """The station network's routes: the divisions, the registry (名录) and its coverage."""
 
 import logging
+from datetime import date, datetime
 from io import BytesIO
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -9,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
@@ -19,14 +20,19 @@ from api.casefile.lifecycle import CaseKind
 from api.config import Settings
 from api.db import Database, utcnow
 from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, TemporalClientDep
-from api.stations import duties, service
+from api.stations import divisions, duties, service
 from api.stations.models import (
     AssessmentIn,
     AssessmentPublic,
     DemonstrationList,
     DemonstrationPublic,
     DemonstrationStart,
+    Division,
+    DivisionAction,
+    DivisionCreate,
     DivisionLevel,
+    DivisionRetire,
+    DivisionUpdate,
     RectificationPublic,
     StationChangePublic,
     StationClose,
@@ -60,6 +66,8 @@ class DivisionPublic(BaseModel):
     county_code: str
     township_code: str | None
     branch: str | None
+    retired_on: date | None = None
+    merged_into: str | None = None
 
 
 class DivisionsPublic(BaseModel):
@@ -73,15 +81,79 @@ def list_divisions(
     user: CurrentUser,
     branch: str | None = None,
     level: DivisionLevel | None = None,
+    township: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
+    include_retired: bool = False,
 ) -> DivisionsPublic:
     """The city's counties, townships and communities and villages, with their statistical
-    codes and the branch that covers each."""
+    codes and the branch that covers each (``include_retired``: and those merged away)."""
     seen = service.readable_branch(user, branch)
-    found = service.divisions(session=session, branch=seen, level=level)
+    found = divisions.divisions(
+        session=session,
+        branch=seen,
+        level=level,
+        township=township,
+        include_retired=include_retired,
+    )
     return DivisionsPublic(
         data=[DivisionPublic.model_validate(d, from_attributes=True) for d in found],
         count=len(found),
     )
+
+
+class DivisionChangePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    division: str
+    action: DivisionAction
+    at: datetime
+    by: str
+    change: dict[str, Any]
+
+
+def _division(session: Session, code: str) -> DivisionPublic:
+    return DivisionPublic.model_validate(session.get(Division, code), from_attributes=True)
+
+
+@router.post("/divisions", response_model=DivisionPublic, status_code=201)
+def add_division(body: DivisionCreate, session: SessionDep, user: CurrentUser) -> DivisionPublic:
+    """Adds a community or village to a township (the admin's), covered by the township's
+    branch: 409 ``stations.division_exists`` for a code in the list, 422 for a code that
+    does not begin with the township's."""
+    divisions.add(session=session, user=user, body=body)
+    return _division(session, body.code)
+
+
+@router.put("/divisions/{code}", response_model=DivisionPublic)
+def edit_division(
+    code: str, body: DivisionUpdate, session: SessionDep, user: CurrentUser
+) -> DivisionPublic:
+    """Renames a division, or gives a township to a branch (the admin's): its villages and
+    its open stations go with it, and coverage counts them there from now on. A branch for
+    a county or a village is 422 (a village follows its township), a unit that is not a
+    branch 422 ``branch``."""
+    divisions.edit(session=session, user=user, code=code, body=body)
+    return _division(session, code)
+
+
+@router.post("/divisions/{code}/retire", response_model=DivisionPublic)
+def retire_division(
+    code: str, body: DivisionRetire, session: SessionDep, user: CurrentUser
+) -> DivisionPublic:
+    """Retires a community or village merged away (撤并): no longer covered nor a gap, its
+    record kept. 409 ``stations.division_in_use`` while a station is open there."""
+    divisions.retire(session=session, user=user, code=code, body=body)
+    return _division(session, code)
+
+
+@router.get("/divisions/changes", response_model=list[DivisionChangePublic])
+def list_division_changes(
+    session: SessionDep,
+    user: CurrentUser,
+    township: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
+) -> Any:
+    """Every change the admin made to the divisions, the latest first."""
+    service.readable_branch(user, None)
+    return divisions.changes(session, township=township)
 
 
 @router.get("/stations", response_model=StationsPublic)
@@ -318,7 +390,7 @@ async def assess(
     db: Database, temporal: Client, settings: Settings, user: User, code: str, body: AssessmentIn
 ) -> AssessmentPublic:
     """Records the assessment, and starts the workflow of the rectification it opened."""
-    checklist = service.Checklist.load(settings.station_checklist_file)
+    checklist = await db.run(service.checklist_of, settings=settings)
     done, rectification = await db.run(
         service.assess, settings=settings, user=user, code=code, body=body, checklist=checklist
     )

@@ -6,16 +6,14 @@ type in every branch).
 Who: the city's supervisors and the admin keep every branch's stations, a branch's
 supervisor its own; supervisors, auditors and admins read them (a branch its own)."""
 
-import csv
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from api import documents
 from api.config import Settings
 from api.errors import Conflict, Invalid, NotAllowed, NotFound
 from api.mediation.ladder import MOVES, Outcome, Rung
@@ -38,53 +36,6 @@ from api.stations.models import (
 )
 from api.units.models import Unit, UnitKind
 from api.users.models import Role, User
-
-# --- the divisions ---------------------------------------------------------------------------
-
-
-def load_divisions(*, session: Session, path: Path, areas: Path) -> None:
-    """Adds the divisions of the file the table lacks, each with the branch that covers it
-    (its county's, or the one its township is given to). Those already there are kept."""
-    known = set(session.exec(select(Division.code)).all())
-    given = json.loads(areas.read_text(encoding="utf-8"))
-    added = []
-    with path.open(encoding="utf-8", newline="") as rows:
-        for row in csv.DictReader(rows):
-            if row["code"] in known:
-                continue
-            township = row["township_code"] or None
-            branch = given["townships"].get(township or "") or given["counties"].get(
-                row["county_code"]
-            )
-            added.append(
-                Division(
-                    code=row["code"],
-                    level=DivisionLevel(row["level"]),
-                    name=row["name"],
-                    county_code=row["county_code"],
-                    township_code=township if row["level"] != DivisionLevel.COUNTY else None,
-                    branch=branch,
-                )
-            )
-    if not added:
-        return
-    session.add_all(added)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # another process added them first
-
-
-def divisions(
-    *, session: Session, branch: str | None, level: DivisionLevel | None
-) -> list[Division]:
-    query = select(Division)
-    if branch is not None:
-        query = query.where(Division.branch == branch)
-    if level is not None:
-        query = query.where(Division.level == level)
-    return list(session.exec(query.order_by(col(Division.code))).all())
-
 
 # --- who may do what -------------------------------------------------------------------------
 
@@ -145,6 +96,10 @@ def _checked(session: Session, body: StationFields) -> None:
             raise Invalid(
                 ("village", f"{village.name} is not in {township.name}"),
                 code="stations.outside_township",
+            )
+        if village.retired_on is not None:
+            raise Invalid(
+                ("village", f"{village.name} was merged away"), code="stations.division_retired"
             )
     if body.five_in is not None and not body.host_name:
         raise Invalid(
@@ -326,10 +281,17 @@ class Checklist:
     items: dict[str, tuple[str, int]]  # code → (name, most points)
 
     @classmethod
-    def load(cls, path: Path) -> "Checklist":
-        data = json.loads(path.read_text(encoding="utf-8"))
+    def of(cls, data: dict[str, Any]) -> "Checklist":
         items = {i["code"]: (i["name"], int(i["points"])) for i in data["items"]}
         return cls(int(data["pass_mark"]), items)
+
+
+CHECKLIST = "station-checklist"  # its reference document (api.documents)
+
+
+def checklist_of(*, session: Session, settings: Settings) -> Checklist:
+    """The checklist in force: the admin's last save, else ``config/station-checklist.json``."""
+    return Checklist.of(documents.content(session, CHECKLIST, settings.station_checklist_file))
 
 
 def assess(
@@ -487,7 +449,9 @@ def coverage(*, session: Session, user: User, branch: str | None) -> list[Branch
         ).all()
     )
     for village in session.exec(
-        select(Division).where(Division.level == DivisionLevel.VILLAGE).order_by(col(Division.code))
+        select(Division)
+        .where(Division.level == DivisionLevel.VILLAGE, col(Division.retired_on).is_(None))
+        .order_by(col(Division.code))
     ).all():
         each = out.get(village.branch or "")
         if each is None:

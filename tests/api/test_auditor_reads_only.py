@@ -142,6 +142,10 @@ def bodies() -> dict[str, Any]:
             "description": "审计",
             "found_on": today(),
         },
+        "/api/v1/reference/{name}": {"version": 0, "content": {}},
+        "/api/v1/divisions": {"code": "341702001099", "name": "审计", "township": "341702001"},
+        "/api/v1/divisions/{code}": {"branch": "kaifaqu"},
+        "/api/v1/divisions/{code}/retire": {"reason": "审计"},
     }
 
 
