@@ -22,7 +22,7 @@ from temporalio.worker import Worker
 
 from activities.cases import CaseActivities, service_client
 from api.config import Settings, get_settings
-from api.temporal import connect
+from api.temporal import connect, metrics_runtime
 from workflows import bulletin, duty
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
 from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
@@ -64,6 +64,7 @@ def build_worker(client: Client, settings: Settings, activities: CaseActivities)
         # A step in flight when the worker stops is let finish (it takes milliseconds)
         # rather than cancelled half-way through its HTTP call to the API.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_graceful_shutdown_seconds),
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
 
 
@@ -194,9 +195,12 @@ async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule)
 
 
 async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
+    # The SDK's own metrics, for Prometheus, when an address is configured.
+    address = settings.worker_metrics_address
+    runtime = metrics_runtime(address) if address else None
     for attempt in range(1, attempts + 1):
         try:
-            return await connect(settings)
+            return await connect(settings, runtime)
         except Exception as error:
             if attempt == attempts:
                 raise

@@ -77,6 +77,15 @@ class Settings(BaseSettings):
     secret_key: str = ""
     service_token: str = ""
     token_ttl_minutes: int = Field(default=12 * 60, ge=1)
+    # ``GET /metrics`` asks for this bearer token when it is set (Prometheus' scrape config
+    # gives it); empty, the metrics are open to whoever reaches the API's port.
+    metrics_token: str = ""
+    # Where the worker serves the Temporal SDK's own metrics for Prometheus
+    # (``host:port``); empty: not served.
+    worker_metrics_address: str = Field(default="", pattern=r"^$|^[^:\s]+:[0-9]{1,5}$")
+    # Workflows a worker keeps in its sticky cache: more is fewer replays, less is less
+    # memory (docs/production.md, "Sizing").
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
     # A web workplace sign-in (its session cookie) lasts this long; logout ends it sooner.
     # The cookie is Secure (sent over HTTPS only) in production, or when set here.
     session_ttl_minutes: int = Field(default=10 * 60, ge=1)

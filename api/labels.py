@@ -321,6 +321,7 @@ ERROR = {
     "auth.forbidden": "无权进行此操作",
     "auth.locked": "该账号登录失败次数过多，已暂时锁定，请稍后再试",
     "auth.role": "您的角色无权进行此操作",
+    "auth.metrics": "监控数据须凭监控令牌读取",
     "auth.too_many_attempts": "本机登录失败次数过多，请稍后再试",
     "auth.unauthenticated": "请先登录",
     "auth.wrong_password": "用户名或密码错误",

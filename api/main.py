@@ -2,12 +2,13 @@
 
 import asyncio
 import contextlib
+import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -20,7 +21,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import errors
+from api import errors, metrics
 from api.audit.keys import signing_key
 from api.audit.routes import audit_router as audit_checkpoints_router
 from api.audit.routes import router as audit_router
@@ -34,6 +35,8 @@ from api.cases.routes import router as cases_router
 from api.clock.routes import router as clock_router
 from api.config import Settings, get_settings
 from api.db import Database, DatabaseBusy, make_engine
+from api.deps import SessionDep
+from api.errors import NotAllowed
 from api.inbox import openapi as completion_body
 from api.inbox.routes import router as tasks_router
 from api.incidents.routes import router as incidents_router
@@ -145,6 +148,7 @@ def create_app(
     for busy in (DatabaseBusy, PoolTimeout, OperationalError):
         app.add_exception_handler(busy, errors.database_busy)
     app.add_middleware(errors.RejectNonUnicodeJSON)
+    app.add_middleware(metrics.RequestDurations)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
 
@@ -192,6 +196,15 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def prometheus_metrics(session: SessionDep, authorization: str = Header("")) -> Response:
+        """The API's metrics in Prometheus' text format (docs/production.md, "Metrics"):
+        with ``WEIQUAN_METRICS_TOKEN`` set, for its bearer only."""
+        expected = f"Bearer {settings.metrics_token}"
+        if settings.metrics_token and not hmac.compare_digest(authorization, expected):
+            raise NotAllowed("auth.metrics", "the metrics need the metrics token")
+        return Response(metrics.exposition(session), media_type=metrics.CONTENT_TYPE)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:

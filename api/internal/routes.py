@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
+from api import metrics
 from api.audit import archive, checkpoints
 from api.audit.keys import signing_key
 from api.bulletins import service as bulletins
@@ -46,16 +47,17 @@ def record_step(
     """Applies one workflow step, once per key: records it, moves tasks and deadlines."""
     if body.case_no != case_no:
         raise Invalid(("case_no", "case_no in the path and the body differ"))
-    ctx = StepContext(
-        session=session,
-        calendar=working_calendar(session=session),
-        rules=rules_in_force(session=session, settings=settings),
-        escalation=EscalationPolicy.of(settings),
-        committees=committees(settings.committees_file),
-        number_pattern=settings.bulletin_number_pattern,
-        duties=DutyTerms.of(settings),
-    )
-    return engine.apply(ctx=ctx, input=body)
+    with metrics.step(body.step):  # its duration and statements, the context's included
+        ctx = StepContext(
+            session=session,
+            calendar=working_calendar(session=session),
+            rules=rules_in_force(session=session, settings=settings),
+            escalation=EscalationPolicy.of(settings),
+            committees=committees(settings.committees_file),
+            number_pattern=settings.bulletin_number_pattern,
+            duties=DutyTerms.of(settings),
+        )
+        return engine.apply(ctx=ctx, input=body)
 
 
 @router.post("/audit/checkpoints", response_model=CheckpointResult)

@@ -747,7 +747,7 @@ def is_page(request: Request) -> bool:
     """A request of the workplace (not of the JSON API, the worker's routes or the docs)."""
     path = request.url.path
     return not path.startswith(
-        ("/api/", "/internal/", "/healthz", "/docs", "/redoc", "/openapi", "/static")
+        ("/api/", "/internal/", "/healthz", "/metrics", "/docs", "/redoc", "/openapi", "/static")
     )
 
 

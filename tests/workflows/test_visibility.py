@@ -5,10 +5,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.converter import default as converter
 
 from api.workdays import ZONE
 from tests.conftest import Stack, open_task, register
 from tests.factories import eventually
+from workflows.complaint import workflow_id
 
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 
@@ -83,3 +86,28 @@ async def test_the_overdue_list_agrees_with_a_visibility_query(stack: Stack) -> 
 
 async def listed_until(check: Any) -> Any:
     return await eventually(check, timeout=30)
+
+
+@SQLITE_ONLY
+async def test_the_temporal_ui_names_each_step_of_a_case(stack: Stack) -> None:
+    """Every ``record_step`` in a case's timeline carries a summary naming its step, so an
+    operator reading the Temporal UI sees "triage", not the same activity name again."""
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+    accepted = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    history = await stack.client.get_workflow_handle(workflow_id(case_no)).fetch_history()
+    steps = [
+        (
+            e.activity_task_scheduled_event_attributes.activity_type.name,
+            converter().payload_converter.from_payload(e.user_metadata.summary, str),
+        )
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+    assert steps[:2] == [("record_step", "open_triage"), ("record_step", "triage")], steps

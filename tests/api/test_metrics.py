@@ -1,0 +1,137 @@
+"""What Prometheus reads (issue 14, "a production that can be watched"): the API's
+``/metrics`` with each route's request durations, each step's duration and statements, the
+open tasks by kind and unit and the overdue deadlines; the worker's Temporal SDK metrics at
+its runtime's endpoint. Counts and durations only: no case number in any of it."""
+
+import socket
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from prometheus_client.parser import text_string_to_metric_families
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from api.db import Database
+from api.temporal import metrics_runtime
+from api.workdays import ZONE
+from tests.conftest import Stack, open_task, register, running_stack
+from tests.factories import eventually
+
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(found: dict[Any, float], name: str, **labels: str) -> float:
+    return found.get((name, frozenset(labels.items())), 0.0)
+
+
+async def scrape(stack: Stack, **headers: str) -> httpx.Response:
+    return await stack.api.get("/metrics", headers=headers)
+
+
+@SQLITE_ONLY
+async def test_the_metrics_count_requests_steps_and_the_work_open_and_late(stack: Stack) -> None:
+    before = samples((await scrape(stack)).text)
+    late = (datetime.now(ZONE) - timedelta(days=30)).isoformat()
+    case_no = await register(stack, received_at=late)  # its triage deadline passed
+    triage = await open_task(stack, case_no, "triage", "operator")
+    accepted = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "guichi"},
+    )
+    assert accepted.status_code == 200, accepted.text
+    await open_task(stack, case_no, "handle", "guichi")
+
+    answer = await scrape(stack)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    after = samples(answer.text)
+    posted = {"method": "POST", "route": "/api/v1/cases", "status": "201"}
+    name = "weiquan_http_request_duration_seconds_count"
+    assert value(after, name, **posted) == value(before, name, **posted) + 1
+    completed = {"method": "POST", "route": "/api/v1/tasks/{task_id}/complete", "status": "200"}
+    assert value(after, name, **completed) >= value(before, name, **completed) + 1
+    for step in ("open_triage", "triage"):
+        count = "weiquan_step_duration_seconds_count"
+        assert value(after, count, step=step) >= value(before, count, step=step) + 1
+        statements = "weiquan_step_statements_sum"
+        ran = value(after, statements, step=step) - value(before, statements, step=step)
+        assert ran > 5, f"{step} ran {ran} statements"
+    assert value(after, "weiquan_open_tasks", kind="handle", unit="guichi") >= 1
+    assert value(after, "weiquan_open_tasks", kind="triage", unit="centre") == value(
+        before, "weiquan_open_tasks", kind="triage", unit="centre"
+    )
+
+    async def overdue() -> float | None:
+        found = samples((await scrape(stack)).text)
+        late = [v for k, v in found.items() if k[0] == "weiquan_overdue_deadlines"]
+        return sum(late) if sum(late) >= 1 else None
+
+    left = await register(stack, received_at=late)  # left in triage: overdue, and counted
+    assert await eventually(overdue, timeout=30, interval=0.5) >= 1
+    assert left not in (await scrape(stack)).text
+    assert case_no not in answer.text  # no case number, only route templates
+
+
+async def test_a_metrics_token_keeps_the_metrics_for_its_bearer(
+    sqlite_database: Database, dev_env: WorkflowEnvironment
+) -> None:
+    settings = sqlite_database.settings.model_copy(update={"metrics_token": "scrape-token-123456"})
+    async with running_stack(sqlite_database, dev_env.client, settings=settings) as stack:
+        assert (await scrape(stack)).status_code == 403
+        wrong = await scrape(stack, authorization="Bearer scrape-token-000000")
+        assert wrong.status_code == 403 and wrong.json()["code"] == "auth.metrics"
+        right = await scrape(stack, authorization="Bearer scrape-token-123456")
+        assert right.status_code == 200 and "weiquan_open_tasks" in right.text
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest_asyncio.fixture
+async def watched_client(dev_env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str]]:
+    address = f"127.0.0.1:{_free_port()}"
+    client = await Client.connect(
+        dev_env.client.service_client.config.target_host,
+        namespace=dev_env.client.namespace,
+        data_converter=pydantic_data_converter,
+        runtime=metrics_runtime(address),
+    )
+    yield client, address
+
+
+async def test_the_worker_serves_the_temporal_sdk_metrics(
+    sqlite_database: Database, watched_client: tuple[Client, str]
+) -> None:
+    client, address = watched_client
+    async with running_stack(sqlite_database, client) as stack:
+        case_no = await register(stack)
+        await open_task(stack, case_no, "triage", "operator")
+
+        async def scraped() -> dict[Any, float] | None:
+            async with httpx.AsyncClient() as http:
+                found = samples((await http.get(f"http://{address}/metrics")).text)
+            ran = [k for k in found if k[0].startswith("temporal_activity_execution_latency")]
+            return found if ran else None
+
+        found = await eventually(scraped)
+        names = {name for name, _ in found}
+        assert any(n.startswith("temporal_workflow_task_execution_latency") for n in names)
+        assert any(n.startswith("temporal_sticky_cache") for n in names), sorted(names)[:40]
