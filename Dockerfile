@@ -56,4 +56,4 @@ EXPOSE 8000
 
 # No HEALTHCHECK here: the worker runs this image too. docker-compose.yml checks the API's
 # /healthz.
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]

@@ -6,6 +6,7 @@ import signal
 from datetime import timedelta
 from typing import Any
 
+from temporalio import activity
 from temporalio.client import (
     Client,
     Schedule,
@@ -18,9 +19,15 @@ from temporalio.client import (
     ScheduleSpec,
     ScheduleUpdate,
 )
-from temporalio.worker import Worker
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Worker,
+)
 
 from activities.cases import CaseActivities, service_client
+from api import logs
 from api.config import Settings, get_settings
 from api.temporal import connect, metrics_runtime
 from workflows import bulletin, duty
@@ -46,9 +53,29 @@ WORKFLOWS = [
 ]
 
 
+class _ActivityIds(ActivityInboundInterceptor):
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+        info = activity.info()
+        ids = {"workflow_id": info.workflow_id or "", "activity_type": info.activity_type}
+        case_no = getattr(input.args[0], "case_no", None) if input.args else None
+        if isinstance(case_no, str) and case_no:
+            ids["case_no"] = case_no
+        with logs.bound(**ids):
+            return await super().execute_activity(input)
+
+
+class LogIds(Interceptor):
+    """Every line an activity logs (the SDK's, on a failed attempt, included) carries its
+    workflow's id and its case number."""
+
+    def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
+        return _ActivityIds(next)
+
+
 def build_worker(client: Client, settings: Settings, activities: CaseActivities) -> Worker:
     return Worker(
         client,
+        interceptors=[LogIds()],
         task_queue=settings.task_queue,
         workflows=WORKFLOWS,
         activities=[
@@ -195,9 +222,9 @@ async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule)
 
 
 async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
-    # The SDK's own metrics, for Prometheus, when an address is configured.
-    address = settings.worker_metrics_address
-    runtime = metrics_runtime(address) if address else None
+    # The SDK's core logs as JSON lines, and its metrics for Prometheus when an address
+    # is configured.
+    runtime = metrics_runtime(settings.worker_metrics_address or None)
     for attempt in range(1, attempts + 1):
         try:
             return await connect(settings, runtime)
@@ -214,7 +241,7 @@ async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure("worker")
     settings = get_settings()
     client = await connect_with_retry(settings)
     await ensure_checkpoint_schedule(client, settings)

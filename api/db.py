@@ -61,6 +61,7 @@ def make_engine(settings: Settings) -> Engine:
             url,
             poolclass=QueuePool,
             connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,  # a failed statement's values (personal data) not logged
             **pool,
         )
 
@@ -77,7 +78,9 @@ def make_engine(settings: Settings) -> Engine:
     connect_args = {}
     if settings.database_schema:
         connect_args["options"] = f"-csearch_path={settings.database_schema}"
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **pool)
+    return create_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True, **pool
+    )
 
 
 class DatabaseBusy(Exception):

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import errors, metrics
+from api import errors, logs, metrics
 from api.audit.keys import signing_key
 from api.audit.routes import audit_router as audit_checkpoints_router
 from api.audit.routes import router as audit_router
@@ -149,6 +149,7 @@ def create_app(
         app.add_exception_handler(busy, errors.database_busy)
     app.add_middleware(errors.RejectNonUnicodeJSON)
     app.add_middleware(metrics.RequestDurations)
+    app.add_middleware(logs.RequestLog)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
 
@@ -228,5 +229,6 @@ def __getattr__(name: str) -> FastAPI:
     # ``uvicorn api.main:app`` builds the app on first use, so importing this module in
     # tests does not read the environment or open a database.
     if name == "app":
+        logs.configure("api")  # uvicorn's own logging set up first; JSON lines from here on
         return create_app()
     raise AttributeError(name)

@@ -2,10 +2,18 @@
 /healthz) while Temporal is still coming up."""
 
 import asyncio
+import logging
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 from api.config import Settings
 
@@ -40,7 +48,13 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     )
 
 
-def metrics_runtime(address: str) -> Runtime:
-    """A Temporal runtime serving the SDK's own metrics (workflow and activity task
+def metrics_runtime(address: str | None) -> Runtime:
+    """A Temporal runtime whose core logs go through the process's logging (so they come
+    out as its JSON lines), serving the SDK's own metrics (workflow and activity task
     latencies, poller counts, sticky cache use …) at ``address`` for Prometheus."""
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+    core = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+    metrics = PrometheusConfig(bind_address=address) if address else None
+    return Runtime(telemetry=TelemetryConfig(logging=core, metrics=metrics))

@@ -360,6 +360,7 @@ class Launcher:
         self._spawn("api", [
             sys.executable, "-m", "uvicorn", "api.main:app",
             "--host", self.api_host, "--port", str(self.settings.api_port),
+            "--no-access-log",  # the API writes its own, without query strings (api/logs.py)
         ])  # fmt: skip
 
     def wait_for_api(self) -> None:

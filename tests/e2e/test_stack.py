@@ -1,7 +1,9 @@
 """The real stack, started the way ``make run`` starts it, driven over HTTP only.
 
 A complaint walks from ``POST /cases`` to ``closed``; half-way the whole stack is
-stopped and started again, and the case and its running workflow carry on.
+stopped and started again, and the case and its running workflow carry on. The API's and
+the worker's logs of the whole run are JSON lines with ids and case numbers, and none of
+the personal data or free text the run entered.
 """
 
 import json
@@ -9,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,8 +76,10 @@ def test_a_complaint_walks_to_closed_across_a_restart(embedded: Embedded) -> Non
     assert config["workflowExecutionRetentionTtl"] in ("2592000s", "720h0m0s"), config
 
     client = Client(embedded.base)
-    case = client.post("/cases", "operator", json=complaint(client_ref="e2e-1"))
+    case = client.post("/cases", "operator", json=complaint(client_ref="e2e-1", **PERSONAL))
     case_no = case["case_no"]
+    # A query string can hold what a clerk typed: the access line never logs it.
+    client.get("/cases", "operator", params={"phone": SECRETS[1]})
     triage = client.task(case_no, "triage", "operator")
     assert case_no in inbox_seen_in_browser(embedded.base, "operator")
     client.post(
@@ -94,7 +99,7 @@ def test_a_complaint_walks_to_closed_across_a_restart(embedded: Embedded) -> Non
     client.post(
         f"/tasks/{handle['id']}/complete",
         "guichi",
-        json={"outcome": "terminated", "ground": "T21-4", "reply": "双方未能达成一致，已告知"},
+        json={"outcome": "terminated", "ground": "T21-4", "reply": SECRETS[-1]},
     )
     notice = client.task(case_no, "notify_termination", "guichi")
     client.post(
@@ -118,3 +123,47 @@ def test_a_complaint_walks_to_closed_across_a_restart(embedded: Embedded) -> Non
     assert closed["outcome"] == "terminated"
     events = client.get(f"/cases/{case_no}/history", "auditor")["events"]
     assert events[-1]["type"] == "status_changed" and events[-1]["data"]["to"] == "closed"
+    embedded.stop()
+    lines_of_the_run_hold_ids_and_no_personal_data(embedded.data_dir, case_no)
+
+
+PERSONAL = {
+    "complainant": {
+        "name": "欧阳春燕",
+        "phone": "13956781234",
+        "id_number": "342901198807152345",
+        "address": "池州市贵池区秋浦西路18号3栋",
+    },
+    "respondent": {"name": "某某家电商场", "district": "贵池区", "address": "长江中路99号"},
+    "description": "洗衣机脱水时剧烈震动并漏水",
+    "claim": "要求上门维修并赔偿",
+}
+SECRETS = [
+    "欧阳春燕",
+    "13956781234",
+    "342901198807152345",
+    "秋浦西路18号",
+    "洗衣机脱水时剧烈震动并漏水",
+    "要求上门维修并赔偿",
+    "双方未能达成一致，已告知",
+]
+
+
+def lines_of_the_run_hold_ids_and_no_personal_data(data_dir: Path, case_no: str) -> None:
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for component in ("api", "worker"):
+        text = (data_dir / f"{component}.log").read_text(encoding="utf-8")
+        for secret in SECRETS:
+            assert secret not in text, f"{secret!r} is in {component}.log"
+        lines = [line for line in text.splitlines() if line and not line.startswith("=====")]
+        parsed = [json.loads(line) for line in lines]  # every line is one JSON object
+        assert all(line["component"] == component for line in parsed)
+        seen[component] = parsed
+    requests = [line for line in seen["api"] if line["event"] == "request"]
+    assert requests and all(len(line["request_id"]) >= 16 for line in requests)
+    own = [line for line in requests if line.get("case_no") == case_no]
+    assert {"/api/v1/cases/{case_no}", "/internal/v1/cases/{case_no}/steps"} <= {
+        line["route"] for line in own
+    }
+    assert all("?" not in line["route"] for line in requests)
+    assert any(line["event"].startswith("worker on task queue") for line in seen["worker"])

@@ -1,0 +1,76 @@
+"""The API's log lines (issue 14, "Logs"): one JSON object a line, each request's with
+its id (echoed to the client as ``X-Request-ID``), its route's template and the case
+number of its path; never the query string nor a body's personal data.
+``tests/e2e/test_stack.py`` greps the logs of a whole run of the real stack."""
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import structlog
+
+from api import logs
+from tests.conftest import Stack, register
+
+SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """The API's logging, as ``uvicorn api.main:app`` sets it, for this test only."""
+    root = logging.getLogger()
+    httpx = logging.getLogger("httpx")
+    kept = root.handlers[:], root.level, logging.getLogger("uvicorn.access").disabled, httpx.level
+    logs.configure("api")
+    yield
+    root.handlers[:], root.level = kept[0], kept[1]
+    logging.getLogger("uvicorn.access").disabled = kept[2]
+    httpx.setLevel(kept[3])
+    structlog.reset_defaults()
+
+
+def lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+@SQLITE_ONLY
+async def test_each_request_has_its_id_and_no_well_formed_one_is_lost(stack: Stack) -> None:
+    made = (await stack.api.get("/healthz")).headers["x-request-id"]
+    assert len(made) == 32 and int(made, 16) >= 0
+    given = await stack.api.get("/healthz", headers={"X-Request-ID": "proxy-7f3a.1"})
+    assert given.headers["x-request-id"] == "proxy-7f3a.1"
+    odd = await stack.api.get("/healthz", headers={"X-Request-ID": "13956781234 <script>"})
+    assert len(odd.headers["x-request-id"]) == 32  # not taken: a fresh one
+
+
+@SQLITE_ONLY
+async def test_the_access_line_names_the_route_and_the_case_and_not_what_was_typed(
+    stack: Stack, capsys: pytest.CaptureFixture[str], json_logs: None
+) -> None:
+    case_no = await register(stack, complainant={"name": "欧阳春燕", "phone": "13956781234"})
+    read = await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")
+    listed = await stack.call("GET", "/api/v1/cases", "operator", params={"q": "13956781234"})
+    assert read.status_code == listed.status_code == 200
+    written = capsys.readouterr().err
+    assert "欧阳春燕" not in written and "13956781234" not in written
+    found = lines(written)
+    mine = [line for line in found if line.get("request_id") == read.headers["x-request-id"]]
+    assert mine == [
+        {
+            "component": "api",
+            "event": "request",
+            "level": "info",
+            "logger": "weiquan.access",
+            "method": "GET",
+            "route": "/api/v1/cases/{case_no}",
+            "status": 200,
+            "ms": mine[0]["ms"],
+            "timestamp": mine[0]["timestamp"],
+            "request_id": read.headers["x-request-id"],
+            "case_no": case_no,
+        }
+    ]
+    search = [line for line in found if line.get("request_id") == listed.headers["x-request-id"]]
+    assert search and search[0]["route"] == "/api/v1/cases" and "case_no" not in search[0]
