@@ -13,7 +13,7 @@ UV_STAMP := .tools/.uv-$(UV_VERSION)
 LINT_PATHS := $(wildcard api workflows activities tests worker.py scripts bench)
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint system-deps clean
+.PHONY: setup run test lint system-deps clean backup
 
 setup: $(UV_STAMP)
 	$(UV) sync --frozen
@@ -25,6 +25,11 @@ $(UV_STAMP):
 
 run: setup
 	.venv/bin/python scripts/run_embedded.py
+
+# A consistent copy of the running (or stopped) embedded default: both SQLite files and the
+# data dir's secrets, into backups/ (or TO=dir). Restore: scripts/backup.py --restore.
+backup: setup
+	.venv/bin/python scripts/backup.py $(if $(TO),--to $(TO))
 
 test: setup system-deps
 	.venv/bin/pytest $(PYTEST_ARGS)
