@@ -34,11 +34,8 @@ def append(
 ) -> Event:
     """Adds one event to the case's log, in the caller's transaction."""
     lock_case(session, case_no)
-    last = session.exec(
-        select(Event).where(Event.case_no == case_no).order_by(col(Event.seq).desc()).limit(1)
-    ).first()
-    seq = last.seq + 1 if last else 1
-    prev_hash = last.hash if last else GENESIS
+    last_seq, prev_hash = _head(session, case_no)
+    seq = last_seq + 1
     at = utcnow()
     payload = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     event = Event(
@@ -53,26 +50,55 @@ def append(
     )
     session.add(event)
     session.flush()
+    _heads(session)[case_no] = (seq, event.hash)
     return event
 
 
-def lock_case(session: Session, case_no: str) -> None:
+def _heads(session: Session) -> dict[str, tuple[int, str]]:
+    """The log heads this transaction has read or written, by case: a step appends
+    several events, and reads the head once (the case's lock keeps it ours meanwhile)."""
+    transaction = session.get_transaction()
+    found = session.info.get("log_heads")
+    if found is None or found[0] is not transaction:
+        found = (transaction, {})
+        session.info["log_heads"] = found
+    heads: dict[str, tuple[int, str]] = found[1]
+    return heads
+
+
+def _head(session: Session, case_no: str) -> tuple[int, str]:
+    heads = _heads(session)
+    if case_no not in heads:
+        last = session.exec(
+            select(Event.seq, Event.hash)
+            .where(Event.case_no == case_no)
+            .order_by(col(Event.seq).desc())
+            .limit(1)
+        ).first()
+        heads[case_no] = (last[0], last[1]) if last else (0, GENESIS)
+    return heads[case_no]
+
+
+def lock_case(session: Session, case_no: str) -> Case | None:
     """Takes the case's lock for the rest of the transaction (once per transaction): the
-    next event's number is read and written by one writer at a time."""
+    next event's number is read and written by one writer at a time. The case's row, read
+    with its lock (None: no such case)."""
     transaction = session.get_transaction()
     marker = session.info.get("locked_cases")
     if transaction is not None and marker is not None and marker[0] is transaction:
         if case_no in marker[1]:
-            return
+            found: Case | None = marker[1][case_no]
+            return found
     else:
         marker = None
     lock_for_write(session)
-    session.exec(select(Case.id).where(Case.case_no == case_no).with_for_update()).first()
+    case = session.exec(select(Case).where(Case.case_no == case_no).with_for_update()).first()
     transaction = session.get_transaction()
     if marker is None:
-        session.info["locked_cases"] = (transaction, {case_no})
+        session.info["locked_cases"] = (transaction, {case_no: case})
     else:
-        marker[1].add(case_no)
+        marker[1][case_no] = case
+    return case
 
 
 def events(*, session: Session, case_no: str) -> list[Event]:
@@ -112,7 +138,15 @@ def broken_link(events: Sequence[Event]) -> Break | None:
 
 def head(*, session: Session, case_no: str) -> int:
     """The number of the case's last event (0 for none)."""
-    last = session.exec(
+    if _locked(session, case_no):  # ours until the commit: read once, then remembered
+        return _head(session, case_no)[0]
+    found = session.exec(
         select(Event.seq).where(Event.case_no == case_no).order_by(col(Event.seq).desc()).limit(1)
     ).first()
-    return last or 0
+    return found or 0
+
+
+def _locked(session: Session, case_no: str) -> bool:
+    marker = session.info.get("locked_cases")
+    transaction = session.get_transaction()
+    return bool(transaction and marker and marker[0] is transaction and case_no in marker[1])

@@ -121,8 +121,7 @@ def _lock(session: Session, case_no: str) -> Case:
     """One step of a case at a time: the case's workflow and its mediation's may both take
     one (a withdrawal while the ladder moves), and a retried activity may overlap its
     first attempt. What a step checks holds until it commits."""
-    history.lock_case(session, case_no)
-    case = session.exec(select(Case).where(Case.case_no == case_no)).first()
+    case = history.lock_case(session, case_no)
     if case is None:
         raise NotFound("case.not_found", f"case {case_no} not found")
     return case

@@ -180,29 +180,37 @@ def _month(day: date) -> str:
 
 def add(session: Session, delta: dict[Key, int]) -> None:
     """Adds to the rollup's rows of the day and of its month, each made if it is not
-    there: one upsert each, so two steps of different cases adding to one day add up."""
+    there: one upsert of all the days' rows and one of the months', so two steps of
+    different cases adding to one day add up. The rows go in their keys' order, so two
+    steps lock them in the same order."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     months: Counter[tuple[str, str, str]] = Counter()
+    day_rows = []
     for (unit, day, figure), n in sorted(delta.items()):
         months[(_month(day), unit, figure)] += n
-        days = insert(FigureDay).values(day=day, unit=unit, figure=figure, value=n)
-        session.execute(
-            days.on_conflict_do_update(
-                index_elements=["day", "unit", "figure"],
-                set_={"value": col(FigureDay.value) + days.excluded.value},
-            )
+        day_rows.append({"day": day, "unit": unit, "figure": figure, "value": n})
+    days = insert(FigureDay).values(day_rows)
+    session.execute(
+        days.on_conflict_do_update(
+            index_elements=["day", "unit", "figure"],
+            set_={"value": col(FigureDay.value) + days.excluded.value},
         )
-    for (month, unit, figure), n in sorted(months.items()):
-        if not n:
-            continue
-        whole = insert(FigureMonth).values(month=month, unit=unit, figure=figure, value=n)
-        session.execute(
-            whole.on_conflict_do_update(
-                index_elements=["month", "unit", "figure"],
-                set_={"value": col(FigureMonth.value) + whole.excluded.value},
-            )
+    )
+    month_rows = [
+        {"month": month, "unit": unit, "figure": figure, "value": n}
+        for (month, unit, figure), n in sorted(months.items())
+        if n
+    ]
+    if not month_rows:
+        return
+    whole = insert(FigureMonth).values(month_rows)
+    session.execute(
+        whole.on_conflict_do_update(
+            index_elements=["month", "unit", "figure"],
+            set_={"value": col(FigureMonth.value) + whole.excluded.value},
         )
+    )
 
 
 def sums(session: Session, start: date, end: date) -> dict[str, Counter[str]]:
