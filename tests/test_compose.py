@@ -254,8 +254,9 @@ def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_shows_them(
         "weiquan_open_tasks",
         "weiquan_overdue_deadlines",
         *(
-            f"{m._name}{suffix}"  # noqa: SLF001
+            f"{family.name}{suffix}"
             for m in (metrics.REQUESTS, metrics.STEP_SECONDS, metrics.STEP_STATEMENTS)
+            for family in m.describe()
             for suffix in ("_bucket", "_sum", "_count")
         ),
     }
