@@ -176,6 +176,9 @@ class Settings(BaseSettings):
     # (stops the others, exits 1) when one child would need more than restart_max restarts
     # within restart_window_seconds; restart_max=0 means never restart.
     restart_max: int = Field(default=5, ge=0)
+    # Workers the embedded default runs on its task queue (each restarted on its own);
+    # production scales its worker containers instead.
+    embedded_workers: int = Field(default=1, ge=1, le=16)
     restart_window_seconds: float = Field(default=60.0, gt=0)
     restart_backoff_seconds: float = Field(default=1.0, ge=0)
     restart_backoff_max_seconds: float = Field(default=30.0, ge=0)

@@ -62,6 +62,7 @@ class Result:
     kills: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
     wall: float = 0.0
+    workers: int = 0  # worker processes running at the start
 
     @property
     def ok(self) -> bool:
@@ -156,7 +157,15 @@ async def step(client: Client, case_no: str, kind: str, user: str, body: dict[st
 
 
 def child_pid(launcher: int, marker: str) -> int | None:
-    """The launcher's child whose command line holds ``marker``."""
+    """A child of the launcher whose command line holds ``marker`` (the oldest, of several
+    workers)."""
+    found = child_pids(launcher, marker)
+    return min(found) if found else None
+
+
+def child_pids(launcher: int, marker: str) -> list[int]:
+    """The launcher's children whose command line holds ``marker``."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -169,8 +178,8 @@ def child_pid(launcher: int, marker: str) -> int | None:
         except (OSError, ValueError, IndexError):
             continue
         if marker in cmdline:
-            return int(entry.name)
-    return None
+            found.append(int(entry.name))
+    return found
 
 
 MARKERS = {"worker": "worker.py", "api": "uvicorn", "temporal": "start-dev"}
@@ -195,12 +204,15 @@ async def faults(
     progress: list[int],
     done: asyncio.Event,
     result: Result,
+    workers_only: bool = False,
 ) -> None:
     """kill -9 each worker once it has run about ``kill_every`` s (with jitter), counted
     from its start, so a worker always gets some work done before it dies; the API once a
-    third of the way, and Temporal once half way, both while lifecycles are in flight."""
+    third of the way, and Temporal once half way, both while lifecycles are in flight
+    (``workers_only``: neither). With several workers, one is killed at a time and the
+    others carry on."""
     rng = random.Random(8)
-    api_killed = temporal_killed = False
+    api_killed = temporal_killed = workers_only
     worker, born, lifetime = None, time.monotonic(), kill_every
     while not done.is_set():
         try:
@@ -233,8 +245,10 @@ async def run(
     kill_every: float,
     timeout: float,
     min_worker_kills: int = 0,
+    workers_only: bool = False,
 ) -> Result:
     result = Result()
+    result.workers = len(child_pids(launcher, MARKERS["worker"]))
     began = time.monotonic()
     limits = httpx.Limits(max_connections=concurrency * 2 + 4)
     async with httpx.AsyncClient(
@@ -250,15 +264,15 @@ async def run(
         async def one(i: int) -> None:
             await lifecycle(client, f"chaos-{run_id}-{i}", progress)
 
-        chaos = asyncio.ensure_future(faults(launcher, cases, kill_every, progress, done, result))
+        chaos = asyncio.ensure_future(
+            faults(launcher, cases, kill_every, progress, done, result, workers_only)
+        )
 
         def faults_done() -> bool:
             if not min_worker_kills:
                 return True
-            return (
-                result.kills["worker"] >= min_worker_kills
-                and result.kills["api"] >= 1
-                and result.kills["temporal"] >= 1
+            return result.kills["worker"] >= min_worker_kills and (
+                workers_only or (result.kills["api"] >= 1 and result.kills["temporal"] >= 1)
             )
 
         started = 0
@@ -352,6 +366,8 @@ def chaos(
     timeout: float,
     keep: bool = False,
     min_worker_kills: int = 0,
+    workers: int = 1,
+    workers_only: bool = False,
 ) -> Result:
     """At least ``cases`` lifecycles; more while the planned faults are not all done (the
     API and Temporal killed once, the worker ``min_worker_kills`` times), so a machine fast
@@ -363,6 +379,7 @@ def chaos(
         WEIQUAN_RESTART_MAX="10000",
         WEIQUAN_RESTART_BACKOFF_SECONDS="0.5",
         WEIQUAN_RESTART_BACKOFF_MAX_SECONDS="2",
+        WEIQUAN_EMBEDDED_WORKERS=str(workers),
     )
     print(f"starting the embedded stack in {data_dir} …", flush=True)
     took = stack.start()
@@ -382,6 +399,7 @@ def chaos(
                 kill_every,
                 timeout,
                 min_worker_kills,
+                workers_only,
             )
         )
         report(result, cases, concurrency, restarts_of(stack))
@@ -409,8 +427,22 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=float, default=1200.0, help="limit for the whole run")
     parser.add_argument("--keep", action="store_true", help="keep the data dir and logs")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="workers on the task queue; one killed at a time"
+    )
+    parser.add_argument(
+        "--workers-only", action="store_true", help="kill only workers (not the API, Temporal)"
+    )
     args = parser.parse_args()
-    result = chaos(args.cases, args.concurrency, args.kill_every, args.timeout, args.keep)
+    result = chaos(
+        args.cases,
+        args.concurrency,
+        args.kill_every,
+        args.timeout,
+        args.keep,
+        workers=args.workers,
+        workers_only=args.workers_only,
+    )
     return 0 if result.ok else 1
 
 

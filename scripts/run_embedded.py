@@ -245,7 +245,7 @@ class Launcher:
                 print(f"stopping {child.name} …", flush=True)
                 child.proc.terminate()
                 try:
-                    child.proc.wait(STOP_TIMEOUTS.get(child.name, 10.0))
+                    child.proc.wait(STOP_TIMEOUTS.get(child.name.split("-")[0], 10.0))
                 except subprocess.TimeoutExpired:
                     print(f"{child.name} did not stop in time; killing it", flush=True)
                     child.proc.kill()
@@ -356,7 +356,10 @@ class Launcher:
     # -- worker and API --------------------------------------------------------------------
 
     def start_app(self) -> None:
-        self._spawn("worker", [sys.executable, "worker.py"])
+        count = self.settings.embedded_workers
+        for number in range(1, count + 1):  # worker.log, or worker-1.log, worker-2.log …
+            name = "worker" if count == 1 else f"worker-{number}"
+            self._spawn(name, [sys.executable, "worker.py"])
         self._spawn("api", [
             sys.executable, "-m", "uvicorn", "api.main:app",
             "--host", self.api_host, "--port", str(self.settings.api_port),
