@@ -482,6 +482,9 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     parser.add_argument(
+        "--workers", type=int, default=1, help="workers on the task queue (default 1)"
+    )
+    parser.add_argument(
         "--poll-interval",
         type=float,
         default=0.05,
@@ -501,6 +504,7 @@ def main() -> int:
 
     data_dir = Path(tempfile.mkdtemp(prefix="weiquan-bench-"))
     stack = Stack(data_dir)
+    stack.env["WEIQUAN_EMBEDDED_WORKERS"] = str(args.workers)
     failed = interrupted = False
     try:
         print(f"starting the embedded stack in {data_dir} …", flush=True)
