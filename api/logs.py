@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.metrics import template
+from api.metrics import REQUESTS, template
 
 access = logging.getLogger("weiquan.access")
 
@@ -108,8 +108,8 @@ def configure(component: str, level: int = logging.INFO) -> None:
 
 class RequestLog:
     """Gives each request its id (the client's ``X-Request-ID`` if well-formed, else a new
-    one, echoed in the answer) and writes its access line: method, route template, status,
-    milliseconds."""
+    one, echoed in the answer), writes its access line (method, route template, status,
+    milliseconds) and times it for ``/metrics`` by the same route and status."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -134,13 +134,15 @@ class RequestLog:
         try:
             await self.app(scope, receive, sending)
         finally:
+            took, route = perf_counter() - started, template(scope)
+            REQUESTS.labels(scope["method"], route, str(status[0])).observe(took)
             access.info(
                 "request",
                 extra={
                     "method": scope["method"],
-                    "route": template(scope),
+                    "route": route,
                     "status": status[0],
-                    "ms": round((perf_counter() - started) * 1000, 1),
+                    "ms": round(took * 1000, 1),
                 },
             )
             _scope.reset(token)

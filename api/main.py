@@ -148,7 +148,6 @@ def create_app(
     for busy in (DatabaseBusy, PoolTimeout, OperationalError):
         app.add_exception_handler(busy, errors.database_busy)
     app.add_middleware(errors.RejectNonUnicodeJSON)
-    app.add_middleware(metrics.RequestDurations)
     app.add_middleware(logs.RequestLog)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)

@@ -18,7 +18,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import event, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from api.deadlines.models import Deadline, DeadlineState
 from api.tasks.models import Task, TaskStatus
@@ -76,32 +76,6 @@ def step(name: str) -> Iterator[None]:
         finally:
             STEP_SECONDS.labels(name).observe(perf_counter() - started)
             STEP_STATEMENTS.labels(name).observe(found[0])
-
-
-class RequestDurations:
-    """Times every HTTP request by the route it matched (``unmatched`` when none did)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = perf_counter()
-        status = [500]
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, sending)
-        finally:
-            REQUESTS.labels(scope["method"], template(scope), str(status[0])).observe(
-                perf_counter() - started
-            )
 
 
 def template(scope: Scope) -> str:

@@ -50,24 +50,26 @@ def append(
     )
     session.add(event)
     session.flush()
-    _heads(session)[case_no] = (seq, event.hash)
+    _this_transaction(session, "log_heads")[case_no] = (seq, event.hash)
     return event
 
 
-def _heads(session: Session) -> dict[str, tuple[int, str]]:
-    """The log heads this transaction has read or written, by case: a step appends
-    several events, and reads the head once (the case's lock keeps it ours meanwhile)."""
+def _this_transaction(session: Session, key: str) -> dict[str, Any]:
+    """What this transaction remembers under ``key``, by case: forgotten at its end (a
+    commit or a rollback begins another)."""
     transaction = session.get_transaction()
-    found = session.info.get("log_heads")
+    found = session.info.get(key)
     if found is None or found[0] is not transaction:
         found = (transaction, {})
-        session.info["log_heads"] = found
-    heads: dict[str, tuple[int, str]] = found[1]
-    return heads
+        session.info[key] = found
+    kept: dict[str, Any] = found[1]
+    return kept
 
 
 def _head(session: Session, case_no: str) -> tuple[int, str]:
-    heads = _heads(session)
+    """The case's last event (number, hash): read once per transaction, then the one this
+    transaction appended (the case's lock keeps the log ours meanwhile)."""
+    heads = _this_transaction(session, "log_heads")
     if case_no not in heads:
         last = session.exec(
             select(Event.seq, Event.hash)
@@ -76,28 +78,21 @@ def _head(session: Session, case_no: str) -> tuple[int, str]:
             .limit(1)
         ).first()
         heads[case_no] = (last[0], last[1]) if last else (0, GENESIS)
-    return heads[case_no]
+    head: tuple[int, str] = heads[case_no]
+    return head
 
 
 def lock_case(session: Session, case_no: str) -> Case | None:
     """Takes the case's lock for the rest of the transaction (once per transaction): the
     next event's number is read and written by one writer at a time. The case's row, read
     with its lock (None: no such case)."""
-    transaction = session.get_transaction()
-    marker = session.info.get("locked_cases")
-    if transaction is not None and marker is not None and marker[0] is transaction:
-        if case_no in marker[1]:
-            found: Case | None = marker[1][case_no]
-            return found
-    else:
-        marker = None
+    locked = _this_transaction(session, "locked_cases")
+    if case_no in locked:
+        found: Case | None = locked[case_no]
+        return found
     lock_for_write(session)
     case = session.exec(select(Case).where(Case.case_no == case_no).with_for_update()).first()
-    transaction = session.get_transaction()
-    if marker is None:
-        session.info["locked_cases"] = (transaction, {case_no: case})
-    else:
-        marker[1][case_no] = case
+    _this_transaction(session, "locked_cases")[case_no] = case  # the transaction began here
     return case
 
 
@@ -138,15 +133,9 @@ def broken_link(events: Sequence[Event]) -> Break | None:
 
 def head(*, session: Session, case_no: str) -> int:
     """The number of the case's last event (0 for none)."""
-    if _locked(session, case_no):  # ours until the commit: read once, then remembered
+    if case_no in _this_transaction(session, "locked_cases"):  # ours until the commit
         return _head(session, case_no)[0]
     found = session.exec(
         select(Event.seq).where(Event.case_no == case_no).order_by(col(Event.seq).desc()).limit(1)
     ).first()
     return found or 0
-
-
-def _locked(session: Session, case_no: str) -> bool:
-    marker = session.info.get("locked_cases")
-    transaction = session.get_transaction()
-    return bool(transaction and marker and marker[0] is transaction and case_no in marker[1])

@@ -185,6 +185,12 @@ def _attempt(session: Session, act: Any) -> tuple[dict[str, str], str, int] | No
     return None
 
 
+def _township_of(session: Session, code: str) -> str:
+    """The township whose page a division's form returns to (its own, for a township)."""
+    own = session.get(Division, code)
+    return (own.township_code if own else None) or code
+
+
 def _fields(posted: dict[str, str], *names: str) -> dict[str, str]:
     return {n: posted[n] for n in names if posted.get(n, "") != ""}
 
@@ -196,8 +202,7 @@ def edit_division(
     """A township given to the branch chosen, or a division renamed, as ``PUT
     /api/v1/divisions/{code}``; from the list, or from the township's page."""
     sent = _fields(posted, "name", "branch")
-    own = session.get(Division, code)
-    town = (own.township_code if own else None) or code
+    town = _township_of(session, code)
     refused = _attempt(
         session,
         lambda: divisions.edit(
@@ -243,8 +248,7 @@ def retire_village(
 ) -> Response:
     """A community or village retired (撤并), as ``POST /api/v1/divisions/{code}/retire``."""
     sent = _fields(posted, "reason", "merged_into")
-    own = session.get(Division, code)
-    town = (own.township_code if own else None) or code
+    town = _township_of(session, code)
     refused = _attempt(
         session,
         lambda: divisions.retire(

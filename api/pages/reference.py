@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from api import documents, labels
 from api.config import Settings
-from api.deps import DatabaseDep, SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep
 from api.errors import DomainError
 from api.pages.render import field_text, refusal, render
 from api.pages.session import PageUser, Posted
@@ -299,10 +299,10 @@ def reference_page(
 
 
 @router.post("/admin/reference/{name}", response_class=HTMLResponse)
-async def save_reference(
+def save_reference(
     request: Request,
     name: str,
-    db: DatabaseDep,
+    session: SessionDep,
     settings: SettingsDep,
     user: PageUser,
     posted: Posted,
@@ -310,49 +310,31 @@ async def save_reference(
     """Saves the document from the form, as ``PUT /api/v1/reference/{name}``; a refusal
     shows the form again as typed, each error beside its cell."""
     service.kind_of(name)
-    shape = SHAPES[name]
     form = dict(posted)
-    content, where = shape.from_form(form)
+    content, where = SHAPES[name].from_form(form)
     version = form.get("version", "")
-    orphans = {f: "没有这个行业代码" for k, f in where.items() if k[0] == "orphan"}
-    try:
-        if orphans:
-            raise _Orphans()
-        saved = await db.run(
-            service.save,
-            settings=settings,
-            user=user,
-            name=name,
-            content=content,
-            version=int(version) if version.isdigit() else -1,
-        )
-    except (DomainError, _Orphans) as error:
-        errors, general, status = orphans, "", 422
-        if isinstance(error, DomainError):
+    # A review point of a sector the form does not list.
+    errors = {f: "没有这个行业代码" for k, f in where.items() if k[0] == "orphan"}
+    general, status = "", 422
+    if not errors:
+        try:
+            saved = service.save(
+                session=session,
+                settings=settings,
+                user=user,
+                name=name,
+                content=content,
+                version=int(version) if version.isdigit() else -1,
+            )
+        except DomainError as error:
+            session.rollback()
             if error.status_code in (401, 403):
                 raise
             errors, general = _errors(error, where, form)
-            errors |= orphans
             status = error.status_code
-        return await db.run(
-            _page_of,
-            request=request,
-            settings=settings,
-            user=user,
-            name=name,
-            status_code=status,
-            form=form,
-            errors=errors,
-            general=general or labels.error("reference.invalid"),
-        )
-    return RedirectResponse(
-        f"/admin/reference/{quote(name)}?saved={saved.version}", status_code=303
-    )
-
-
-class _Orphans(Exception):
-    """A review point of a sector the form does not list."""
-
-
-def _page_of(*, session: Session, **kwargs: Any) -> HTMLResponse:
-    return _page(session=session, **kwargs)
+        else:
+            return RedirectResponse(
+                f"/admin/reference/{quote(name)}?saved={saved.version}", status_code=303
+            )
+    general = general or labels.error("reference.invalid")
+    return _page(request, session, settings, user, name, status, form, errors, general)

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from api.db import Database
 from api.temporal import metrics_runtime
 from api.workdays import ZONE
+from tests import mediation
 from tests.conftest import Stack, open_task, register, running_stack
 from tests.factories import eventually
 
@@ -45,15 +46,7 @@ async def scrape(stack: Stack, **headers: str) -> httpx.Response:
 async def test_the_metrics_count_requests_steps_and_the_work_open_and_late(stack: Stack) -> None:
     before = samples((await scrape(stack)).text)
     late = (datetime.now(ZONE) - timedelta(days=30)).isoformat()
-    case_no = await register(stack, received_at=late)  # its triage deadline passed
-    triage = await open_task(stack, case_no, "triage", "operator")
-    accepted = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert accepted.status_code == 200, accepted.text
+    case_no = await mediation.accepted(stack, received_at=late)  # triage was overdue
     await open_task(stack, case_no, "handle", "guichi")
 
     answer = await scrape(stack)

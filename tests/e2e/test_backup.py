@@ -45,6 +45,18 @@ def keep_moving(base: str, stop: threading.Event, made: list[str]) -> None:
             advance(client, case_no)
 
 
+def backup_script(*args: str, env: dict[str, str] | None = None) -> Any:
+    """``scripts/backup.py`` run as ``make backup`` runs it."""
+    return subprocess.run(
+        [sys.executable, "scripts/backup.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def statuses(client: Client) -> dict[str, str]:
     rows = client.get("/cases", "supervisor", params={"limit": 500})["data"]
     return {row["case_no"]: row["status"] for row in rows}
@@ -64,14 +76,7 @@ def test_a_backup_taken_while_cases_move_restores_and_every_case_closes(
     mover = threading.Thread(target=keep_moving, args=(embedded.base, stop, made))
     mover.start()
     time.sleep(4)  # cases at every stage, and steps in flight when the copy is taken
-    taken = subprocess.run(
-        [sys.executable, "scripts/backup.py", "--to", str(tmp_path / "backups")],
-        cwd=ROOT,
-        env=embedded.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    taken = backup_script("--to", str(tmp_path / "backups"), env=embedded.env)
     time.sleep(2)
     stop.set()
     mover.join(timeout=60)
@@ -83,21 +88,9 @@ def test_a_backup_taken_while_cases_move_restores_and_every_case_closes(
     embedded.stop()
 
     restored_dir = tmp_path / "restored"
-    again = subprocess.run(
-        [sys.executable, "scripts/backup.py", "--restore", str(copy), str(restored_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = backup_script("--restore", str(copy), str(restored_dir))
     assert again.returncode == 0, again.stderr
-    refused = subprocess.run(
-        [sys.executable, "scripts/backup.py", "--restore", str(copy), str(restored_dir)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    refused = backup_script("--restore", str(copy), str(restored_dir))
     assert refused.returncode != 0 and "not empty" in refused.stderr
 
     restored = Embedded(restored_dir)

@@ -9,6 +9,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.converter import default as converter
 
 from api.workdays import ZONE
+from tests import mediation
 from tests.conftest import Stack, open_task, register
 from tests.factories import eventually
 from workflows.complaint import workflow_id
@@ -92,15 +93,7 @@ async def listed_until(check: Any) -> Any:
 async def test_the_temporal_ui_names_each_step_of_a_case(stack: Stack) -> None:
     """Every ``record_step`` in a case's timeline carries a summary naming its step, so an
     operator reading the Temporal UI sees "triage", not the same activity name again."""
-    case_no = await register(stack)
-    triage = await open_task(stack, case_no, "triage", "operator")
-    accepted = await stack.call(
-        "POST",
-        f"/api/v1/tasks/{triage['id']}/complete",
-        "operator",
-        json={"decision": "accept", "unit": "guichi"},
-    )
-    assert accepted.status_code == 200, accepted.text
+    case_no = await mediation.accepted(stack)
     history = await stack.client.get_workflow_handle(workflow_id(case_no)).fetch_history()
     steps = [
         (
