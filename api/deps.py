@@ -2,7 +2,7 @@
 
 import hmac
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -15,11 +15,16 @@ from api.errors import ApiError, NotAllowed
 from api.security import bearer_of
 from api.users import service as users
 from api.users.models import Role, User
+from workflows.messages import FirstStep
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# The dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` one in the
+# threadpool, a hop each request would pay for nothing.
+
+
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -35,12 +40,33 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The database for an ``async def`` route: work runs in the threadpool (api.db)."""
     return Database(request.app.state.engine)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+class StepEngine(Protocol):
+    """The step engine's part in a registration (``api.internal.engine``, which ``api.main``
+    hands the app): it imports every concept's steps, the cases' among them, so the
+    routes that register cases cannot import it themselves."""
+
+    def first_step(self, *, session: Session, settings: Settings, case_no: str) -> FirstStep:
+        """A new case's first step, applied in its registration's transaction."""
+        ...
+
+    def discard(self, *, session: Session, case_no: str) -> None:
+        """A case whose workflow certainly never started, removed with all it wrote."""
+        ...
+
+
+async def get_step_engine(request: Request) -> StepEngine:
+    return request.app.state.step_engine  # type: ignore[no-any-return]
+
+
+StepEngineDep = Annotated[StepEngine, Depends(get_step_engine)]
 
 
 async def get_temporal(request: Request) -> Client:

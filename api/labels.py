@@ -340,6 +340,7 @@ ERROR = {
     "case.ended": "案件已结束",
     "case.illegal_move": "案件当前状态不允许此操作",
     "case.not_found": "未找到该案件",
+    "case.start_pending": "案件已登记，其流程尚未启动（几分钟内自动启动）；请稍后再次提交",
     "case.start_unconfirmed": "案件已登记，但流程服务尚未确认；请再次提交（不会重复登记）",
     "checkpoint.case_not_covered": "该案件不在此检查点内",
     "checkpoint.not_found": "未找到该检查点",

@@ -40,6 +40,7 @@ from api.errors import NotAllowed
 from api.inbox import openapi as completion_body
 from api.inbox.routes import router as tasks_router
 from api.incidents.routes import router as incidents_router
+from api.internal import engine as step_engine
 from api.internal.routes import router as internal_router
 from api.mediation.routes import router as mediation_router
 from api.migrations import migrate
@@ -151,6 +152,7 @@ def create_app(
     app.add_middleware(logs.RequestLog)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
+    app.state.step_engine = step_engine
 
     for router in (
         auth_router,

@@ -5,7 +5,7 @@ from api.auth.models import LoginAttempt, WebSession
 from api.bulletins.models import Bulletin
 from api.calendar.models import CalendarChange, CalendarYear
 from api.campaigns.models import Campaign, CampaignChange, CampaignCheckpoint, CampaignTag
-from api.casefile.models import Case, Event, StepRecord, Submission
+from api.casefile.models import Case, Event, PendingStart, StepRecord, Submission
 from api.deadlines.models import Deadline, DeadlinePause
 from api.documents import ReferenceChange, ReferenceDocument
 from api.incidents.models import Incident
@@ -81,6 +81,7 @@ __all__ = [
     "MediationConsent",
     "MediationRung",
     "MediationSession",
+    "PendingStart",
     "RollupState",
     "RuleSetChange",
     "RuleSetRecord",

@@ -45,6 +45,7 @@ from workflows.messages import (
     BulletinInput,
     ComplaintInput,
     DutyInput,
+    FirstStep,
     ReportInput,
     UpdateResult,
 )
@@ -60,7 +61,11 @@ class StartUnconfirmed(Exception):
     """Temporal did not say whether the case's workflow started."""
 
 
-async def start(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
+async def start(
+    *, client: Client, settings: Settings, case_no: str, kind: str, first: FirstStep | None = None
+) -> None:
+    """Starts the case's workflow; a complaint or a report with the first step its
+    registration applied (``first``), from which it starts."""
     run: Any
     arg: ComplaintInput | ReportInput | BulletinInput | DutyInput
     if kind in DUTIES:
@@ -68,11 +73,11 @@ async def start(*, client: Client, settings: Settings, case_no: str, kind: str) 
         escalation = kind not in (CaseKind.CAMPAIGN, CaseKind.REVIEW)
         run, arg = DutyWorkflow.run, DutyInput(case_no=case_no, kind=kind, escalation=escalation)
     elif kind == "report":
-        run, arg = ReportWorkflow.run, ReportInput(case_no=case_no)
+        run, arg = ReportWorkflow.run, ReportInput(case_no=case_no, first=first)
     elif kind == "bulletin":
         run, arg = BulletinWorkflow.run, BulletinInput(case_no=case_no)
     else:
-        run, arg = ComplaintWorkflow.run, ComplaintInput(case_no=case_no)
+        run, arg = ComplaintWorkflow.run, ComplaintInput(case_no=case_no, first=first)
     await client.start_workflow(
         run,
         arg,
@@ -85,19 +90,25 @@ async def start(*, client: Client, settings: Settings, case_no: str, kind: str) 
     )
 
 
-async def ensure_started(*, client: Client, settings: Settings, case_no: str, kind: str) -> None:
+async def ensure_started(
+    *, client: Client, settings: Settings, case_no: str, kind: str, first: FirstStep | None = None
+) -> None:
     """Starts the case's workflow unless it runs (or ran) already."""
     try:
-        await start(client=client, settings=settings, case_no=case_no, kind=kind)
+        await start(client=client, settings=settings, case_no=case_no, kind=kind, first=first)
     except WorkflowAlreadyStartedError:
         pass
 
 
-async def start_new(*, client: Client, settings: Settings, case_no: str, kind: str) -> bool:
+async def start_new(
+    *, client: Client, settings: Settings, case_no: str, kind: str, first: FirstStep | None = None
+) -> bool:
     """Starts a just-registered case's workflow. True: it runs; False: it certainly does
     not (nothing to keep). Raises ``StartUnconfirmed`` when Temporal cannot tell."""
     try:
-        await ensure_started(client=client, settings=settings, case_no=case_no, kind=kind)
+        await ensure_started(
+            client=client, settings=settings, case_no=case_no, kind=kind, first=first
+        )
         return True
     except Exception as error:
         log.warning("starting the workflow of %s failed: %s", case_no, error)
@@ -246,6 +257,16 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
     if answer.outcome is _Outcome.REFUSED and await db.run(
         casefile.refuse_submission, submission_id=submission.id
     ):
+        if answer.code == "case.ended" and await db.run(
+            casefile.start_pending, case_no=decision.case_no
+        ):
+            # Registered, its task in the inbox, but its workflow not confirmed yet.
+            raise ApiError(
+                503,
+                "case.start_pending",
+                "the process of the case has not started yet; it is started within a few "
+                "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
+            )
         raise ApiError(409, answer.code, answer.message)
 
 

@@ -288,6 +288,8 @@ class Stack:
     settings: Settings
     engine: Engine
     tokens: dict[str, str]
+    # The API as the worker's activities call it (with the service credential).
+    service: httpx.AsyncClient | None = None
 
     @contextmanager
     def db(self) -> Iterator[Session]:
@@ -360,7 +362,7 @@ async def running_stack(
     ):
         worker = build_worker(client, database.settings, activities(service))
         async with worker:
-            yield Stack(api, client, database.settings, database.engine, {})
+            yield Stack(api, client, database.settings, database.engine, {}, service)
     await _terminate_workflows(client, database.engine)
 
 

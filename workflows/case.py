@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
         DeadlineRef,
         EscalationRung,
         ExtensionDecisionInput,
+        FirstStep,
         IncidentInput,
         IncidentResult,
         RecordStepInput,
@@ -134,11 +135,14 @@ class CaseWorkflow:
         self._done: dict[str, UpdateResult | ApplicationError] = {}
         self._steps = 0
         # True while record_step runs: its new tasks are already in the inbox of the API
-        # before the workflow learns their ids.
-        self._recording = False
+        # before the workflow learns their ids. So too before the first step is in: the
+        # case's registration (or, for a mediation, its complaint's step) opened its first
+        # task, which a clerk may complete before this workflow has read its input.
+        self._recording = True
         self._recompute_requested = False
         self._escalation = False
         self._retry_step = False
+        self._seq = 0  # the case log's sequence number of the snapshot taken last
 
     # --- updates ---------------------------------------------------------------------
 
@@ -253,7 +257,7 @@ class CaseWorkflow:
                 self._recompute_requested = False
                 await self._record("recompute")
                 continue
-            if not self._inbox:
+            if not self._ready():
                 if self._finished():
                     return None
                 wake = self._next_wake()
@@ -275,7 +279,8 @@ class CaseWorkflow:
                 else:
                     await self._record("ladder", deadline_id=wake.deadline.id, rung=wake.rung)
                 continue
-            completion = self._inbox.pop(0)
+            completion = self._ready()[0]
+            self._inbox.remove(completion)
             refusal = self._refusal(completion)
             if refusal is not None:
                 self._done[completion.submission_id] = ApplicationError(refusal, type=NOT_CURRENT)
@@ -308,7 +313,19 @@ class CaseWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
 
     def _has_work(self) -> bool:
-        return bool(self._inbox) or self._recompute_requested or self._finished()
+        return bool(self._ready()) or self._recompute_requested or self._finished()
+
+    def _ready(self) -> list[_Completion]:
+        """The queued completions that can be applied now, in order: not those of a task
+        this workflow does not know yet while a step elsewhere may have opened it."""
+        if not self._opening_elsewhere():
+            return self._inbox
+        return [c for c in self._inbox if c.task_id is None or c.task_id in self._open_tasks]
+
+    def _opening_elsewhere(self) -> bool:
+        """Whether a step this workflow does not record may be opening its tasks (a
+        subclass says: a mediation whose last step concludes the complaint)."""
+        return False
 
     def _finished(self) -> bool:
         """Whether ``_until`` should stop waiting: never, unless a subclass says so."""
@@ -380,7 +397,24 @@ class CaseWorkflow:
                 retry_policy=INCIDENT_RETRY,
                 summary=f"resolve_incident {step}",
             )
+        await self._take(result)
+        return result
+
+    async def _open(self, first: FirstStep | None) -> None:
+        """The case's first step (``open_triage``): applied with its registration, whose
+        result the input carries, or recorded here (cases registered before that, and
+        those a route registers without it)."""
+        if first is None:
+            await self._record("open_triage")
+            return
+        self._steps = int(first.key.split(":", 1)[0])  # the next step's key follows it
+        await self._take(first.result)
+
+    async def _take(self, result: StepResult) -> None:
+        """Takes a snapshot of the case as the API answered a step with it (or as it came
+        along another way: a mediation's input, the complaint's from its mediation)."""
         self._recording = False
+        self._seq = max(self._seq, result.seq)
         self._status = result.status
         self._unit = result.unit
         self._open_tasks = {t.id: t for t in result.open_tasks}
@@ -388,7 +422,6 @@ class CaseWorkflow:
         if self._escalation:
             self._publish()
         await self._after_step(result)
-        return result
 
     async def _incident(self, input: RecordStepInput, error: ActivityError) -> IncidentResult:
         """Every attempt at the step failed: the case stops here, on record as an incident
@@ -448,9 +481,10 @@ class CaseWorkflow:
 
     def _ensure_current(self, kind: str, task_id: int) -> None:
         task = self._open_tasks.get(task_id)
-        # A task unknown while a step is being recorded may be one that step just opened:
-        # it is queued, and checked again once the step's result is in (``_until``).
-        unknown_but_maybe_new = task is None and self._recording
+        # A task unknown while a step is being recorded (here, or elsewhere: a mediation's
+        # last step) may be one that step just opened: it is queued, and checked again once
+        # the step's result is in (``_until``).
+        unknown_but_maybe_new = task is None and (self._recording or self._opening_elsewhere())
         if (task is None or task.kind != kind) and not unknown_but_maybe_new:
             raise ApplicationError(
                 f"task {task_id} is not an open {kind} task of this case", type=NOT_CURRENT

@@ -32,6 +32,10 @@ __all__ = ["NOT_CURRENT", "ComplaintWorkflow", "workflow_id"]
 # Cases started before the mediation ladder keep their plain handle task; new cases hand
 # each dispute to a MediationWorkflow.
 MEDIATION_PATCH = "mediation-v1"
+# Mediations started since take their first snapshot in their input, and the ladder's last
+# step concludes the complaint: no ``open_mediation`` and ``conclude_mediation`` steps, no
+# ``mediation_ended`` and ``concluded`` signals. Those started before keep the handshake.
+CONCLUDES_PATCH = "mediation-concludes-v1"
 
 
 @workflow.defn
@@ -40,8 +44,9 @@ class ComplaintWorkflow(CaseWorkflow):
 
     Handling is the mediation ladder (patch ``mediation-v1``): acceptance hands the
     dispute to a ``MediationWorkflow`` child, and the ladder's outcome completes the
-    handle step. A complaint registered at a station first goes to that station's
-    reconciliation (和解), also a ``MediationWorkflow``, and to triage if it fails.
+    handle step (since ``mediation-concludes-v1``, in the ladder's last step itself). A
+    complaint registered at a station first goes to that station's reconciliation (和解),
+    also a ``MediationWorkflow``, and to triage if it fails.
 
     Every human step is a task in a staff inbox, completed through an update:
 
@@ -68,13 +73,15 @@ class ComplaintWorkflow(CaseWorkflow):
         self._started: set[int] = set()
         self._child_number = 0
         self._ended: set[int] = set()
+        # The running mediation's last step concludes this complaint (CONCLUDES_PATCH).
+        self._child_concludes = False
 
     @workflow.run
     async def run(self, input: ComplaintInput) -> ComplaintResult:
         self._case_no = input.case_no
         self._escalation = workflow.patched(ESCALATION_PATCH)
         self._mediation_ladder = workflow.patched(MEDIATION_PATCH)
-        await self._record("open_triage")
+        await self._open(input.first)
 
         while self._status not in TERMINAL:
             if self._child is not None:
@@ -107,13 +114,20 @@ class ComplaintWorkflow(CaseWorkflow):
             return
         self._started.add(ref.number)
         self._child_number = ref.number
+        self._child_concludes = result.child is not None and workflow.patched(CONCLUDES_PATCH)
+        input = MediationInput(
+            case_no=self._case_no,
+            number=ref.number,
+            first=result.child if self._child_concludes else None,
+            concludes=self._child_concludes,
+        )
         # REQUEST_CANCEL: if this complaint ends without ending the mediation (an operator
         # terminates it), the mediation is asked to end and records why. TERMINATE would
         # record nothing and leave its tasks open; ABANDON would leave its timers chasing
         # a case that no longer runs.
         self._child = await workflow.start_child_workflow(
             MediationWorkflow.run,
-            MediationInput(case_no=self._case_no, number=ref.number),
+            input,
             id=mediation_id(self._case_no, ref.number),
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         )
@@ -128,10 +142,17 @@ class ComplaintWorkflow(CaseWorkflow):
             return False
         return self._child.done() or self._child_number in self._ended
 
+    def _opening_elsewhere(self) -> bool:
+        # The mediation's last step opens this complaint's next tasks (the callback) before
+        # its workflow ends and hands them over.
+        return self._child is not None and self._child_concludes
+
     async def _follow_mediation(self) -> None:
         """Waits for the ladder's outcome, applying this case's own updates meanwhile
-        (a withdrawal); then the handle step completes from that outcome, and the
-        mediation is told so (it answers the clerk who ended it only then)."""
+        (a withdrawal). Then either the ladder's last step has concluded this complaint
+        already and its workflow's result carries the complaint's snapshot, or (mediations
+        started before CONCLUDES_PATCH) the handle step completes from that outcome here,
+        and the mediation is told so (it answers the clerk who ended it only then)."""
         child = self._child
         assert child is not None
         while not self._finished() and self._status not in TERMINAL:
@@ -139,12 +160,15 @@ class ComplaintWorkflow(CaseWorkflow):
         if self._status in TERMINAL:
             if not child.done():
                 child.cancel()  # withdrawn: the withdrawal already ended the ladder
-        else:
+        elif not self._child_concludes:
             await self._record("conclude_mediation")
             if not child.done():
                 await child.signal(MediationWorkflow.concluded)
-        await child
+        result = await child
         self._child = None
+        # The later of the two snapshots holds: a withdrawal may have followed the ladder's end.
+        if result.concluded is not None and result.concluded.seq > self._seq:
+            await self._take(result.concluded)
 
     @workflow.update
     async def complete_handling(self, input: HandlingInput) -> UpdateResult:

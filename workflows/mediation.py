@@ -46,10 +46,13 @@ class MediationWorkflow(CaseWorkflow):
     - signals: ``recompute_deadlines``, ``concluded`` (the complaint took the outcome);
       query: ``state``.
 
-    The complaint hands the dispute over with its first rung already open. When the
-    ladder ends, this workflow signals the complaint (``mediation_ended``) and waits for
-    ``concluded``: the clerk whose step ended the ladder is answered once the complaint
-    has moved on (replied, closed, back to triage). If the complaint ends first
+    The complaint hands the dispute over with its first rung already open, and (since
+    patch ``mediation-concludes-v1`` of the complaint) that rung's snapshot in the input.
+    The step that ends the ladder concludes the complaint too (it has moved on: replied,
+    closed, back to triage), and this workflow returns the complaint's snapshot after it.
+    A mediation started before that patch records ``open_mediation`` first, and when the
+    ladder ends it signals the complaint (``mediation_ended``) and waits for ``concluded``
+    before it answers the clerk whose step ended it. If the complaint ends first
     (withdrawn), it cancels this workflow, which records its end and returns.
     """
 
@@ -59,19 +62,24 @@ class MediationWorkflow(CaseWorkflow):
         super().__init__()
         self._number = 0
         self._mediation: MediationRef | None = None
-        # The first rung's tasks were opened by the complaint's step: a clerk may complete
-        # one before this workflow has read them (see ``_ensure_current``).
-        self._recording = True
         self._concluded = False
         self._cancelled = False
+        # The ladder's last step concludes the complaint (MediationInput.concludes), whose
+        # snapshot after it this workflow's result carries.
+        self._concludes = False
+        self._complaint: StepResult | None = None
 
     @workflow.run
     async def run(self, input: MediationInput) -> MediationResult:
         self._case_no = input.case_no
         self._number = input.number
         self._escalation = True  # a new workflow type: there are no earlier histories to keep
+        self._concludes = input.concludes
         try:
-            await self._record("open_mediation")
+            if input.first is not None:
+                await self._take(input.first)
+            else:
+                await self._record("open_mediation")
             while not self._finished():
                 await self._until(None)
             await self._hand_back()
@@ -82,7 +90,9 @@ class MediationWorkflow(CaseWorkflow):
             self._cancelled = True
         await self._refuse_the_rest("the mediation has ended")
         outcome = self._mediation.outcome if self._mediation else None
-        return MediationResult(case_no=self._case_no, number=self._number, outcome=outcome)
+        return MediationResult(
+            case_no=self._case_no, number=self._number, outcome=outcome, concluded=self._complaint
+        )
 
     @workflow.signal
     def concluded(self) -> None:
@@ -90,6 +100,8 @@ class MediationWorkflow(CaseWorkflow):
         self._concluded = True
 
     async def _hand_back(self) -> None:
+        if self._concludes:
+            return  # the last step concluded the complaint; the result carries its snapshot
         parent = workflow.info().parent
         if parent is None:
             self._concluded = True  # started on its own: nobody takes the outcome over
@@ -101,7 +113,7 @@ class MediationWorkflow(CaseWorkflow):
 
     async def _complete(self, completion: _Completion) -> UpdateResult:
         result = await super()._complete(completion)
-        if self._finished():
+        if self._finished() and not self._concludes:
             # This step ended the ladder: answer once the complaint has moved on.
             await workflow.wait_condition(lambda: self._concluded or self._cancelled)
         return result
@@ -111,8 +123,14 @@ class MediationWorkflow(CaseWorkflow):
 
     def _step_input(self, input: RecordStepInput) -> RecordStepInput:
         return input.model_copy(
-            update={"mediation": self._number, "key": f"m{self._number}.{input.key}"}
+            update={
+                "mediation": self._number,
+                "key": f"m{self._number}.{input.key}",
+                "concludes": self._concludes,
+            }
         )
 
     async def _after_step(self, result: StepResult) -> None:
         self._mediation = result.mediation
+        if result.concluded is not None:
+            self._complaint = result.concluded

@@ -36,12 +36,29 @@ StepName = Literal[
 EscalationRung = Literal["warning", "notice", "criticism"]
 
 
+# The key of a case's first step (``open_triage``), which the API applies with the case's
+# registration since cases carry it in their input (``FirstStep``).
+FIRST_STEP_KEY = "1:open_triage"
+
+
+class FirstStep(BaseModel):
+    """A case's first step as its registration applied it: the workflow starts from its
+    result instead of recording the step itself."""
+
+    key: str
+    result: "StepResult"
+
+
 class ComplaintInput(BaseModel):
     case_no: str
+    # Absent for cases registered before, or by a route that leaves the first step to the
+    # workflow (a report a failed sample or a review opens).
+    first: FirstStep | None = None
 
 
 class ReportInput(BaseModel):
     case_no: str
+    first: FirstStep | None = None
 
 
 class ComplaintResult(BaseModel):
@@ -119,12 +136,20 @@ class CampaignsOpened(BaseModel):
 class MediationInput(BaseModel):
     case_no: str
     number: int  # the case's n-th run of the ladder
+    # Set by complaints started since patch ``mediation-concludes-v1``: the mediation's
+    # first snapshot (the step that opened it took it), and the protocol in which the
+    # ladder's last step also concludes the complaint (no signals either way).
+    first: "StepResult | None" = None
+    concludes: bool = False
 
 
 class MediationResult(BaseModel):
     case_no: str
     number: int
     outcome: str | None  # api.mediation.ladder.Outcome; withdrawn when the case ended first
+    # The complaint's own snapshot, taken when the ladder's last step concluded it
+    # (``MediationInput.concludes``); None when it did not.
+    concluded: "StepResult | None" = None
 
 
 class MediationEnded(BaseModel):
@@ -173,6 +198,9 @@ class RecordStepInput(BaseModel):
     # The case's workflow runs the mediation ladder (patch ``mediation-v1``): acceptance
     # hands the dispute to a MediationWorkflow instead of opening a plain handle task.
     mediation_ladder: bool = False
+    # A mediation's step (``MediationInput.concludes``): the step that ends the ladder
+    # concludes the complaint in the same transaction (api.cases.steps.conclude_mediation).
+    concludes: bool = False
 
 
 class StepRefusal(BaseModel):
@@ -192,6 +220,16 @@ class StepResult(BaseModel):
     mediation: MediationRef | None = None
     # Set when the step was refused: nothing changed, and the update that asked fails.
     refused: StepRefusal | None = None
+    # The case log's last sequence number when the snapshot was taken: of two snapshots of
+    # the same case (the complaint's own, and the one its mediation's last step took), the
+    # later one has the higher number. 0 in results recorded before it existed.
+    seq: int = 0
+    # For the case's workflow, when the step opened a mediation (``mediation`` starting):
+    # that mediation's first snapshot, for its workflow's input.
+    child: "StepResult | None" = None
+    # For a mediation's workflow, when its step ended the ladder and concluded the case
+    # (``RecordStepInput.concludes``): the case's own snapshot after it.
+    concluded: "StepResult | None" = None
 
 
 class IncidentInput(BaseModel):
@@ -291,3 +329,9 @@ class CaseState(BaseModel):
     unit: str | None
     open_tasks: list[TaskRef]
     deadlines: list[DeadlineRef]
+
+
+# The models that name StepResult before it is defined.
+FirstStep.model_rebuild()
+MediationInput.model_rebuild()
+MediationResult.model_rebuild()

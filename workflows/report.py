@@ -28,7 +28,7 @@ class ReportWorkflow(CaseWorkflow):
     async def run(self, input: ReportInput) -> ComplaintResult:
         self._case_no = input.case_no
         self._escalation = True  # a new workflow type: there are no earlier histories to keep
-        await self._record("open_triage")
+        await self._open(input.first)
         while self._status not in TERMINAL:
             await self._until(None)
 

@@ -1,17 +1,21 @@
 """What Temporal recorded of a case: the steps its workflows completed and the decisions
 (updates) they accepted, read from each workflow's event history."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.messages import RecordStepInput
+from workflows.messages import FirstStep, MediationResult, RecordStepInput, StepResult
 
 RECORD_STEP = "record_step"
+MEDIATION = "MediationWorkflow"
+# The workflows whose input may carry their case's first step (``FirstStep``).
+OPENED_BY_REGISTRATION = ("ComplaintWorkflow", "ReportWorkflow")
 
 
 @dataclass(frozen=True)
@@ -19,6 +23,10 @@ class TemporalStep:
     key: str
     submission_id: str | None
     completed: bool
+    # The case log's last sequence number the workflow had been told of when it scheduled
+    # the step (by its steps' results and its mediations'; 0 in histories before ``seq``):
+    # a step missing from the log would have written its events after it.
+    after: int = 0
 
 
 @dataclass
@@ -52,21 +60,18 @@ async def read(client: Client, workflow_id: str, archived: str | None = None) ->
         history = WorkflowHistory.from_json(workflow_id, archived)
         record.archived = True
     record.found = True
-    converter = client.data_converter.payload_converter
-    scheduled: dict[int, RecordStepInput] = {}
-    completed: set[int] = set()
-    accepted: set[str] = set()
+    reading = _Reading(client.data_converter.payload_converter)
     last_type = 0
     for event in history.events:
         record.events += 1
         last_type = event.event_type
-        _take(event, converter, scheduled, completed, accepted, record)
+        reading.take(event, record)
     record.running = not is_closed(last_type)
     record.steps = [
-        TemporalStep(step.key, step.submission_id, event_id in completed)
-        for event_id, step in sorted(scheduled.items())
+        replace(step, completed=event_id in reading.completed)
+        for event_id, step in sorted(reading.scheduled.items())
     ]
-    for update_id in accepted:
+    for update_id in reading.accepted:
         record.updates.setdefault(update_id, False)
     return record
 
@@ -86,26 +91,59 @@ def is_closed(event_type: int) -> bool:
     return event_type in _CLOSING
 
 
-def _take(
-    event: HistoryEvent,
-    converter: PayloadConverter,
-    scheduled: dict[int, RecordStepInput],
-    completed: set[int],
-    accepted: set[str],
-    record: WorkflowRecord,
-) -> None:
-    kind = event.event_type
-    if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-        attributes = event.activity_task_scheduled_event_attributes
-        if attributes.activity_type.name == RECORD_STEP:
-            (step,) = converter.from_payloads(attributes.input.payloads, [RecordStepInput])
-            assert isinstance(step, RecordStepInput)
-            scheduled[event.event_id] = step
-    elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-        completed.add(event.activity_task_completed_event_attributes.scheduled_event_id)
-    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
-        request = event.workflow_execution_update_accepted_event_attributes.accepted_request
-        accepted.add(request.meta.update_id)
-    elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
-        done = event.workflow_execution_update_completed_event_attributes
-        record.updates[done.meta.update_id] = done.outcome.HasField("success")
+class _Started(BaseModel):
+    """What the audit reads of any workflow's input: a case's first step, if it has one."""
+
+    first: FirstStep | None = None
+
+
+class _Reading:
+    """A history read event by event."""
+
+    def __init__(self, converter: PayloadConverter) -> None:
+        self.converter = converter
+        self.scheduled: dict[int, TemporalStep] = {}  # by the event that scheduled it
+        self.completed: set[int] = set()
+        self.accepted: set[str] = set()
+        self.seen = 0  # the case log's last sequence number the workflow was told of
+
+    def take(self, event: HistoryEvent, record: WorkflowRecord) -> None:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            # A case's first step, applied with its registration: its result is the input's.
+            started = event.workflow_execution_started_event_attributes
+            if started.workflow_type.name in OPENED_BY_REGISTRATION and started.input.payloads:
+                (input,) = self.converter.from_payloads(started.input.payloads, [_Started])
+                assert isinstance(input, _Started)
+                if input.first is not None:
+                    self.scheduled[event.event_id] = TemporalStep(input.first.key, None, True)
+                    self.completed.add(event.event_id)
+                    self.seen = input.first.result.seq
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            attributes = event.activity_task_scheduled_event_attributes
+            if attributes.activity_type.name == RECORD_STEP:
+                (step,) = self.converter.from_payloads(attributes.input.payloads, [RecordStepInput])
+                assert isinstance(step, RecordStepInput)
+                self.scheduled[event.event_id] = TemporalStep(
+                    step.key, step.submission_id, False, self.seen
+                )
+        elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            done = event.activity_task_completed_event_attributes
+            self.completed.add(done.scheduled_event_id)
+            if done.scheduled_event_id in self.scheduled and done.result.payloads:
+                (result,) = self.converter.from_payloads(done.result.payloads, [StepResult])
+                assert isinstance(result, StepResult)
+                self.seen = max(self.seen, result.seq)
+        elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED:
+            ended = event.child_workflow_execution_completed_event_attributes
+            if ended.workflow_type.name == MEDIATION and ended.result.payloads:
+                (outcome,) = self.converter.from_payloads(ended.result.payloads, [MediationResult])
+                assert isinstance(outcome, MediationResult)
+                if outcome.concluded is not None:
+                    self.seen = max(self.seen, outcome.concluded.seq)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+            request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            self.accepted.add(request.meta.update_id)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+            done_update = event.workflow_execution_update_completed_event_attributes
+            record.updates[done_update.meta.update_id] = done_update.outcome.HasField("success")

@@ -78,7 +78,9 @@ def _compare(
         recorded = by_key.get(step.key)
         if recorded is None:
             if step.completed:
-                return next_seq, f"{wid} completed step {step.key}; the log has no record of it"
+                return max(next_seq, step.after + 1), (
+                    f"{wid} completed step {step.key}; the log has no record of it"
+                )
             continue  # in flight: its activity has not come back yet
         if recorded.last_seq is not None:
             next_seq = max(next_seq, recorded.last_seq + 1)

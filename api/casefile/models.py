@@ -106,6 +106,16 @@ class StepRecord(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
 
 
+class PendingStart(SQLModel, table=True):
+    """A case registered with its first step whose workflow Temporal has not confirmed as
+    started yet: the registration that starts it removes this once Temporal has, or the
+    API's repair does later (``api.cases.repair``) for one whose answer was lost."""
+
+    case_no: str = Field(primary_key=True, foreign_key="case.case_no", max_length=32)
+    kind: str = Field(max_length=20)
+    since: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow, index=True)
+
+
 class SubmissionState(StrEnum):
     PENDING = "pending"  # sent; the workflow may have it (its outcome is not known yet)
     APPLIED = "applied"  # the step that took it is recorded

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, or_, select
 
 from api.casefile.lifecycle import CaseKind, Channel, Status
-from api.casefile.models import Case, Submission, SubmissionState
+from api.casefile.models import Case, PendingStart, Submission, SubmissionState
 from api.db import utcnow
 from api.errors import NotFound
 from api.users.models import CITY_UNIT, Role, User
@@ -90,6 +90,12 @@ def refuse_submission(*, session: Session, submission_id: str) -> bool:
     session.add(submission)
     session.commit()
     return True
+
+
+def start_pending(*, session: Session, case_no: str) -> bool:
+    """Whether the case's workflow may not run yet: registered with its first step, and
+    Temporal has not confirmed the start (``api.cases.repair`` finishes it)."""
+    return session.get(PendingStart, case_no) is not None
 
 
 def open_file(

@@ -3,7 +3,8 @@ clues found while mediating open. The caller starts the new cases' workflows."""
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from api import process
@@ -11,26 +12,46 @@ from api.campaigns import service as campaigns
 from api.casefile import history
 from api.casefile import service as casefile
 from api.casefile.lifecycle import CaseKind, Channel, Status
-from api.casefile.models import Case, Event, Respondent
+from api.casefile.models import Case, Event, PendingStart, Respondent, StepRecord
 from api.cases import service as cases
 from api.cases.models import CaseCreate, CasePublic, ClueReport
 from api.config import Settings
 from api.db import Database
+from api.deps import StepEngine
 from api.errors import ApiError, NotAllowed, conflict, invalid
 from api.rules.service import rules_in_force
 from api.users.models import Role, User
+from workflows.messages import FIRST_STEP_KEY, FirstStep, StepResult
+
+
+@dataclass(frozen=True)
+class ToStart:
+    """A case whose workflow must run, with the first step its registration applied (None:
+    its workflow takes that step itself)."""
+
+    case_no: str
+    kind: str
+    first: FirstStep | None = None
 
 
 @dataclass(frozen=True)
 class Registered:
     case_no: str  # the case to answer with
-    to_start: list[tuple[str, str]]  # (case_no, kind) whose workflows must run
+    to_start: list[ToStart]  # whose workflows must run
     existing: bool  # registered before under this client_ref
 
 
-def register(*, session: Session, settings: Settings, user: User, body: CaseCreate) -> Registered:
-    """Registers the case (and its linked report), or finds the one registered before under
-    its ``client_ref``; says which workflows must be started."""
+def register(
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    body: CaseCreate,
+    steps: StepEngine,
+) -> Registered:
+    """Registers the case (and its linked report) with its first step, in one transaction,
+    or finds the one registered before under its ``client_ref``; says which workflows must
+    be started."""
     if user.role == Role.STATION and body.channel != Channel.STATION:
         # A station's registration is what sends a complaint to its reconciliation first.
         raise invalid("channel", "a station registers with the channel station")
@@ -48,7 +69,7 @@ def register(*, session: Session, settings: Settings, user: User, body: CaseCrea
             body=body,
             prefix=settings.case_no_prefix,
             campaign_codes=campaign_codes,
-            commit=not body.also_report,
+            commit=False,
         )
         registered = [case]
         if body.also_report:
@@ -69,42 +90,78 @@ def register(*, session: Session, settings: Settings, user: User, body: CaseCrea
                 prefix=settings.case_no_prefix,
                 campaign_codes=campaign_codes,
                 linked_case_no=case.case_no,
+                commit=False,
             )
             case.linked_case_no = report.case_no
             session.add(case)
-            session.commit()
             registered.append(report)
     except cases.DuplicateClientRef:
         # The same client_ref registered concurrently by another request: that one won.
         existing = cases.by_client_ref(session=session, user=user, client_ref=body.client_ref or "")
         assert existing is not None
         return _existing(session, existing)
-    return Registered(case.case_no, [(c.case_no, c.kind) for c in registered], existing=False)
+    to_start = [_opened(session, settings, steps, c) for c in registered]
+    session.commit()
+    return Registered(case.case_no, to_start, existing=False)
+
+
+def _opened(session: Session, settings: Settings, steps: StepEngine, case: Case) -> ToStart:
+    """The new case's first step, and its workflow's start pending until Temporal confirms
+    it (``started``)."""
+    first = steps.first_step(session=session, settings=settings, case_no=case.case_no)
+    session.add(PendingStart(case_no=case.case_no, kind=case.kind))
+    return ToStart(case.case_no, case.kind, first)
+
+
+def pending(*, session: Session, case: Case) -> ToStart | None:
+    """The case, if its workflow may not have started: its start pending (or, registered
+    before first steps were applied with the registration, still ``registered``)."""
+    if session.get(PendingStart, case.case_no) is None and case.status != Status.REGISTERED:
+        return None
+    record = session.exec(
+        select(StepRecord).where(
+            StepRecord.case_no == case.case_no, StepRecord.key == FIRST_STEP_KEY
+        )
+    ).first()
+    first = (
+        FirstStep(key=record.key, result=StepResult.model_validate(record.result))
+        if record is not None
+        else None
+    )
+    return ToStart(case.case_no, case.kind, first)
 
 
 def _existing(session: Session, case: Case) -> Registered:
-    """A registration sent again: a case still ``registered`` may lack its workflow (the
-    first request died between saving it and starting it), and the retry finishes it."""
-    to_start: list[tuple[str, str]] = []
-    if case.status == Status.REGISTERED:
-        to_start.append((case.case_no, case.kind))
+    """A registration sent again: the case may lack its workflow (the first request died
+    between saving it and starting it, or Temporal's answer was lost), and the retry
+    finishes it."""
+    to_start: list[ToStart] = []
+    mine = pending(session=session, case=case)
+    if mine is not None:
+        to_start.append(mine)
         linked = session.exec(
             select(Case).where(Case.case_no == case.linked_case_no, Case.kind == CaseKind.REPORT)
         ).first()
-        if linked is not None and linked.status == Status.REGISTERED:
-            to_start.append((linked.case_no, linked.kind))
+        theirs = pending(session=session, case=linked) if linked is not None else None
+        if theirs is not None:
+            to_start.append(theirs)
     return Registered(case.case_no, to_start, existing=True)
 
 
-def discard(*, session: Session, case_nos: list[str]) -> None:
-    for case_no in case_nos:
-        case = session.exec(select(Case).where(Case.case_no == case_no)).first()
-        if case is not None:
-            cases.discard(session=session, case=case)
+def started(*, session: Session, case_nos: list[str]) -> None:
+    """Temporal confirmed that these cases' workflows run."""
+    session.exec(delete(PendingStart).where(col(PendingStart.case_no).in_(case_nos)))
+    session.commit()
 
 
 def register_clue(
-    *, session: Session, settings: Settings, user: User, case_no: str, body: ClueReport
+    *,
+    session: Session,
+    settings: Settings,
+    user: User,
+    case_no: str,
+    body: ClueReport,
+    steps: StepEngine,
 ) -> Registered:
     """Registers the report a complaint's clue opens, or finds the one its ``client_ref``
     opened before."""
@@ -146,8 +203,11 @@ def register_clue(
         prefix=settings.case_no_prefix,
         campaign_codes=campaigns.names(session),
         linked_case_no=complaint.case_no,
+        commit=False,
     )
-    return Registered(report.case_no, [(report.case_no, report.kind)], existing=False)
+    opened = _opened(session, settings, steps, report)
+    session.commit()
+    return Registered(report.case_no, [opened], existing=False)
 
 
 def record_clue(*, session: Session, user: User, case_no: str, report_no: str) -> CasePublic:
@@ -175,22 +235,31 @@ async def start(
     db: Database,
     temporal: Client,
     settings: Settings,
-    to_start: list[tuple[str, str]],
+    to_start: list[ToStart],
     *,
+    steps: StepEngine,
     unconfirmed: str,
 ) -> None:
     """Starts the new cases' workflows; if Temporal certainly did not take one, the cases
     are discarded (nothing half-written), and 503."""
-    for case_no, kind in to_start:
+    for each in to_start:
         try:
-            started = await process.start_new(
-                client=temporal, settings=settings, case_no=case_no, kind=kind
+            running = await process.start_new(
+                client=temporal,
+                settings=settings,
+                case_no=each.case_no,
+                kind=each.kind,
+                first=each.first,
             )
         except process.StartUnconfirmed as error:
-            # The workflow may run: the case stays, and the same request again finishes it.
+            # The workflow may run: the case stays, and the same request again finishes it
+            # (or, if none comes, the API's repair does).
             raise ApiError(503, "case.start_unconfirmed", unconfirmed) from error
-        if not started:
-            await db.run(discard, case_nos=[no for no, _ in to_start])
+        if not running:
+            for each in to_start:
+                await db.run(steps.discard, case_no=each.case_no)
             raise ApiError(
                 503, "service.unavailable", "the workflow service (Temporal) is not reachable"
             )
+    if to_start:
+        await db.run(started, case_nos=[c.case_no for c in to_start])

@@ -2,10 +2,12 @@
 
 A registration answered 503 ``case.start_unconfirmed`` (Temporal did not confirm the start),
 or cut short by a crash of the API between saving the case and starting its workflow, is
-finished by the client sending it again. A client that never does would leave the case in
-``registered`` for ever, with no task in anyone's inbox. So the API looks for such cases
-now and then and starts their workflows itself: the start is idempotent (the case number is
-the workflow id), so a workflow that runs, or ran, is left alone.
+finished by the client sending it again. A client that never does would leave the case
+without a workflow for ever: its triage task in the inbox with nobody to apply it, no
+deadline timed. So the API looks for such cases now and then (their start pending, or still
+``registered``: those registered without their first step) and starts their workflows
+itself: the start is idempotent (the case number is the workflow id), so a workflow that
+runs, or ran, is left alone.
 """
 
 import asyncio
@@ -17,7 +19,8 @@ from temporalio.client import Client
 
 from api import process
 from api.casefile.lifecycle import Status
-from api.casefile.models import Case
+from api.casefile.models import Case, PendingStart
+from api.cases import registration
 from api.config import Settings
 from api.db import Database, utcnow
 from api.temporal import TemporalConnection
@@ -27,32 +30,47 @@ log = logging.getLogger("weiquan.repair")
 BATCH = 100
 
 
-def _stranded(*, session: Session, before: datetime) -> list[tuple[str, str]]:
-    rows = session.exec(
-        select(Case.case_no, Case.kind)
+def _stranded(*, session: Session, before: datetime) -> list[registration.ToStart]:
+    """The cases registered before ``before`` whose workflows may not run: their start
+    pending, or (registered without their first step) still ``registered``."""
+    pending = session.exec(
+        select(Case)
+        .join(PendingStart, col(PendingStart.case_no) == col(Case.case_no))
+        .where(col(PendingStart.since) < before)
+        .order_by(col(PendingStart.since))
+        .limit(BATCH)
+    ).all()
+    registered = session.exec(
+        select(Case)
         .where(Case.status == Status.REGISTERED)
         .where(col(Case.registered_at) < before)
         .order_by(col(Case.registered_at))
         .limit(BATCH)
     ).all()
-    return [(case_no, str(kind)) for case_no, kind in rows]
+    found = (registration.pending(session=session, case=c) for c in [*pending, *registered])
+    return list({each.case_no: each for each in found if each is not None}.values())
 
 
 async def finish_registrations(*, db: Database, client: Client, settings: Settings) -> list[str]:
-    """Starts the workflow of every case left in ``registered`` too long; returns their
-    numbers (those whose workflow ran already included)."""
+    """Starts the workflow of every case whose start is pending (or left in ``registered``)
+    too long; returns their numbers (those whose workflow ran already included)."""
     before = utcnow() - timedelta(seconds=settings.registration_repair_after_seconds)
     finished = []
-    for case_no, kind in await db.run(_stranded, before=before):
+    for each in await db.run(_stranded, before=before):
         try:
             await process.ensure_started(
-                client=client, settings=settings, case_no=case_no, kind=kind
+                client=client,
+                settings=settings,
+                case_no=each.case_no,
+                kind=each.kind,
+                first=each.first,
             )
         except Exception as error:  # Temporal away: the next round tries again
-            log.warning("could not start the workflow of %s: %s", case_no, error)
+            log.warning("could not start the workflow of %s: %s", each.case_no, error)
             continue
-        finished.append(case_no)
+        finished.append(each.case_no)
     if finished:
+        await db.run(registration.started, case_nos=finished)
         log.info("started the workflows of %d case(s) left registered", len(finished))
     return finished
 

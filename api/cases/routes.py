@@ -31,6 +31,7 @@ from api.deps import (
     DatabaseDep,
     SessionDep,
     SettingsDep,
+    StepEngineDep,
     TemporalClientDep,
     require,
 )
@@ -64,9 +65,12 @@ async def register_case(
     temporal: TemporalClientDep,
     user: CurrentUser,
     response: Response,
+    steps: StepEngineDep,
 ) -> CasePublic:
     """Registers (登记) a complaint or a report (or both, linked) and starts its workflow."""
-    registered = await db.run(registration.register, settings=settings, user=user, body=body)
+    registered = await db.run(
+        registration.register, settings=settings, user=user, body=body, steps=steps
+    )
     if registered.existing:
         response.status_code = 200
     await registration.start(
@@ -74,6 +78,7 @@ async def register_case(
         temporal,
         settings,
         registered.to_start,
+        steps=steps,
         unconfirmed=f"case {registered.case_no} is registered, but the workflow service did "
         "not confirm its process; send the same registration again (same client_ref)",
     )
@@ -219,11 +224,17 @@ async def report_clue(
     settings: SettingsDep,
     temporal: TemporalClientDep,
     user: CurrentUser,
+    steps: StepEngineDep,
 ) -> CasePublic:
     """Opens a report linked to this complaint: a violation clue found while mediating.
     The same ``client_ref`` again opens it once."""
     created = await db.run(
-        registration.register_clue, settings=settings, user=user, case_no=case_no, body=body
+        registration.register_clue,
+        settings=settings,
+        user=user,
+        case_no=case_no,
+        body=body,
+        steps=steps,
     )
     report_no = created.case_no
     await registration.start(
@@ -231,6 +242,7 @@ async def report_clue(
         temporal,
         settings,
         created.to_start,
+        steps=steps,
         unconfirmed=f"report {report_no} is registered, but the workflow service did not "
         "confirm its process yet; send the same request again (same client_ref)",
     )

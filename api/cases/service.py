@@ -149,15 +149,6 @@ def _next_number(session: Session, stem: str) -> str:
     return f"{stem}{(int(tail) if tail.isdigit() else 0) + 1:06d}"
 
 
-def discard(*, session: Session, case: Case) -> None:
-    """Removes a case whose workflow could not be started, so nothing is half-written."""
-    for event in session.exec(select(Event).where(Event.case_no == case.case_no)).all():
-        session.delete(event)
-    session.flush()
-    session.delete(case)
-    session.commit()
-
-
 def list_visible(
     *,
     session: Session,

@@ -219,7 +219,9 @@ def completion(
         actor=user.username,
         body=parsed.model_dump(mode="json"),
         arg_for=arg_for,
-        starting=mediation is not None and mediation.state == MediationState.STARTING,
+        # A running mediation's workflow may not have been started yet: its first snapshot
+        # is handed over in the step that opened it, before the complaint's workflow starts it.
+        starting=mediation is not None and mediation.state != MediationState.ENDED,
     )
 
 

@@ -8,29 +8,44 @@ where it is applied) writes nothing but the refusal, which the workflow turns in
 for the person who asked.
 """
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from dataclasses import replace
+from functools import cached_property
 
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api import metrics
 from api.bulletins import steps as bulletin_steps
+from api.calendar.service import working_calendar
 from api.campaigns import steps as campaign_steps
 from api.casefile import history
 from api.casefile.lifecycle import CaseKind
-from api.casefile.models import Case, StepRecord, Submission, SubmissionState
+from api.casefile.models import Case, Event, PendingStart, StepRecord, Submission, SubmissionState
 from api.cases import steps as cases
 from api.clock import steps as clock
+from api.config import Settings
 from api.deadlines import service as deadlines
+from api.deadlines.models import Deadline
+from api.deadlines.reckoning import EscalationPolicy
 from api.errors import NotFound, Refused
 from api.mediation import steps as mediation_steps
-from api.mediation.models import Mediation
+from api.mediation.models import Mediation, MediationRung, MediationState
+from api.mediation.service import committees
 from api.monitoring import steps as monitoring_steps
 from api.reviews import steps as review_steps
+from api.rules.service import rules_in_force
 from api.stations import steps as station_steps
-from api.steps.kit import Step, StepContext
+from api.steps.kit import DutyTerms, Step, StepContext
 from api.supervision import rollup
 from api.supervision import steps as supervision
+from api.supervision.models import CaseFigures
 from api.tasks import service as tasks
+from api.tasks.models import Task
 from workflows.messages import (
+    FIRST_STEP_KEY,
     DeadlineRef,
+    FirstStep,
     MediationRef,
     RecordStepInput,
     StepRefusal,
@@ -57,7 +72,50 @@ STEPS_OF_KIND: dict[str, dict[str, Step]] = {
 }
 
 
-def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
+def context(*, session: Session, settings: Settings) -> StepContext:
+    """What a step works with, read in the step's transaction."""
+    return StepContext(
+        session=session,
+        calendar=working_calendar(session=session),
+        rules=rules_in_force(session=session, settings=settings),
+        escalation=EscalationPolicy.of(settings),
+        committees=committees(settings.committees_file),
+        number_pattern=settings.bulletin_number_pattern,
+        duties=DutyTerms.of(settings),
+    )
+
+
+def first_step(*, session: Session, settings: Settings, case_no: str) -> FirstStep:
+    """A new case's first step (``open_triage``), applied in its registration's transaction
+    (which the caller commits): its workflow starts from the result, and its triage task is
+    in the inbox as soon as the registration is answered."""
+    input = RecordStepInput(
+        case_no=case_no, key=FIRST_STEP_KEY, step="open_triage", mediation_ladder=True
+    )
+    with metrics.step(input.step):
+        result = apply(ctx=context(session=session, settings=settings), input=input, commit=False)
+    return FirstStep(key=input.key, result=result)
+
+
+def discard(*, session: Session, case_no: str) -> None:
+    """Removes a case whose workflow certainly never started, with all its registration
+    wrote: its first step's tasks, deadlines, mediation and record, and what the step added
+    to the bulletin's rollup. Nothing is half-written. Its events go while its start is
+    still pending: the history's triggers refuse to remove any other case's."""
+    case = session.exec(select(Case).where(Case.case_no == case_no)).first()
+    if case is None:
+        return
+    for model in (Event, StepRecord, Task, Deadline, MediationRung, Mediation, PendingStart):
+        session.execute(delete(model).where(col(model.case_no) == case_no))
+    session.flush()
+    rollup.refresh(session, case_no)  # takes out what the first step added
+    session.execute(delete(CaseFigures).where(col(CaseFigures.case_no) == case_no))
+    session.delete(case)
+    session.commit()
+
+
+def apply(*, ctx: StepContext, input: RecordStepInput, commit: bool = True) -> StepResult:
+    """Applies the step once per key, and commits (the caller does, for ``commit`` False)."""
     session = ctx.session
     case = _lock(session, input.case_no)
     done = _recorded(session, input)
@@ -70,6 +128,7 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
         ctx.mediation_id = own.id
     before = history.head(session=session, case_no=case.case_no)
     refused: Refused | None = None
+    concluded = False
     try:
         # A mediation the case ended first (a withdrawal) has nothing left to act on.
         if own is None or not mediation_steps.has_ended(own):
@@ -77,6 +136,11 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
             if step is None:
                 raise Refused("case.illegal_move", f"a {case.kind} takes no step {input.step}")
             step(ctx, case, input)
+            if own is not None and input.concludes and mediation_steps.has_ended(own):
+                # The ladder ended with this step: the complaint takes its outcome in the
+                # same transaction, with tasks of its own (no handshake of signals).
+                cases.conclude_mediation(replace(ctx, mediation_id=None), case, input)
+                concluded = True
             session.flush()  # a constraint the step breaks is its refusal, raised here
     except IntegrityError as error:
         refused = _refusal_of(error)
@@ -91,9 +155,19 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
         _settle(session, input, SubmissionState.REFUSED)
     if refused is None and case.kind != CaseKind.BULLETIN:
         rollup.refresh(session, case.case_no)  # the bulletin's figures, in this transaction
-    result = snapshot(session=session, case=case, mediation=own)
+    snapshots = Snapshots(session, case)
+    result = snapshots.of(own)
     if refused is not None:
         result.refused = StepRefusal(code=refused.code, message=str(refused.detail))
+    elif concluded:
+        result.concluded = snapshots.of(None)
+    elif own is None and (latest := snapshots.latest) and latest.state == MediationState.STARTING:
+        # The case's workflow starts the mediation's with its first snapshot as input: from
+        # then on the mediation's workflow takes its steps (the answer recorded above still
+        # says "starting", which is what makes the case's workflow start it).
+        result.child = snapshots.of(latest)
+        mediation_steps.taken_over(latest)
+        session.add(latest)
     session.add(
         StepRecord(
             case_no=case.case_no,
@@ -104,6 +178,9 @@ def apply(*, ctx: StepContext, input: RecordStepInput) -> StepResult:
             submission_id=input.submission_id,
         )
     )
+    if not commit:
+        session.flush()
+        return result
     try:
         session.commit()
     except IntegrityError:
@@ -156,40 +233,62 @@ def _settle(session: Session, input: RecordStepInput, state: SubmissionState) ->
 def snapshot(*, session: Session, case: Case, mediation: Mediation | None = None) -> StepResult:
     """What a workflow needs after a step: the tasks and deadlines it owns (those of
     ``mediation`` for a mediation's workflow), and the mediation it runs or must start."""
-    owner = mediation.id if mediation else None
-    open_tasks = [
-        t for t in tasks.active(session=session, case_no=case.case_no) if t.mediation_id == owner
-    ]
-    latest = mediation or mediation_steps.latest(session=session, case_no=case.case_no)
-    return StepResult(
-        status=case.status,
-        unit=case.unit,
-        open_tasks=[TaskRef(id=t.id or 0, kind=t.kind) for t in open_tasks],
-        mediation=(
-            MediationRef(
-                number=latest.number,
-                state=latest.state,
-                stage=latest.stage,
-                outcome=latest.outcome,
-            )
-            if latest is not None
-            else None
-        ),
-        deadlines=[
-            DeadlineRef(
-                id=d.id or 0,
-                name=d.name,
-                due_at=d.due_at,
-                state=d.state,
-                warn_at=d.warn_at,
-                notice_at=d.notice_at,
-                criticise_at=d.criticise_at,
-                rungs=list(d.rungs),
-            )
-            for d in deadlines.open_of_case(session=session, case_no=case.case_no)
-            if d.mediation_id == owner
-        ],
-    )
+    return Snapshots(session, case).of(mediation)
+
+
+class Snapshots:
+    """The case's open tasks and deadlines and its latest mediation, read once for the
+    snapshots a step answers with (its workflow's, and the mediation's it opened or the
+    case's it concluded)."""
+
+    def __init__(self, session: Session, case: Case) -> None:
+        self.case = case
+        self.seq = history.head(session=session, case_no=case.case_no)
+        self.tasks = tasks.active(session=session, case_no=case.case_no)
+        self.deadlines = deadlines.open_of_case(session=session, case_no=case.case_no)
+        self._session = session
+
+    @cached_property
+    def latest(self) -> Mediation | None:
+        """The case's latest mediation (read only when a snapshot needs it)."""
+        return mediation_steps.latest(session=self._session, case_no=self.case.case_no)
+
+    def of(self, mediation: Mediation | None) -> StepResult:
+        """The snapshot of ``mediation``'s workflow; None: of the case's own."""
+        owner = mediation.id if mediation else None
+        latest = mediation or self.latest
+        return StepResult(
+            seq=self.seq,
+            status=self.case.status,
+            unit=self.case.unit,
+            open_tasks=[
+                TaskRef(id=t.id or 0, kind=t.kind) for t in self.tasks if t.mediation_id == owner
+            ],
+            mediation=(
+                MediationRef(
+                    number=latest.number,
+                    state=latest.state,
+                    stage=latest.stage,
+                    outcome=latest.outcome,
+                )
+                if latest is not None
+                else None
+            ),
+            deadlines=[
+                DeadlineRef(
+                    id=d.id or 0,
+                    name=d.name,
+                    due_at=d.due_at,
+                    state=d.state,
+                    warn_at=d.warn_at,
+                    notice_at=d.notice_at,
+                    criticise_at=d.criticise_at,
+                    rungs=list(d.rungs),
+                )
+                for d in self.deadlines
+                if d.mediation_id == owner
+            ],
+        )
 
 
 def _recorded(session: Session, input: RecordStepInput) -> StepResult | None:

@@ -7,17 +7,13 @@ from api.audit import archive, checkpoints
 from api.audit.keys import signing_key
 from api.bulletins import service as bulletins
 from api.bulletins.figures import Month
-from api.calendar.service import working_calendar
 from api.campaigns import service as campaigns
-from api.deadlines.reckoning import EscalationPolicy
 from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, require_service
 from api.errors import Invalid
 from api.incidents import service as incidents
 from api.internal import engine
-from api.mediation.service import committees
-from api.rules.service import rules_in_force
 from api.stations import duties
-from api.steps.kit import SYSTEM, DutyTerms, StepContext
+from api.steps.kit import SYSTEM
 from api.workdays import local_date
 from workflows.messages import (
     ArchiveResult,
@@ -48,16 +44,7 @@ def record_step(
     if body.case_no != case_no:
         raise Invalid(("case_no", "case_no in the path and the body differ"))
     with metrics.step(body.step):  # its duration and statements, the context's included
-        ctx = StepContext(
-            session=session,
-            calendar=working_calendar(session=session),
-            rules=rules_in_force(session=session, settings=settings),
-            escalation=EscalationPolicy.of(settings),
-            committees=committees(settings.committees_file),
-            number_pattern=settings.bulletin_number_pattern,
-            duties=DutyTerms.of(settings),
-        )
-        return engine.apply(ctx=ctx, input=body)
+        return engine.apply(ctx=engine.context(session=session, settings=settings), input=body)
 
 
 @router.post("/audit/checkpoints", response_model=CheckpointResult)

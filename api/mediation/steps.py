@@ -188,11 +188,18 @@ def begin(
 
 
 def opened(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
-    """The mediation's workflow has taken it over."""
+    """The mediation's workflow has taken it over: the first step of one started without
+    its first snapshot (before patch ``mediation-concludes-v1``)."""
     mediation = own(ctx)
+    taken_over(mediation)
+    ctx.session.add(mediation)
+
+
+def taken_over(mediation: Mediation) -> None:
+    """The mediation's workflow takes its steps from now on (or is about to: its first
+    snapshot is on its way into its input)."""
     if mediation.state == MediationState.STARTING:
         mediation.state = MediationState.OPEN
-        ctx.session.add(mediation)
 
 
 def complete(ctx: StepContext, case: Case, taken: Taken) -> None:

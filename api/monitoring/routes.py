@@ -14,9 +14,15 @@ from temporalio.client import Client
 
 from api import process
 from api.casefile.lifecycle import CaseKind
-from api.cases import registration
 from api.config import Settings
-from api.deps import CurrentUser, DatabaseDep, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import (
+    CurrentUser,
+    DatabaseDep,
+    SessionDep,
+    SettingsDep,
+    StepEngineDep,
+    TemporalClientDep,
+)
 from api.errors import ApiError, Invalid
 from api.monitoring import service, sheets
 from api.monitoring.models import (
@@ -410,6 +416,7 @@ async def report_sample(
     settings: SettingsDep,
     temporal: TemporalClientDep,
     user: CurrentUser,
+    steps: StepEngineDep,
 ) -> ReportOpened:
     """Opens a report (举报, ex officio) against the failed sample's outlet, linked to the
     sample, for the centre to accept and file (立案); sent again, the one opened first
@@ -437,7 +444,7 @@ async def report_sample(
             ) from error
         if not started:
             await db.run(service.unlink_report, sample_no=sample_no, case_no=case_no)
-            await db.run(registration.discard, case_nos=[case_no])
+            await db.run(steps.discard, case_no=case_no)
             raise ApiError(
                 503, "service.unavailable", "the workflow service (Temporal) is not reachable"
             )

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from api import labels
 from api.config import Settings
 from api.db import utcnow
-from api.deps import DatabaseDep, SessionDep, SettingsDep, get_temporal
+from api.deps import DatabaseDep, SessionDep, SettingsDep, StepEngineDep, get_temporal
 from api.errors import DomainError, Invalid
 from api.monitoring import routes as api_routes
 from api.monitoring import service, sheets
@@ -449,13 +449,14 @@ async def report_sample(
     settings: SettingsDep,
     user: PageUser,
     posted: Posted,
+    steps: StepEngineDep,
 ) -> Response:
     """Opens the report against the failed sample's outlet (once), and shows it."""
     del posted
     response = Response()
     try:
         opened = await api_routes.report_sample(
-            sample_no, response, db, settings, await get_temporal(request), user
+            sample_no, response, db, settings, await get_temporal(request), user, steps
         )
     except DomainError as error:
         return RedirectResponse(

@@ -26,7 +26,14 @@ from api.casefile import service as casefile
 from api.cases import registration
 from api.cases.models import ClueReport, ExtensionRequest, PauseRequest, ResumeRequest
 from api.clock import service as clock
-from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, get_temporal
+from api.deps import (
+    DatabaseDep,
+    SessionDep,
+    SettingsDep,
+    StepEngineDep,
+    TemporalClientDep,
+    get_temporal,
+)
 from api.errors import DomainError, Invalid, NotAllowed, NotFound
 from api.inbox import service as inbox
 from api.mediation import service as mediation
@@ -308,6 +315,7 @@ async def register(
     settings: SettingsDep,
     user: PageUser,
     posted: Posted,
+    steps: StepEngineDep,
 ) -> Response:
     """Registers as ``POST /api/v1/cases`` does; a refusal shows the form again, as typed,
     with each error beside its field."""
@@ -320,6 +328,7 @@ async def register(
             settings=settings,
             user=user,
             body=registering.parse(data),
+            steps=steps,
         )
         client = await get_temporal(request)
         await registration.start(
@@ -327,6 +336,7 @@ async def register(
             client,
             settings,
             created.to_start,
+            steps=steps,
             unconfirmed="registered, but the workflow service did not confirm it",
         )
         return RedirectResponse(f"/cases/{quote(created.case_no)}", status_code=303)
@@ -614,6 +624,7 @@ async def clue_report(
     settings: SettingsDep,
     user: PageUser,
     posted: Posted,
+    steps: StepEngineDep,
 ) -> Response:
     """Opens a report linked to the complaint from a violation clue, as
     ``POST /api/v1/cases/{no}/reports`` does; its form's client_ref opens it once."""
@@ -624,7 +635,12 @@ async def clue_report(
             raise NotAllowed("auth.role", "clues are reported by the handling unit")
         body = ClueReport.model_validate({k: v for k, v in typed.items() if v})
         created = await db.run(
-            registration.register_clue, settings=settings, user=user, case_no=case_no, body=body
+            registration.register_clue,
+            settings=settings,
+            user=user,
+            case_no=case_no,
+            body=body,
+            steps=steps,
         )
         client = await get_temporal(request)
         await registration.start(
@@ -632,6 +648,7 @@ async def clue_report(
             client,
             settings,
             created.to_start,
+            steps=steps,
             unconfirmed="the report is registered, but the workflow service did not confirm it",
         )
         await db.run(

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from api import labels
 from api.db import utcnow
-from api.deps import DatabaseDep, SessionDep, SettingsDep, get_settings, get_temporal
+from api.deps import DatabaseDep, SessionDep, SettingsDep, get_temporal
 from api.errors import DomainError, Invalid
 from api.pages.render import refusal, render
 from api.pages.session import PageUser, Posted
@@ -211,7 +211,7 @@ def _form(
         done=done,
         assessed=assessed,
         rectified=rectified,
-        checklist=service.checklist_of(session=session, settings=get_settings(request)),
+        checklist=service.checklist_of(session=session, settings=request.app.state.settings),
         assessing=assessing or {"year": str(local_date(utcnow()).year)},
         assessing_failed=any(k.startswith("assess.") for k in errors or {}),
         keeps=_keeps(user),

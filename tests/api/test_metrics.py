@@ -116,7 +116,12 @@ async def test_the_worker_serves_the_temporal_sdk_metrics(
     client, address = watched_client
     async with running_stack(sqlite_database, client) as stack:
         case_no = await register(stack)
-        await open_task(stack, case_no, "triage", "operator")
+        triage = await open_task(stack, case_no, "triage", "operator")
+        accept = {"decision": "accept", "unit": "guichi"}  # a step: an activity runs
+        done = await stack.call(
+            "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=accept
+        )
+        assert done.status_code == 200, done.text
 
         async def scraped() -> dict[Any, float] | None:
             async with httpx.AsyncClient() as http:

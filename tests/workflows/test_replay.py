@@ -6,7 +6,9 @@ A change to a workflow that running cases would not survive fails here: guard it
 ladder, ``v2_*`` the mediation ladder; ``v3_*`` hold complaints with their mediations
 (``*.mediation-<n>.json``) and a report; ``v5_*`` the files that are not consumers'
 cases (the bulletin, the demonstration-site lists, a station's rectification, a campaign)
-and the workflows their schedules start.
+and the workflows their schedules start; ``v6_*`` cases registered with their first step (their
+workflow starts from its result, in its input) and complaints whose mediations start with
+their first snapshot and conclude them in their last step (patch ``mediation-concludes-v1``).
 """
 
 import json
