@@ -111,8 +111,11 @@ def queries(now: datetime) -> list[Query]:
 
 def shown(result: Any) -> str:
     """The rows on the page and the count the answer gives."""
-    rows, count = result if isinstance(result, tuple) else (result.data, result.count)
-    return f"{len(rows)} rows, count {count}"
+    if isinstance(result, tuple):  # list_visible: rows, count, exact
+        rows, count, exact = result
+    else:
+        rows, count, exact = result.data, result.count, getattr(result, "count_exact", True)
+    return f"{len(rows)} rows, count {count}{'' if exact else '+'}"
 
 
 def measure(engine: Engine, now: datetime, runs: int, show_plans: bool) -> dict[str, float]:

@@ -10,15 +10,15 @@ step that applies it decides by the same rules (``api.mediation.steps.legal_move
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from api import process
 from api.casefile import service as casefile
 from api.casefile.models import Case
 from api.cases.steps import reporter_not_told
 from api.config import Settings
-from api.db import utcnow
+from api.db import count_ahead, utcnow
 from api.errors import Conflict, Invalid, NotAllowed, NotFound
 from api.mediation import checks as ladder_checks
 from api.mediation.models import Mediation, MediationState
@@ -75,13 +75,13 @@ def listing(
         query = query.where(Task.kind == kind)
     if case_no is not None:
         query = query.where(Task.case_no == case_no)
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
+    count, exact = count_ahead(session, query.with_only_columns(col(Task.id)), offset=offset)
     rows = session.exec(
         query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
         .offset(offset)
         .limit(limit)
     ).all()
-    return TasksPublic(data=[to_public(t) for t in rows], count=count)
+    return TasksPublic(data=[to_public(t) for t in rows], count=count, count_exact=exact)
 
 
 def visible(*, session: Session, user: User, task_id: int) -> Task:

@@ -437,11 +437,12 @@ def case_list(
     end: date | None,
     overdue: bool,
     limit: int = 100,
-) -> tuple[list[CaseRow], int]:
+) -> tuple[list[CaseRow], int, bool]:
     """The cases this user sees, newest received first, by kind, status, unit and the
-    period they were received in (whole days, Asia/Shanghai)."""
+    period they were received in (whole days, Asia/Shanghai); their count, and whether it
+    is all of them (``api.db.count_ahead``)."""
     names = unit_names(session)
-    rows, count = cases.list_visible(
+    rows, count, exact = cases.list_visible(
         session=session,
         user=user,
         kind=CaseKind(kind) if kind in set(CaseKind) else None,
@@ -453,7 +454,7 @@ def case_list(
         received_from=local_midnight(start) if start else None,
         received_before=local_midnight(end + timedelta(days=1)) if end else None,
     )
-    return [
+    shown = [
         CaseRow(
             case_no=c.case_no,
             kind=labels.name(labels.KIND, c.kind),
@@ -464,7 +465,8 @@ def case_list(
             category=c.category or "",
         )
         for c in rows
-    ], count
+    ]
+    return shown, count, exact
 
 
 CONSENT = {"people_mediation": "同意人民调解", "judicial_confirmation": "共同申请司法确认"}

@@ -99,4 +99,7 @@ class TaskPublic(SQLModel):
 
 class TasksPublic(SQLModel):
     data: list[TaskPublic]
+    # The tasks that match, counted up to 1,000 past ``offset`` (``api.db.count_ahead``);
+    # count_exact False: more than ``count`` match.
     count: int
+    count_exact: bool = True
