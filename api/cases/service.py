@@ -174,8 +174,8 @@ def list_visible(
 ) -> tuple[list[Case], int, bool]:
     """The cases this user sees, newest received first, and their count (``count_ahead``:
     whether it is exact)."""
-    # A bulletin's file is not a consumer's case: never listed with them.
-    where = [visible_filter(user=user), col(Case.kind).in_(CASES)]
+    # A bulletin's or a duty's file is not a consumer's case: never listed with them.
+    where = [visible_filter(user=user, campaigns=False), col(Case.kind).in_(CASES)]
     if categories:
         where.append(col(Case.category).in_(categories))
     if received_from is not None:
@@ -190,14 +190,11 @@ def list_visible(
         where.append(col(Case.unit) == unit)
     if overdue is not None:
         where.append(col(Case.overdue) == overdue)
+    # Newest first, read from the indexes on (…, received_at, id) (``Case``) and stopped
+    # at the page's end; ``id`` breaks ties, so pages neither overlap nor skip.
+    order = (col(Case.received_at).desc(), col(Case.id).desc())
     count, exact = count_ahead(session, select(Case.id).where(*where), offset=offset)
-    rows = session.exec(
-        select(Case)
-        .where(*where)
-        .order_by(col(Case.received_at).desc())
-        .offset(offset)
-        .limit(limit)
-    )
+    rows = session.exec(select(Case).where(*where).order_by(*order).offset(offset).limit(limit))
     return list(rows.all()), count, exact
 
 

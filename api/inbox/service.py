@@ -31,7 +31,16 @@ from api.stations.models import HostType
 from api.supervision.steps import supervision_refusal
 from api.tasks import forms, kinds
 from api.tasks import service as tasks
-from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
+from api.tasks.models import (
+    ACTIVE,
+    INBOX_ORDER,
+    Task,
+    TaskKind,
+    TaskPublic,
+    TasksPublic,
+    TaskStatus,
+    status_is,
+)
 from api.units import service as units
 from api.units.models import UnitKind
 from api.users import service as users
@@ -70,17 +79,13 @@ def listing(
     """The tasks this user may act on or see, oldest due first."""
     query = tasks.visible_query(user=user)
     if status is not None:
-        query = query.where(Task.status == status)
+        query = query.where(status_is(status))  # the open ones: from the inbox's indexes
     if kind is not None:
         query = query.where(Task.kind == kind)
     if case_no is not None:
         query = query.where(Task.case_no == case_no)
     count, exact = count_ahead(session, query.with_only_columns(col(Task.id)), offset=offset)
-    rows = session.exec(
-        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
+    rows = session.exec(query.order_by(*INBOX_ORDER).offset(offset).limit(limit)).all()
     return TasksPublic(data=[to_public(t) for t in rows], count=count, count_exact=exact)
 
 
