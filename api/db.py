@@ -180,9 +180,11 @@ def count_ahead(session: Session, ids: Any, *, offset: int) -> tuple[int, bool]:
     An exact count of every case (or of every open task of the city) reads them all, so
     the first page of a list would cost more with every year of records kept. Past a
     thousand rows nobody pages on; they filter (the workplace's inbox says so at 200).
-    ``ids`` selects one column of the list's rows, in no order, so the database reads
-    them from whichever index has them and stops where the count does. Counted from the
-    page on, the count covers the page, and a client paging on is told there is more.
+    ``ids`` selects one column of the list's rows in the list's own order, so the
+    database reads them from the index the page is read from and stops where the count
+    does (in no order, PostgreSQL may scan the table until it has counted enough). Counted
+    from the page on, the count covers the page, and a client paging on is told there is
+    more.
     """
     stop = offset + COUNT_AHEAD
     counted = session.exec(select(func.count()).select_from(ids.limit(stop + 1).subquery()))

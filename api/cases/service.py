@@ -193,7 +193,8 @@ def list_visible(
     # Newest first, read from the indexes on (…, received_at, id) (``Case``) and stopped
     # at the page's end; ``id`` breaks ties, so pages neither overlap nor skip.
     order = (col(Case.received_at).desc(), col(Case.id).desc())
-    count, exact = count_ahead(session, select(Case.id).where(*where), offset=offset)
+    ids = select(Case.id).where(*where).order_by(*order)
+    count, exact = count_ahead(session, ids, offset=offset)
     rows = session.exec(select(Case).where(*where).order_by(*order).offset(offset).limit(limit))
     return list(rows.all()), count, exact
 

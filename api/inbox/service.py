@@ -84,7 +84,8 @@ def listing(
         query = query.where(Task.kind == kind)
     if case_no is not None:
         query = query.where(Task.case_no == case_no)
-    count, exact = count_ahead(session, query.with_only_columns(col(Task.id)), offset=offset)
+    ids = query.with_only_columns(col(Task.id)).order_by(*INBOX_ORDER)
+    count, exact = count_ahead(session, ids, offset=offset)
     rows = session.exec(query.order_by(*INBOX_ORDER).offset(offset).limit(limit)).all()
     return TasksPublic(data=[to_public(t) for t in rows], count=count, count_exact=exact)
 
