@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from api.config import Settings
@@ -167,6 +167,29 @@ def lock_for_write(session: Session) -> None:
         if gate is not None:
             gate.enter(connection.info)
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# A list counts its rows this far past its page's first row, and no further.
+COUNT_AHEAD = 1_000
+
+
+def count_ahead(session: Session, ids: Any, *, offset: int) -> tuple[int, bool]:
+    """How many rows a list has, counted no further than ``offset + COUNT_AHEAD``: the
+    number, and whether it is all of them (False: more than that many).
+
+    An exact count of every case (or of every open task of the city) reads them all, so
+    the first page of a list would cost more with every year of records kept. Past a
+    thousand rows nobody pages on; they filter (the workplace's inbox says so at 200).
+    ``ids`` selects one column of the list's rows in the list's own order, so the
+    database reads them from the index the page is read from and stops where the count
+    does (in no order, PostgreSQL may scan the table until it has counted enough). Counted
+    from the page on, the count covers the page, and a client paging on is told there is
+    more.
+    """
+    stop = offset + COUNT_AHEAD
+    counted = session.exec(select(func.count()).select_from(ids.limit(stop + 1).subquery()))
+    n = int(counted.one())
+    return (n, True) if n <= stop else (stop, False)
 
 
 class Database:

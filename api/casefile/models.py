@@ -31,15 +31,23 @@ class Respondent(SQLModel):
 
 
 class Case(SQLModel, table=True):
-    # The bulletin (/supervision/stats): a unit's complaints received or closed in a period.
     __table_args__ = (
-        Index("ix_case_unit_received_at", "unit", "received_at"),
+        # The case list, newest received first, ``id`` breaking ties so that pages neither
+        # overlap nor skip (``api.cases.service.list_visible``). City-wide, PostgreSQL reads
+        # the first backwards; SQLite, which without statistics prefers a column the query
+        # names, reads the range of each kind listed (complaints, reports) in the second,
+        # and stops each at the page's end. A branch's list is a range of the third.
+        Index("ix_case_received_at_id", "received_at", "id"),
+        Index("ix_case_kind_received_at_id", "kind", "received_at", "id"),
+        Index("ix_case_unit_received_at_id", "unit", "received_at", "id"),
+        # The bulletin (/supervision/stats): a unit's complaints closed in a period (and,
+        # in the one above, those received).
         Index("ix_case_unit_closed_at", "unit", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     case_no: str = Field(unique=True, index=True, max_length=32)
-    kind: CaseKind = Field(index=True, sa_type=String(20))
+    kind: CaseKind = Field(sa_type=String(20))  # ix_case_kind_received_at_id
     channel: Channel = Field(sa_type=String(20))
     status: Status = Field(index=True, sa_type=String(20))
     unit: str | None = Field(default=None, foreign_key="unit.code", index=True)

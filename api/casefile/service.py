@@ -14,14 +14,19 @@ from api.errors import NotFound
 from api.users.models import CITY_UNIT, Role, User
 
 
-def visible_filter(*, user: User) -> Any:
+def visible_filter(*, user: User, campaigns: bool = True) -> Any:
     """Who sees which cases: the city centre sees all, a branch its own, a station its own.
     A campaign's file (专项整治, the city's) is every branch's to read: its warnings go to
-    the branches behind, and hold no one's personal data."""
+    the branches behind, and hold no one's personal data.
+
+    ``campaigns=False`` for a query of other kinds only (the case list): without the ``OR``
+    a branch's cases are one range of the index on their unit."""
     if user.unit == CITY_UNIT:
         return True
     if user.role == Role.STATION:
         return Case.registered_unit == user.unit
+    if not campaigns:
+        return col(Case.unit) == user.unit
     return or_(col(Case.unit) == user.unit, col(Case.kind) == CaseKind.CAMPAIGN)
 
 

@@ -122,7 +122,10 @@ class CaseSummary(SQLModel):
 
 class CasesPublic(SQLModel):
     data: list[CaseSummary]
+    # The cases that match, counted up to 1,000 past ``offset`` (``api.db.count_ahead``);
+    # count_exact False: more than ``count`` match.
     count: int
+    count_exact: bool = True
 
 
 class HistoryPublic(SQLModel):

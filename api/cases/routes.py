@@ -99,7 +99,7 @@ def list_cases(
 ) -> CasesPublic:
     """The cases this user may see, newest received first; ``category`` (repeatable): of
     these categories only (a sector's complaints, for its review)."""
-    rows, count = cases.list_visible(
+    rows, count, exact = cases.list_visible(
         session=session,
         user=user,
         kind=kind,
@@ -110,7 +110,7 @@ def list_cases(
         offset=offset,
         categories=category,
     )
-    return CasesPublic(data=[cases.to_summary(c) for c in rows], count=count)
+    return CasesPublic(data=[cases.to_summary(c) for c in rows], count=count, count_exact=exact)
 
 
 @router.get("/{case_no}", response_model=CasePublic)

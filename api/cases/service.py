@@ -13,7 +13,7 @@ from api.casefile.models import Case, Event
 from api.casefile.parties import mask, sees_parties
 from api.casefile.service import get_visible, visible_filter
 from api.cases.models import CaseCreate, CasePublic, CaseSummary
-from api.db import lock_for_write, utcnow
+from api.db import count_ahead, lock_for_write, utcnow
 from api.deadlines.models import Deadline, DeadlinePublic
 from api.errors import Conflict, Invalid
 from api.incidents import service as incidents
@@ -162,28 +162,32 @@ def list_visible(
     received_from: datetime | None = None,
     received_before: datetime | None = None,
     categories: list[str] | None = None,
-) -> tuple[list[Case], int]:
-    # A bulletin's file is not a consumer's case: never listed with them.
-    query = select(Case).where(visible_filter(user=user), col(Case.kind).in_(CASES))
+) -> tuple[list[Case], int, bool]:
+    """The cases this user sees, newest received first, and their count (``count_ahead``:
+    whether it is exact)."""
+    # A bulletin's or a duty's file is not a consumer's case: never listed with them.
+    where = [visible_filter(user=user, campaigns=False), col(Case.kind).in_(CASES)]
     if categories:
-        query = query.where(col(Case.category).in_(categories))
+        where.append(col(Case.category).in_(categories))
     if received_from is not None:
-        query = query.where(col(Case.received_at) >= received_from)
+        where.append(col(Case.received_at) >= received_from)
     if received_before is not None:
-        query = query.where(col(Case.received_at) < received_before)
+        where.append(col(Case.received_at) < received_before)
     if kind is not None:
-        query = query.where(Case.kind == kind)
+        where.append(col(Case.kind) == kind)
     if status is not None:
-        query = query.where(Case.status == status)
+        where.append(col(Case.status) == status)
     if unit is not None:
-        query = query.where(Case.unit == unit)
+        where.append(col(Case.unit) == unit)
     if overdue is not None:
-        query = query.where(Case.overdue == overdue)
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Case.received_at).desc()).offset(offset).limit(limit)
-    ).all()
-    return list(rows), count
+        where.append(col(Case.overdue) == overdue)
+    # Newest first, read from the indexes on (…, received_at, id) (``Case``) and stopped
+    # at the page's end; ``id`` breaks ties, so pages neither overlap nor skip.
+    order = (col(Case.received_at).desc(), col(Case.id).desc())
+    ids = select(Case.id).where(*where).order_by(*order)
+    count, exact = count_ahead(session, ids, offset=offset)
+    rows = session.exec(select(Case).where(*where).order_by(*order).offset(offset).limit(limit))
+    return list(rows.all()), count, exact
 
 
 def sees_reporter(user: User, case: Case) -> bool:

@@ -34,12 +34,18 @@ class Deadline(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_deadline_open_unit_due", "state", "unit", "due_at"),
-        # Open deadlines only: /supervision/overdue and /due-soon, whatever the history.
+        # Open deadlines only: /supervision/overdue and /due-soon, whatever the history, in
+        # the overdue list's order to its end. ``met_at``, NULL in every row here, is a key
+        # column so that SQLite, which keeps no statistics, sees this index match one term
+        # more than ix_deadline_open_unit_due (every deadline ever missed) and takes it;
+        # the overdue list orders by it first (a no-op) so PostgreSQL reads the order too.
         Index(
-            "ix_deadline_open_state_unit_due",
+            "ix_deadline_open_state_met_unit_due",
             "state",
+            "met_at",
             "unit",
             "due_at",
+            "id",
             sqlite_where=text("met_at IS NULL"),
             postgresql_where=text("met_at IS NULL"),
         ),

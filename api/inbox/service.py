@@ -10,15 +10,15 @@ step that applies it decides by the same rules (``api.mediation.steps.legal_move
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import func, update
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from api import process
 from api.casefile import service as casefile
 from api.casefile.models import Case
 from api.cases.steps import reporter_not_told
 from api.config import Settings
-from api.db import utcnow
+from api.db import count_ahead, utcnow
 from api.errors import Conflict, Invalid, NotAllowed, NotFound
 from api.mediation import checks as ladder_checks
 from api.mediation.models import Mediation, MediationState
@@ -31,7 +31,16 @@ from api.stations.models import HostType
 from api.supervision.steps import supervision_refusal
 from api.tasks import forms, kinds
 from api.tasks import service as tasks
-from api.tasks.models import ACTIVE, Task, TaskKind, TaskPublic, TasksPublic, TaskStatus
+from api.tasks.models import (
+    ACTIVE,
+    INBOX_ORDER,
+    Task,
+    TaskKind,
+    TaskPublic,
+    TasksPublic,
+    TaskStatus,
+    status_is,
+)
 from api.units import service as units
 from api.units.models import UnitKind
 from api.users import service as users
@@ -70,18 +79,15 @@ def listing(
     """The tasks this user may act on or see, oldest due first."""
     query = tasks.visible_query(user=user)
     if status is not None:
-        query = query.where(Task.status == status)
+        query = query.where(status_is(status))  # the open ones: from the inbox's indexes
     if kind is not None:
         query = query.where(Task.kind == kind)
     if case_no is not None:
         query = query.where(Task.case_no == case_no)
-    count = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(
-        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
-        .offset(offset)
-        .limit(limit)
-    ).all()
-    return TasksPublic(data=[to_public(t) for t in rows], count=count)
+    ids = query.with_only_columns(col(Task.id)).order_by(*INBOX_ORDER)
+    count, exact = count_ahead(session, ids, offset=offset)
+    rows = session.exec(query.order_by(*INBOX_ORDER).offset(offset).limit(limit)).all()
+    return TasksPublic(data=[to_public(t) for t in rows], count=count, count_exact=exact)
 
 
 def visible(*, session: Session, user: User, task_id: int) -> Task:

@@ -375,7 +375,7 @@ def cases_page(
     overdue: Annotated[bool, Query()] = False,
 ) -> HTMLResponse:
     """Case search: by kind, status, handling unit, the period received, overdue."""
-    rows, count = views.case_list(
+    rows, count, exact = views.case_list(
         session=session,
         user=user,
         kind=kind or None,
@@ -391,6 +391,7 @@ def cases_page(
         user,
         rows=rows,
         count=count,
+        count_exact=exact,
         chosen={"kind": kind, "status": status, "unit": unit, "overdue": overdue},
         start=from_.isoformat() if from_ else "",
         end=to.isoformat() if to else "",

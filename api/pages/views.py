@@ -34,7 +34,7 @@ from api.stations import duties
 from api.stations.models import Station, StationAssessment
 from api.tasks import kinds
 from api.tasks import service as tasks
-from api.tasks.models import ACTIVE, Task, TaskKind
+from api.tasks.models import ACTIVE, INBOX_ORDER, Task, TaskKind, status_is
 from api.units import service as units
 from api.units.models import UnitKind
 from api.users.models import Role, User
@@ -80,7 +80,7 @@ def task_rows(
 ) -> tuple[list[TaskRow], int]:
     """The open tasks this user sees, soonest deadline first (the inbox)."""
     now = utcnow()
-    query = tasks.visible_query(user=user).where(col(Task.status).in_(ACTIVE))
+    query = tasks.visible_query(user=user).where(status_is(*ACTIVE))
     if kind is not None:
         query = query.where(Task.kind == kind)
     if case_no is not None:
@@ -90,9 +90,7 @@ def task_rows(
     elif state == "warning":
         cutoff = _warning_cutoff(session, settings, now)
         query = query.where(col(Task.due_at) > now, col(Task.due_at) < cutoff)
-    found = session.exec(
-        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id)).limit(limit + 1)
-    ).all()
+    found = session.exec(query.order_by(*INBOX_ORDER).limit(limit + 1)).all()
     names = unit_names(session)
     calendar = working_calendar(session=session)
     rows = [
@@ -437,11 +435,12 @@ def case_list(
     end: date | None,
     overdue: bool,
     limit: int = 100,
-) -> tuple[list[CaseRow], int]:
+) -> tuple[list[CaseRow], int, bool]:
     """The cases this user sees, newest received first, by kind, status, unit and the
-    period they were received in (whole days, Asia/Shanghai)."""
+    period they were received in (whole days, Asia/Shanghai); their count, and whether it
+    is all of them (``api.db.count_ahead``)."""
     names = unit_names(session)
-    rows, count = cases.list_visible(
+    rows, count, exact = cases.list_visible(
         session=session,
         user=user,
         kind=CaseKind(kind) if kind in set(CaseKind) else None,
@@ -453,7 +452,7 @@ def case_list(
         received_from=local_midnight(start) if start else None,
         received_before=local_midnight(end + timedelta(days=1)) if end else None,
     )
-    return [
+    shown = [
         CaseRow(
             case_no=c.case_no,
             kind=labels.name(labels.KIND, c.kind),
@@ -464,7 +463,8 @@ def case_list(
             category=c.category or "",
         )
         for c in rows
-    ], count
+    ]
+    return shown, count, exact
 
 
 CONSENT = {"people_mediation": "同意人民调解", "judicial_confirmation": "共同申请司法确认"}

@@ -2,8 +2,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, ColumnElement, Index, String, literal, or_, text
+from sqlmodel import Field, SQLModel, col
 
 from api.db import UTCDateTime, utcnow
 from api.users.models import Role
@@ -47,6 +47,9 @@ ACTIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 # Open tasks: what the inbox shows and a step may complete.
 OPEN_SQL = "status IN ('open', 'claimed')"
+# The same, as the inbox's indexes say it: SQLite takes a partial index whose WHERE is
+# an OR for a query that says one of its terms, ``status = 'open'`` (``status_is``).
+ACTIVE_SQL = "status = 'open' OR status = 'claimed'"
 
 
 class Task(SQLModel, table=True):
@@ -59,6 +62,36 @@ class Task(SQLModel, table=True):
             unique=True,
             sqlite_where=text(f"kind = 'approve_extension' AND {OPEN_SQL}"),
             postgresql_where=text(f"kind = 'approve_extension' AND {OPEN_SQL}"),
+        ),
+        # The inbox of open tasks, one index per way a user sees them
+        # (``api.tasks.service.visible_query``): a branch its unit's, the centre its role's,
+        # a city-wide reader every one; each in the inbox's order (``INBOX_ORDER``) after
+        # the status, so a page is read from the index and the read stops at its end.
+        Index(
+            "ix_task_open_unit_status_due",
+            "unit",
+            "status",
+            "due_at",
+            "id",
+            sqlite_where=text(ACTIVE_SQL),
+            postgresql_where=text(ACTIVE_SQL),
+        ),
+        Index(
+            "ix_task_open_role_status_due",
+            "role",
+            "status",
+            "due_at",
+            "id",
+            sqlite_where=text(ACTIVE_SQL),
+            postgresql_where=text(ACTIVE_SQL),
+        ),
+        Index(
+            "ix_task_open_status_due",
+            "status",
+            "due_at",
+            "id",
+            sqlite_where=text(ACTIVE_SQL),
+            postgresql_where=text(ACTIVE_SQL),
         ),
     )
 
@@ -81,6 +114,20 @@ class Task(SQLModel, table=True):
     result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
 
 
+def status_is(*statuses: TaskStatus) -> ColumnElement[bool]:
+    """``status = 'open' OR status = 'claimed'`` (or one of them) with the values written
+    into the SQL: SQLite plans a query before its parameters are bound, and matches a
+    partial index's WHERE (``ACTIVE_SQL``) only against values it can read."""
+    return or_(*(col(Task.status) == literal(s.value, literal_execute=True) for s in statuses))
+
+
+# The inbox's order, soonest due first, tasks without a deadline last, as the open-task
+# indexes hold them: PostgreSQL's ascending index keeps its NULLs last, and SQLite reads
+# the index's NULLs after the rest. (``due_at IS NULL, due_at, id``, the same order, is a
+# sort of every task the inbox holds: no index has ``due_at IS NULL`` in it.)
+INBOX_ORDER = (col(Task.due_at).asc().nulls_last(), col(Task.id))
+
+
 class TaskPublic(SQLModel):
     id: int
     kind: TaskKind
@@ -99,4 +146,7 @@ class TaskPublic(SQLModel):
 
 class TasksPublic(SQLModel):
     data: list[TaskPublic]
+    # The tasks that match, counted up to 1,000 past ``offset`` (``api.db.count_ahead``);
+    # count_exact False: more than ``count`` match.
     count: int
+    count_exact: bool = True
