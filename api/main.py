@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import hmac
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -212,7 +213,8 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
-        """200 when the database and Temporal are reachable, else 503."""
+        """200 when the database and Temporal are reachable, else 503; ``pid`` names the
+        API process that answered (several may share the port)."""
         try:
             await to_thread.run_sync(_ping, engine)
             database = True
@@ -221,7 +223,12 @@ def create_app(
         temporal = await app.state.temporal.healthy()
         ok = database and temporal
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": database, "temporal": temporal},
+            {
+                "status": "ok" if ok else "unavailable",
+                "database": database,
+                "temporal": temporal,
+                "pid": os.getpid(),
+            },
             status_code=200 if ok else 503,
         )
 

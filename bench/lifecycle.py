@@ -170,7 +170,7 @@ def _role(pid: int) -> str:
         return "temporal"
     if "worker.py" in text:
         return "worker"
-    if "uvicorn" in text:
+    if "api.serve" in text:
         return "api"
     return "other"
 

@@ -4,6 +4,8 @@
 Temporal dev server's SQLite file, the application's SQLite file and the three logs, so
 stopping and starting again keeps every case and every running workflow. Why the dev server
 runs with ``journal_mode=wal`` and ``synchronous=normal``: see docs/embedded.md.
+WEIQUAN_EMBEDDED_WORKERS and WEIQUAN_API_PROCESSES start several workers and several API
+processes (those on one port, with the database on PostgreSQL), each a child of its own.
 
     python scripts/run_embedded.py                  # Temporal + worker + API
     python scripts/run_embedded.py --temporal-only  # just the dev server, for debugging
@@ -44,10 +46,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
 
+from pydantic import ValidationError
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.config import Settings, get_settings  # noqa: E402
+from api.config import Settings, get_settings, refusal  # noqa: E402
 from api.search_attributes import SEARCH_ATTRIBUTES  # noqa: E402
 
 TEMPORAL_READY_TIMEOUT = 30.0
@@ -360,14 +364,22 @@ class Launcher:
         for number in range(1, count + 1):  # worker.log, or worker-1.log, worker-2.log …
             name = "worker" if count == 1 else f"worker-{number}"
             self._spawn(name, [sys.executable, "worker.py"])
-        self._spawn("api", [
-            sys.executable, "-m", "uvicorn", "api.main:app",
-            "--host", self.api_host, "--port", str(self.settings.api_port),
-            "--no-access-log",  # the API writes its own, without query strings (api/logs.py)
-        ])  # fmt: skip
+        count = self.settings.api_processes
+        for number in range(1, count + 1):  # api.log, or api-1.log, api-2.log …
+            name = "api" if count == 1 else f"api-{number}"
+            # uvicorn on the API's port, shared by the processes when there are several
+            # (api/serve.py); each writes its own access lines, never the query strings.
+            self._spawn(name, [sys.executable, "-m", "api.serve"])
 
     def wait_for_api(self) -> None:
+        """Until every API process answers GET /healthz with 200.
+
+        Each answer names the process that gave it (``pid``): with several on the port,
+        the kernel hands each new connection to one of them.
+        """
         url = f"http://{self.url_host}:{self.settings.api_port}/healthz"
+        apis = [child for child in self.children if child.name.startswith("api")]
+        healthy: set[int] = set()
         deadline = time.monotonic() + API_HEALTHY_TIMEOUT
         last = "no answer"
         while time.monotonic() < deadline:
@@ -375,18 +387,20 @@ class Launcher:
             self._check_children()
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
+                    healthy.add(json.load(response).get("pid"))
+                    if {child.proc.pid for child in apis} <= healthy:
                         return
-                    last = f"HTTP {response.status}"
+                    last = f"{len(healthy)} of {len(apis)} API processes healthy"
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}"
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, ValueError) as exc:
                 last = str(getattr(exc, "reason", exc))
-            time.sleep(0.2)
+            time.sleep(0.05 if healthy else 0.2)
+        worker = next(child for child in self.children if child.name.startswith("worker"))
+        logs = [apis[0].log_path, worker.log_path]
         raise LaunchError(
             f"{url} was not healthy within {API_HEALTHY_TIMEOUT:.0f} s (last: {last}).\n"
-            f"Last lines of {self.data_dir / 'api.log'}:\n{tail(self.data_dir / 'api.log')}\n"
-            f"Last lines of {self.data_dir / 'worker.log'}:\n{tail(self.data_dir / 'worker.log')}"
+            + "\n".join(f"Last lines of {path}:\n{tail(path)}" for path in logs)
         )
 
     # -- the whole run ---------------------------------------------------------------------
@@ -452,8 +466,11 @@ class Launcher:
         if not self.headless:
             lines += [f"  Temporal UI:  http://127.0.0.1:{self.ui_port}"]
         what = "Temporal up" if self.temporal_only else "healthy"
+        logs = ", ".join(f"{child.name}.log" for child in self.children)
+        if self.settings.api_processes > 1:
+            lines += [f"  API:          {self.settings.api_processes} processes on the port"]
         lines += [
-            f"  Data dir:     {self.data_dir}  (logs: temporal.log, worker.log, api.log)",
+            f"  Data dir:     {self.data_dir}  (logs: {logs})",
             f"  {what} after {took:.1f} s. Press Ctrl+C to stop.",
             "",
         ]
@@ -542,7 +559,11 @@ def main() -> int:
         help="start only the Temporal dev server (run the worker and API yourself)",
     )
     args = parser.parse_args()
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(f"error: {refusal(error)}", file=sys.stderr)
+        return 1
     # Not a Settings field: only this launcher reads it.
     headless = os.environ.get("WEIQUAN_TEMPORAL_HEADLESS", "").lower() in ("1", "true", "yes")
     try:
