@@ -156,6 +156,7 @@ def create_app(
     app.add_middleware(logs.RequestLog)
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
+    metrics.serving()
 
     for router in (
         auth_router,

@@ -42,10 +42,12 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
 
+from prometheus_client import multiprocess
 from pydantic import ValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +60,9 @@ TEMPORAL_READY_TIMEOUT = 30.0
 API_HEALTHY_TIMEOUT = 60.0
 # How long each child gets after SIGTERM before it is killed.
 STOP_TIMEOUTS = {"api": 10.0, "worker": 30.0, "temporal": 15.0}
+# Where several API processes keep their metrics for one scrape to sum (prometheus-client's
+# multiprocess mode), in the data dir; emptied at every start.
+API_METRICS_DIR = "api-metrics"
 
 
 class LaunchError(Exception):
@@ -71,6 +76,7 @@ class Child:
     proc: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes]
+    env: Mapping[str, str]
     # When it died after start-up, most recent last (monotonic clock); pruned to the window.
     crashes: deque[float] = field(default_factory=deque)
     # While it is down: when its backoff ends and it is started again.
@@ -95,6 +101,10 @@ class Launcher:
         self.temporal_warned = False
         self.temporal_bin = find_temporal_binary()
         self.env = self._child_env()
+        # With several API processes: their metrics' files, for /metrics to sum.
+        self.api_metrics: Path | None = None
+        if settings.api_processes > 1:
+            self.api_metrics = self.data_dir / API_METRICS_DIR
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -123,19 +133,22 @@ class Launcher:
 
     # -- children --------------------------------------------------------------------------
 
-    def _spawn(self, name: str, argv: list[str]) -> Child:
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Child:
         log_path = self.data_dir / f"{name}.log"
         log_file = log_path.open("ab")
-        child = Child(name, argv, self._popen(argv, log_file), log_path, log_file)
+        env = env or self.env
+        child = Child(name, argv, self._popen(argv, log_file, env), log_path, log_file, env)
         self.children.append(child)
         return child
 
-    def _popen(self, argv: list[str], log_file: IO[bytes]) -> subprocess.Popen[bytes]:
+    def _popen(
+        self, argv: list[str], log_file: IO[bytes], env: Mapping[str, str]
+    ) -> subprocess.Popen[bytes]:
         mark(log_file, " ".join(argv))
         return subprocess.Popen(
             argv,
             cwd=ROOT,
-            env=self.env,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -181,6 +194,9 @@ class Launcher:
         while child.crashes and now - child.crashes[0] > window:
             child.crashes.popleft()
         how = how_it_ended(code)
+        if self.api_metrics is not None and child.name.startswith("api"):
+            # Its counts stay in the sums; its "live" gauges (one process serving) go.
+            multiprocess.mark_process_dead(child.proc.pid, str(self.api_metrics))
         if len(child.crashes) >= settings.restart_max:
             mark(child.log_file, f"{child.name} {how}; giving up")
             raise LaunchError(
@@ -206,7 +222,7 @@ class Launcher:
     def _restart(self, child: Child) -> None:
         child.restart_at = None
         try:
-            child.proc = self._popen(child.argv, child.log_file)
+            child.proc = self._popen(child.argv, child.log_file, child.env)
         except OSError as exc:  # counted like a crash: it retries, then gives up
             print(f"could not start {child.name}: {exc}", flush=True)
             mark(child.log_file, f"could not start {child.name}: {exc}")
@@ -256,6 +272,8 @@ class Launcher:
                     child.proc.wait()
             child.log_file.close()
         self.children.clear()
+        if self.api_metrics is not None:
+            shutil.rmtree(self.api_metrics, ignore_errors=True)
 
     # -- Temporal --------------------------------------------------------------------------
 
@@ -364,12 +382,18 @@ class Launcher:
         for number in range(1, count + 1):  # worker.log, or worker-1.log, worker-2.log …
             name = "worker" if count == 1 else f"worker-{number}"
             self._spawn(name, [sys.executable, "worker.py"])
+        env = dict(self.env)
+        if self.api_metrics is not None:
+            # A fresh directory: files of an earlier run's processes would count again.
+            shutil.rmtree(self.api_metrics, ignore_errors=True)
+            self.api_metrics.mkdir()
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.api_metrics)
         count = self.settings.api_processes
         for number in range(1, count + 1):  # api.log, or api-1.log, api-2.log …
             name = "api" if count == 1 else f"api-{number}"
             # uvicorn on the API's port, shared by the processes when there are several
             # (api/serve.py); each writes its own access lines, never the query strings.
-            self._spawn(name, [sys.executable, "-m", "api.serve"])
+            self._spawn(name, [sys.executable, "-m", "api.serve"], env)
 
     def wait_for_api(self) -> None:
         """Until every API process answers GET /healthz with 200.
