@@ -138,8 +138,11 @@ def embedded(tmp_path: Path) -> Iterator[Embedded]:
 
 
 class Client:
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base + API, timeout=60)
+    def __init__(self, base: str, *, keep_alive: bool = True) -> None:
+        # keep_alive=False: a new connection for every request, so that requests are spread
+        # over the API processes that share the port (the kernel picks one per connection).
+        fresh = {} if keep_alive else {"limits": httpx.Limits(max_keepalive_connections=0)}
+        self.http = httpx.Client(base_url=base + API, timeout=60, **fresh)
         self.tokens: dict[str, str] = {}
 
     def as_(self, user: str) -> dict[str, str]:
