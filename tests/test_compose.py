@@ -286,6 +286,16 @@ def test_app_services_run_in_production_mode(config: dict[str, Any]) -> None:
     assert "/healthz" in _command_text({"command": services["api"]["healthcheck"]["test"]})
 
 
+def test_temporal_history_shards_are_a_setting_whose_default_keeps_a_cluster_made_before(
+    config: dict[str, Any],
+) -> None:
+    """numHistoryShards is fixed when the cluster is created: TEMPORAL_NUM_HISTORY_SHARDS
+    sets it for a new one, and unset it stays the image's own 4, which a cluster created
+    before the setting existed has (the server would ignore another, with a warning)."""
+    assert config["services"]["temporal"]["environment"]["NUM_HISTORY_SHARDS"] == "4"
+    assert "TEMPORAL_NUM_HISTORY_SHARDS" in COMPOSE_FILE.read_text()
+
+
 def test_start_order(config: dict[str, Any]) -> None:
     services = config["services"]
 
