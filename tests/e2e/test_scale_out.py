@@ -3,12 +3,15 @@ API processes on one port and two workers, the application's database on Postgre
 
 Complaints walk to closed over HTTP, each request on a new connection, so the kernel
 spreads them over both API processes; both serve, one scrape of ``/metrics`` sums both,
-and an API process killed is restarted while the other serves on.
+and an API process killed is restarted while the other serves on. With SQLite the launcher
+refuses more than one API process.
 """
 
 import json
 import os
 import signal
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +25,7 @@ from sqlalchemy import create_engine, text
 
 from bench.lifecycle import CALLBACK, HANDLE, TRIAGE
 from tests.conftest import POSTGRES_URL
-from tests.e2e.conftest import Client, Embedded, wait_until
+from tests.e2e.conftest import ROOT, Client, Embedded, wait_until
 from tests.factories import complaint
 
 CASES = 6
@@ -162,3 +165,23 @@ def test_two_api_processes_and_two_workers_on_postgresql(
     embedded.stop()
     assert not (embedded.data_dir / "api-metrics").exists()
     assert embedded.leftovers() == []
+
+
+def test_the_launcher_refuses_several_api_processes_on_sqlite(embedded: Embedded) -> None:
+    """Bad settings stop the launcher at once, naming the variable, with no traceback."""
+    embedded.env["WEIQUAN_API_PROCESSES"] = "2"
+    embedded.env.pop("WEIQUAN_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "scripts/run_embedded.py"],
+        cwd=ROOT,
+        env=embedded.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "error: WEIQUAN_API_PROCESSES=2 needs WEIQUAN_DATABASE_URL on PostgreSQL"
+    ), done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert not (embedded.data_dir / "temporal.db").exists()
