@@ -118,6 +118,8 @@ class Launcher:
                 f"its own Temporal listens on {self.address}"
             )
         env["WEIQUAN_TEMPORAL_ADDRESS"] = self.address
+        # Set for the API processes when there are several (start_app), never inherited.
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
@@ -491,7 +493,7 @@ class Launcher:
             lines += [f"  Temporal UI:  http://127.0.0.1:{self.ui_port}"]
         what = "Temporal up" if self.temporal_only else "healthy"
         logs = ", ".join(f"{child.name}.log" for child in self.children)
-        if self.settings.api_processes > 1:
+        if self.settings.api_processes > 1 and not self.temporal_only:
             lines += [f"  API:          {self.settings.api_processes} processes on the port"]
         lines += [
             f"  Data dir:     {self.data_dir}  (logs: {logs})",
