@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The placeholders of earlier versions: published with the code, so refused everywhere.
@@ -179,6 +179,10 @@ class Settings(BaseSettings):
     # Workers the embedded default runs on its task queue (each restarted on its own);
     # production scales its worker containers instead.
     embedded_workers: int = Field(default=1, ge=1, le=16)
+    # API processes the embedded default runs on its one port (each restarted on its own;
+    # the kernel spreads the connections over them, SO_REUSEPORT). More than one needs the
+    # database on PostgreSQL; production scales its api containers instead.
+    api_processes: int = Field(default=1, ge=1, le=16)
     restart_window_seconds: float = Field(default=60.0, gt=0)
     restart_backoff_seconds: float = Field(default=1.0, ge=0)
     restart_backoff_max_seconds: float = Field(default=30.0, ge=0)
@@ -259,6 +263,17 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"WEIQUAN_DEMONSTRATION_DUE {self.demonstration_due} is not a day of every year"
             ) from error
+        return self
+
+    @model_validator(mode="after")
+    def _processes_share_postgresql(self) -> "Settings":
+        if self.api_processes > 1 and self.effective_database_url.startswith("sqlite"):
+            raise ValueError(
+                f"WEIQUAN_API_PROCESSES={self.api_processes} needs WEIQUAN_DATABASE_URL on "
+                "PostgreSQL: SQLite lets one writer in at a time, and the API makes its "
+                "writers take turns within one process only (api.db.WriteGate), so the "
+                "writers of several processes would fail with 'database is locked' under load"
+            )
         return self
 
     @property
@@ -343,6 +358,18 @@ def _read_secrets(path: Path) -> dict[str, str]:
             return {k: str(loaded[k]) for k in ("secret_key", "service_token")}
         time.sleep(0.01)
     raise ValueError(f"{path} is empty; remove it to make new secrets")
+
+
+def refusal(error: ValidationError) -> str:
+    """What is wrong with the environment's settings, one line a setting, by variable."""
+    lines = []
+    for each in error.errors():
+        message = each["msg"].removeprefix("Value error, ")
+        if each["loc"]:
+            given = f" (given: {each['input']!r})" if isinstance(each["input"], str) else ""
+            message = f"WEIQUAN_{str(each['loc'][0]).upper()}: {message}{given}"
+        lines.append(message)
+    return "\n".join(lines)
 
 
 @lru_cache

@@ -1,13 +1,16 @@
 """Engine, sessions and the column types the models share."""
 
+import logging
 import threading
 import weakref
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, create_engine, event, func
+from sqlalchemy import DateTime, create_engine, event, func, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, select
@@ -16,6 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from api.config import Settings
 
 T = TypeVar("T")
+
+log = logging.getLogger("weiquan.db")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -143,6 +148,37 @@ class WriteGate:
 
 
 _GATES: "weakref.WeakKeyDictionary[Engine, WriteGate]" = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def one_at_a_time(engine: Engine, name: str) -> Iterator[None]:
+    """Runs the block in one process at a time, of all the processes on this database.
+
+    PostgreSQL: a session-level advisory lock named by ``name`` and the schema, held on a
+    connection of its own (in no transaction) until the block ends; the server lets it go
+    with the connection if the process dies meanwhile. SQLite has one API process by
+    configuration (``Settings.api_processes``), so there is nothing to take.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        key = connection.execute(
+            text("SELECT hashtextextended(:name || ' ' || coalesce(current_schema(), ''), 0)"),
+            {"name": name},
+        ).scalar_one()
+        taken = connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": key})
+        if not taken.scalar_one():
+            log.info("waiting for another process's %s", name)
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            except DBAPIError:
+                # Never back into the pool holding the lock: closed, the server frees it.
+                connection.invalidate()
 
 
 def session_scope(engine: Engine) -> Iterator[Session]:

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import hmac
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,7 +35,7 @@ from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
 from api.clock.routes import router as clock_router
 from api.config import Settings, get_settings
-from api.db import Database, DatabaseBusy, make_engine
+from api.db import Database, DatabaseBusy, make_engine, one_at_a_time
 from api.deps import SessionDep
 from api.errors import NotAllowed
 from api.inbox import openapi as completion_body
@@ -73,21 +74,25 @@ from api.units.routes import router as units_router
 
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
-    # The audit's signing key: made on the embedded default's first start, and a missing
-    # mounted key stops production here rather than at its first checkpoint.
-    signing_key(settings)
-    migrate(engine, settings.rules_file)
-    with Session(engine) as session:
-        units.load_org(session=session, path=settings.org_file)
-        divisions.load_divisions(
-            session=session, path=settings.divisions_file, areas=settings.branch_areas_file
-        )
-        rules.seed(session=session, settings=settings)
-        campaigns.seed(session=session, path=settings.campaigns_file)
-        if settings.should_seed_demo_users:
-            demo.seed_demo_users(session=session)
-    with Session(engine) as session:
-        rollup.ensure_built(session)  # the bulletin's rollup, once after the upgrade
+    # Several API processes may start at once (WEIQUAN_API_PROCESSES, api replicas): one
+    # at a time migrates, seeds and builds, and the next finds it all done. Two migrations
+    # at once would both create the same tables.
+    with one_at_a_time(engine, "weiquan.prepare_database"):
+        # The audit's signing key: made on the embedded default's first start, and a
+        # missing mounted key stops production here rather than at its first checkpoint.
+        signing_key(settings)
+        migrate(engine, settings.rules_file)
+        with Session(engine) as session:
+            units.load_org(session=session, path=settings.org_file)
+            divisions.load_divisions(
+                session=session, path=settings.divisions_file, areas=settings.branch_areas_file
+            )
+            rules.seed(session=session, settings=settings)
+            campaigns.seed(session=session, path=settings.campaigns_file)
+            if settings.should_seed_demo_users:
+                demo.seed_demo_users(session=session)
+        with Session(engine) as session:
+            rollup.ensure_built(session)  # the bulletin's rollup, once after the upgrade
 
 
 def _pages_in_chinese(
@@ -153,6 +158,7 @@ def create_app(
     app.state.engine = engine
     app.state.temporal = TemporalConnection(settings, temporal_client)
     app.state.step_engine = step_engine
+    metrics.serving()
 
     for router in (
         auth_router,
@@ -210,7 +216,8 @@ def create_app(
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
-        """200 when the database and Temporal are reachable, else 503."""
+        """200 when the database and Temporal are reachable, else 503; ``pid`` names the
+        API process that answered (several may share the port)."""
         try:
             await to_thread.run_sync(_ping, engine)
             database = True
@@ -219,7 +226,12 @@ def create_app(
         temporal = await app.state.temporal.healthy()
         ok = database and temporal
         return JSONResponse(
-            {"status": "ok" if ok else "unavailable", "database": database, "temporal": temporal},
+            {
+                "status": "ok" if ok else "unavailable",
+                "database": database,
+                "temporal": temporal,
+                "pid": os.getpid(),
+            },
             status_code=200 if ok else 503,
         )
 

@@ -3,16 +3,30 @@ step's duration and SQL statements, and, read from the database at each scrape, 
 tasks by kind and unit and the overdue deadlines by name and unit. Counts and durations
 only: no case number, no name, nothing a person typed.
 
+Several API processes on one port (the embedded launcher's ``WEIQUAN_API_PROCESSES``) each
+keep their figures in a file of the directory ``PROMETHEUS_MULTIPROC_DIR`` names
+(prometheus-client's multiprocess mode, chosen by that variable when the process starts),
+and whichever process answers a scrape sums them all: a scrape sees the API, not one
+process at random. The workload is read from the database they share, once a scrape.
+
 The worker's own figures (the Temporal SDK's) are its runtime's endpoint
 (``WEIQUAN_WORKER_METRICS_ADDRESS``, ``worker.py``)."""
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from time import perf_counter
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import event, func
@@ -43,6 +57,13 @@ STEP_STATEMENTS = Histogram(
     "SQL statements a workflow step runs, by step.",
     ["step"],
     buckets=(5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 250),
+)
+
+PROCESSES = Gauge(
+    "weiquan_api_processes",
+    "API processes serving: each counts 1, and a scrape sums those alive among the processes"
+    " that share the port.",
+    multiprocess_mode="livesum",
 )
 
 _counting: ContextVar[list[int] | None] = ContextVar("weiquan_statements", default=None)
@@ -125,8 +146,27 @@ class _Workload(Collector):
         yield overdue
 
 
+def serving() -> None:
+    """Counts this process among the API processes serving (its app built)."""
+    PROCESSES.set(1)
+
+
+def _processes() -> CollectorRegistry:
+    """This process's figures; with several processes on the port, the sum of theirs.
+
+    prometheus-client's own variable, read where it reads it: its process-wide figures
+    (``process_*``, ``python_*``) have no sum and are left out then.
+    """
+    shared = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not shared:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, shared)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def exposition(session: Session) -> bytes:
-    """The process's metrics, then the workload's, in Prometheus' text format."""
+    """The API's metrics, then the workload's, in Prometheus' text format."""
     workload = CollectorRegistry(auto_describe=False)
     workload.register(_Workload(session))
-    return generate_latest(REGISTRY) + generate_latest(workload)
+    return generate_latest(_processes()) + generate_latest(workload)

@@ -182,7 +182,7 @@ def child_pids(launcher: int, marker: str) -> list[int]:
     return found
 
 
-MARKERS = {"worker": "worker.py", "api": "uvicorn", "temporal": "start-dev"}
+MARKERS = {"worker": "worker.py", "api": "api.serve", "temporal": "start-dev"}
 
 
 def kill(launcher: int, part: str, result: Result) -> bool:

@@ -7,6 +7,12 @@ C lifecycles in flight, prints the figures, checks that every case is closed, an
 the stack with SIGINT.
 
     .venv/bin/python bench/lifecycle.py [--cases 60] [--concurrency 8] [--keep]
+    .venv/bin/python bench/lifecycle.py --workers 2 --api-processes 2 \
+        --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+With ``--postgres`` the application's database is a new schema on that server
+(``bench_life_<hex>``, dropped afterwards), and the CPU of the server's backends that
+serve it is counted too.
 
 It prints figures and asserts no timings: the exit status is 0 when every case ended
 ``closed`` and the stack started and stopped cleanly, 1 otherwise (130 on Ctrl+C). Every
@@ -34,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -170,7 +177,7 @@ def _role(pid: int) -> str:
         return "temporal"
     if "worker.py" in text:
         return "worker"
-    if "uvicorn" in text:
+    if "api.serve" in text:
         return "api"
     return "other"
 
@@ -193,6 +200,72 @@ def stack_cpu(launcher_pid: int) -> dict[str, float]:
             stack.extend(children.get(pid, []))
         totals[role] = totals.get(role, 0.0) + seconds
     return totals
+
+
+def postgres_cpu(url: str, schema: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving the schema's connections
+    (their application_name), by pid: the server must run on this machine."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            pids = connection.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": schema},
+            ).scalars()
+            table = _proc_table()
+            return {pid: table[pid][1] for pid in pids if pid in table}
+    finally:
+        engine.dispose()
+
+
+class Postgres:
+    """A new schema on the server at ``url`` for the stack's application database."""
+
+    # Per API process. No overflow: the pool's connections stay for the whole run, so
+    # their backends' CPU can be read at its end; and two processes' pools stay far
+    # below max_connections (100) on a server other runs share.
+    POOL_SIZE = 20
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.schema = f"bench_life_{uuid.uuid4().hex[:10]}"
+        separator = "&" if "?" in url else "?"
+        # The stack's connections carry the schema's name: found by it, and ended by it.
+        self.stack_url = f"{url}{separator}application_name={self.schema}"
+
+    def create(self) -> None:
+        engine = create_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+        finally:
+            engine.dispose()
+
+    def settings(self) -> dict[str, str]:
+        return {
+            "WEIQUAN_DATABASE_URL": self.stack_url,
+            "WEIQUAN_DATABASE_SCHEMA": self.schema,
+            "WEIQUAN_DATABASE_POOL_SIZE": str(self.POOL_SIZE),
+            "WEIQUAN_DATABASE_MAX_OVERFLOW": "0",
+        }
+
+    def cpu(self) -> dict[int, float]:
+        return postgres_cpu(self.url, self.schema)
+
+    def drop(self) -> None:
+        engine = create_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": self.schema},
+                )
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        finally:
+            engine.dispose()
 
 
 def own_cpu() -> float:
@@ -469,6 +542,14 @@ def report(
             for role, seconds in sorted(cpu.items(), key=lambda kv: -kv[1])
         ]
         print(f"CPU during the run (% of one core of {os.cpu_count()}): " + ", ".join(parts))
+        if done:
+            # What docs/production.md's sizing takes, by part (the bench's own left out).
+            each = [
+                f"{role} {seconds / done * 1000:.0f} ms"
+                for role, seconds in sorted(cpu.items(), key=lambda kv: -kv[1])
+                if role not in ("bench", "launcher")
+            ]
+            print("CPU per lifecycle: " + ", ".join(each))
 
 
 # -- main -----------------------------------------------------------------------------------------
@@ -483,6 +564,18 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dir")
     parser.add_argument(
         "--workers", type=int, default=1, help="workers on the task queue (default 1)"
+    )
+    parser.add_argument(
+        "--api-processes",
+        type=int,
+        default=1,
+        help="API processes on the one port (default 1); more than one needs --postgres",
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="the application's database in a new schema on this PostgreSQL server "
+        "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test), dropped afterwards",
     )
     parser.add_argument(
         "--poll-interval",
@@ -501,21 +594,31 @@ def main() -> int:
     args = parser.parse_args()
     if args.cases < 1 or args.concurrency < 1:
         parser.error("--cases and --concurrency must be at least 1")
+    if args.api_processes > 1 and not args.postgres:
+        parser.error("--api-processes above 1 needs --postgres (SQLite takes one API process)")
 
     data_dir = Path(tempfile.mkdtemp(prefix="weiquan-bench-"))
     stack = Stack(data_dir)
     stack.env["WEIQUAN_EMBEDDED_WORKERS"] = str(args.workers)
+    stack.env["WEIQUAN_API_PROCESSES"] = str(args.api_processes)
+    postgres = Postgres(args.postgres) if args.postgres else None
     failed = interrupted = False
     try:
+        if postgres is not None:
+            postgres.create()
+            stack.env.update(postgres.settings())
         print(f"starting the embedded stack in {data_dir} …", flush=True)
         took = stack.start()
+        database = f"PostgreSQL schema {postgres.schema}" if postgres else "SQLite"
         print(
-            f"healthy after {took:.1f} s (API {stack.base}, Temporal {stack.address}, headless)",
+            f"healthy after {took:.1f} s (API {stack.base}: {args.api_processes} process(es), "
+            f"{args.workers} worker(s), {database}; Temporal {stack.address}, headless)",
             flush=True,
         )
         print(f"driving {args.cases} complaints, {args.concurrency} at a time …", flush=True)
         assert stack.proc is not None
         cpu_before, own_before = stack_cpu(stack.proc.pid), own_cpu()
+        backends_before = postgres.cpu() if postgres else {}
         load_before = os.getloadavg()[0]
         figures, wall, statuses = asyncio.run(
             drive(
@@ -531,6 +634,9 @@ def main() -> int:
         load = (load_before, os.getloadavg()[0])
         cpu = {k: v - cpu_before.get(k, 0.0) for k, v in cpu_after.items()}
         cpu["bench"] = own_cpu() - own_before
+        if postgres is not None:
+            backends = postgres.cpu()
+            cpu["postgres"] = sum(v - backends_before.get(pid, 0.0) for pid, v in backends.items())
 
         history: dict[str, Any] | None = None
         closed = [c for c, s in statuses.items() if s == "closed"]
@@ -566,8 +672,10 @@ def main() -> int:
         if code not in (0, None):
             failed = True
             print(f"the launcher exited with {code}:\n{stack.out()}")
+        if postgres is not None:
+            postgres.drop()
         if args.keep:
-            print(f"kept {data_dir} (logs: launcher.out, temporal.log, worker.log, api.log)")
+            print(f"kept {data_dir} (logs: launcher.out and one per child)")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
     return 130 if interrupted else 1 if failed else 0

@@ -4,6 +4,8 @@
 Temporal dev server's SQLite file, the application's SQLite file and the three logs, so
 stopping and starting again keeps every case and every running workflow. Why the dev server
 runs with ``journal_mode=wal`` and ``synchronous=normal``: see docs/embedded.md.
+WEIQUAN_EMBEDDED_WORKERS and WEIQUAN_API_PROCESSES start several workers and several API
+processes (those on one port, with the database on PostgreSQL), each a child of its own.
 
     python scripts/run_embedded.py                  # Temporal + worker + API
     python scripts/run_embedded.py --temporal-only  # just the dev server, for debugging
@@ -40,20 +42,27 @@ import time
 import urllib.error
 import urllib.request
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
 
+from prometheus_client import multiprocess
+from pydantic import ValidationError
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from api.config import Settings, get_settings  # noqa: E402
+from api.config import Settings, get_settings, refusal  # noqa: E402
 from api.search_attributes import SEARCH_ATTRIBUTES  # noqa: E402
 
 TEMPORAL_READY_TIMEOUT = 30.0
 API_HEALTHY_TIMEOUT = 60.0
 # How long each child gets after SIGTERM before it is killed.
 STOP_TIMEOUTS = {"api": 10.0, "worker": 30.0, "temporal": 15.0}
+# Where several API processes keep their metrics for one scrape to sum (prometheus-client's
+# multiprocess mode), in the data dir; emptied at every start.
+API_METRICS_DIR = "api-metrics"
 
 
 class LaunchError(Exception):
@@ -67,6 +76,7 @@ class Child:
     proc: subprocess.Popen[bytes]
     log_path: Path
     log_file: IO[bytes]
+    env: Mapping[str, str]
     # When it died after start-up, most recent last (monotonic clock); pruned to the window.
     crashes: deque[float] = field(default_factory=deque)
     # While it is down: when its backoff ends and it is started again.
@@ -91,6 +101,10 @@ class Launcher:
         self.temporal_warned = False
         self.temporal_bin = find_temporal_binary()
         self.env = self._child_env()
+        # With several API processes: their metrics' files, for /metrics to sum.
+        self.api_metrics: Path | None = None
+        if settings.api_processes > 1:
+            self.api_metrics = self.data_dir / API_METRICS_DIR
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -104,6 +118,8 @@ class Launcher:
                 f"its own Temporal listens on {self.address}"
             )
         env["WEIQUAN_TEMPORAL_ADDRESS"] = self.address
+        # Set for the API processes when there are several (start_app), never inherited.
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         env.setdefault("PYTHONUNBUFFERED", "1")
         return env
 
@@ -119,19 +135,22 @@ class Launcher:
 
     # -- children --------------------------------------------------------------------------
 
-    def _spawn(self, name: str, argv: list[str]) -> Child:
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str] | None = None) -> Child:
         log_path = self.data_dir / f"{name}.log"
         log_file = log_path.open("ab")
-        child = Child(name, argv, self._popen(argv, log_file), log_path, log_file)
+        env = env or self.env
+        child = Child(name, argv, self._popen(argv, log_file, env), log_path, log_file, env)
         self.children.append(child)
         return child
 
-    def _popen(self, argv: list[str], log_file: IO[bytes]) -> subprocess.Popen[bytes]:
+    def _popen(
+        self, argv: list[str], log_file: IO[bytes], env: Mapping[str, str]
+    ) -> subprocess.Popen[bytes]:
         mark(log_file, " ".join(argv))
         return subprocess.Popen(
             argv,
             cwd=ROOT,
-            env=self.env,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -177,6 +196,9 @@ class Launcher:
         while child.crashes and now - child.crashes[0] > window:
             child.crashes.popleft()
         how = how_it_ended(code)
+        if self.api_metrics is not None and child.name.startswith("api"):
+            # Its counts stay in the sums; its "live" gauges (one process serving) go.
+            multiprocess.mark_process_dead(child.proc.pid, str(self.api_metrics))
         if len(child.crashes) >= settings.restart_max:
             mark(child.log_file, f"{child.name} {how}; giving up")
             raise LaunchError(
@@ -202,7 +224,7 @@ class Launcher:
     def _restart(self, child: Child) -> None:
         child.restart_at = None
         try:
-            child.proc = self._popen(child.argv, child.log_file)
+            child.proc = self._popen(child.argv, child.log_file, child.env)
         except OSError as exc:  # counted like a crash: it retries, then gives up
             print(f"could not start {child.name}: {exc}", flush=True)
             mark(child.log_file, f"could not start {child.name}: {exc}")
@@ -252,6 +274,8 @@ class Launcher:
                     child.proc.wait()
             child.log_file.close()
         self.children.clear()
+        if self.api_metrics is not None:
+            shutil.rmtree(self.api_metrics, ignore_errors=True)
 
     # -- Temporal --------------------------------------------------------------------------
 
@@ -360,14 +384,28 @@ class Launcher:
         for number in range(1, count + 1):  # worker.log, or worker-1.log, worker-2.log …
             name = "worker" if count == 1 else f"worker-{number}"
             self._spawn(name, [sys.executable, "worker.py"])
-        self._spawn("api", [
-            sys.executable, "-m", "uvicorn", "api.main:app",
-            "--host", self.api_host, "--port", str(self.settings.api_port),
-            "--no-access-log",  # the API writes its own, without query strings (api/logs.py)
-        ])  # fmt: skip
+        env = dict(self.env)
+        if self.api_metrics is not None:
+            # A fresh directory: files of an earlier run's processes would count again.
+            shutil.rmtree(self.api_metrics, ignore_errors=True)
+            self.api_metrics.mkdir()
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.api_metrics)
+        count = self.settings.api_processes
+        for number in range(1, count + 1):  # api.log, or api-1.log, api-2.log …
+            name = "api" if count == 1 else f"api-{number}"
+            # uvicorn on the API's port, shared by the processes when there are several
+            # (api/serve.py); each writes its own access lines, never the query strings.
+            self._spawn(name, [sys.executable, "-m", "api.serve"], env)
 
     def wait_for_api(self) -> None:
+        """Until every API process answers GET /healthz with 200.
+
+        Each answer names the process that gave it (``pid``): with several on the port,
+        the kernel hands each new connection to one of them.
+        """
         url = f"http://{self.url_host}:{self.settings.api_port}/healthz"
+        apis = [child for child in self.children if child.name.startswith("api")]
+        healthy: set[int] = set()
         deadline = time.monotonic() + API_HEALTHY_TIMEOUT
         last = "no answer"
         while time.monotonic() < deadline:
@@ -375,18 +413,20 @@ class Launcher:
             self._check_children()
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
+                    healthy.add(json.load(response).get("pid"))
+                    if {child.proc.pid for child in apis} <= healthy:
                         return
-                    last = f"HTTP {response.status}"
+                    last = f"{len(healthy)} of {len(apis)} API processes healthy"
             except urllib.error.HTTPError as exc:
                 last = f"HTTP {exc.code}"
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError, ValueError) as exc:
                 last = str(getattr(exc, "reason", exc))
-            time.sleep(0.2)
+            time.sleep(0.05 if healthy else 0.2)
+        worker = next(child for child in self.children if child.name.startswith("worker"))
+        logs = [apis[0].log_path, worker.log_path]
         raise LaunchError(
             f"{url} was not healthy within {API_HEALTHY_TIMEOUT:.0f} s (last: {last}).\n"
-            f"Last lines of {self.data_dir / 'api.log'}:\n{tail(self.data_dir / 'api.log')}\n"
-            f"Last lines of {self.data_dir / 'worker.log'}:\n{tail(self.data_dir / 'worker.log')}"
+            + "\n".join(f"Last lines of {path}:\n{tail(path)}" for path in logs)
         )
 
     # -- the whole run ---------------------------------------------------------------------
@@ -452,8 +492,11 @@ class Launcher:
         if not self.headless:
             lines += [f"  Temporal UI:  http://127.0.0.1:{self.ui_port}"]
         what = "Temporal up" if self.temporal_only else "healthy"
+        logs = ", ".join(f"{child.name}.log" for child in self.children)
+        if self.settings.api_processes > 1 and not self.temporal_only:
+            lines += [f"  API:          {self.settings.api_processes} processes on the port"]
         lines += [
-            f"  Data dir:     {self.data_dir}  (logs: temporal.log, worker.log, api.log)",
+            f"  Data dir:     {self.data_dir}  (logs: {logs})",
             f"  {what} after {took:.1f} s. Press Ctrl+C to stop.",
             "",
         ]
@@ -542,7 +585,11 @@ def main() -> int:
         help="start only the Temporal dev server (run the worker and API yourself)",
     )
     args = parser.parse_args()
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(f"error: {refusal(error)}", file=sys.stderr)
+        return 1
     # Not a Settings field: only this launcher reads it.
     headless = os.environ.get("WEIQUAN_TEMPORAL_HEADLESS", "").lower() in ("1", "true", "yes")
     try:

@@ -227,8 +227,9 @@ def test_production_runs_the_temporal_the_embedded_default_runs(config: dict[str
 def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_shows_them(
     config: dict[str, Any],
 ) -> None:
-    """Prometheus' targets are the ports the api and the worker serve their metrics on, and
-    every weiquan metric the dashboard plots is one the API exports."""
+    """Prometheus' targets are the ports the api and the worker serve their metrics on,
+    every weiquan metric the dashboard plots is one the API exports, and the figures every
+    api replica reads from the one database are not added up over the replicas."""
     worker = config["services"]["worker"]["environment"]
     port = int(str(worker["WEIQUAN_WORKER_METRICS_ADDRESS"]).rpartition(":")[2])
     scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
@@ -244,15 +245,12 @@ def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_shows_them(
     assert "/etc/prometheus/prometheus.yml" in targets_in
 
     dashboard = json.loads((ROOT / "deploy/grafana/dashboards/weiquan.json").read_text())
-    plotted = {
-        name
-        for panel in dashboard["panels"]
-        for target in panel["targets"]
-        for name in re.findall(r"\b(weiquan_[a-z_]+)", target["expr"])
-    }
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    plotted = {name for expr in expressions for name in re.findall(r"\b(weiquan_[a-z_]+)", expr)}
+    from_the_database = {"weiquan_open_tasks", "weiquan_overdue_deadlines"}
     exported = {
-        "weiquan_open_tasks",
-        "weiquan_overdue_deadlines",
+        *from_the_database,
+        *(family.name for family in metrics.PROCESSES.describe()),
         *(
             f"{family.name}{suffix}"
             for m in (metrics.REQUESTS, metrics.STEP_SECONDS, metrics.STEP_STATEMENTS)
@@ -261,6 +259,10 @@ def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_shows_them(
         ),
     }
     assert plotted and plotted <= exported, sorted(plotted - exported)
+    for name in from_the_database:
+        for expr in expressions:
+            if name in expr:
+                assert f"max without (instance) ({name})" in expr, expr
 
 
 def test_app_services_run_in_production_mode(config: dict[str, Any]) -> None:
@@ -282,6 +284,16 @@ def test_app_services_run_in_production_mode(config: dict[str, Any]) -> None:
     assert services["worker"]["command"] == ["python", "worker.py"]
     assert "container_name" not in services["worker"]  # else --scale cannot work
     assert "/healthz" in _command_text({"command": services["api"]["healthcheck"]["test"]})
+
+
+def test_temporal_history_shards_are_a_setting_whose_default_keeps_a_cluster_made_before(
+    config: dict[str, Any],
+) -> None:
+    """numHistoryShards is fixed when the cluster is created: TEMPORAL_NUM_HISTORY_SHARDS
+    sets it for a new one, and unset it stays the image's own 4, which a cluster created
+    before the setting existed has (the server would ignore another, with a warning)."""
+    assert config["services"]["temporal"]["environment"]["NUM_HISTORY_SHARDS"] == "4"
+    assert "TEMPORAL_NUM_HISTORY_SHARDS" in COMPOSE_FILE.read_text()
 
 
 def test_start_order(config: dict[str, Any]) -> None:

@@ -3,14 +3,20 @@
 open tasks by kind and unit and the overdue deadlines; the worker's Temporal SDK metrics at
 its runtime's endpoint. Counts and durations only: no case number in any of it."""
 
+import asyncio
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -24,6 +30,7 @@ from tests.conftest import Stack, open_task, register, running_stack
 from tests.factories import eventually
 
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -133,3 +140,57 @@ async def test_the_worker_serves_the_temporal_sdk_metrics(
         names = {name for name, _ in found}
         assert any(n.startswith("temporal_workflow_task_execution_latency") for n in names)
         assert any(n.startswith("temporal_sticky_cache") for n in names), sorted(names)[:40]
+
+
+# An API process that serves, applies ``triage`` N times and exits (its figures stay in
+# the shared directory, as a process's do after it died).
+SERVE_AND_STEP = """
+import os, sys
+from api import metrics
+metrics.serving()
+for _ in range(int(sys.argv[1])):
+    with metrics.step("triage"):
+        pass
+print(os.getpid())
+"""
+
+
+def _serve_and_step(shared: Path, steps: int) -> int:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    argv = [sys.executable, "-c", SERVE_AND_STEP, str(steps)]
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+@SQLITE_ONLY
+async def test_one_scrape_sums_the_api_processes_that_share_the_port(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With several API processes on one port (the launcher names a directory in
+    PROMETHEUS_MULTIPROC_DIR), whichever process answers the scrape gives the sum of
+    all their figures, and counts the processes alive."""
+    shared = tmp_path / "api-metrics"
+    shared.mkdir()
+    pids = [await asyncio.to_thread(_serve_and_step, shared, steps) for steps in (2, 3)]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(shared))
+
+    text = (await scrape(stack)).text
+    found = samples(text)
+    assert value(found, "weiquan_step_duration_seconds_count", step="triage") == 5
+    assert value(found, "weiquan_step_statements_count", step="triage") == 5
+    assert value(found, "weiquan_api_processes") == 2
+    assert "# TYPE weiquan_open_tasks gauge" in text  # from the database, once a scrape
+
+    # The launcher marks a dead process: it no longer serves, but what it counted stays
+    # counted (a counter never goes back).
+    multiprocess.mark_process_dead(pids[0], str(shared))
+    found = samples((await scrape(stack)).text)
+    assert value(found, "weiquan_api_processes") == 1
+    assert value(found, "weiquan_step_duration_seconds_count", step="triage") == 5
+
+
+@SQLITE_ONLY
+async def test_one_process_alone_counts_itself_and_shows_its_cpu(stack: Stack) -> None:
+    found = samples((await scrape(stack)).text)
+    assert value(found, "weiquan_api_processes") == 1
+    assert value(found, "process_cpu_seconds_total") > 0

@@ -1,9 +1,13 @@
 """The migrations build exactly the schema the models describe, and run both ways."""
 
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -17,8 +21,11 @@ from api.main import prepare_database
 from api.migrations import config, migrate
 from api.rules import service as rules
 from api.tasks.models import Task, TaskKind
-from api.users.models import Role
+from api.units.models import Unit
+from api.users.models import Role, User
 from tests.conftest import Database
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_migrations_match_the_models_and_downgrade_cleanly(database: Database) -> None:
@@ -135,3 +142,69 @@ def test_migrations_run_both_ways_on_a_database_with_cases_in_it(database: Datab
         assert (kept.name, kept.policy, kept.mediation_id) == ("handle", "supervise", None)
         assert session.exec(select(Task)).one().deadline_id == kept.id
         assert session.exec(select(DeadlinePause)).one().deadline_id == kept.id
+
+
+# What each API process does at start-up, in a process of its own: once imported, it
+# says so and waits for the word to go, so that all start at the same moment.
+START_UP = """
+import sys
+
+from api.config import get_settings
+from api.db import make_engine
+from api.main import prepare_database
+
+settings = get_settings()
+engine = make_engine(settings)
+print("ready", flush=True)
+sys.stdin.readline()
+prepare_database(engine, settings)
+"""
+
+
+@pytest.mark.parametrize("database", ["postgres"], indirect=True)
+def test_api_processes_starting_at_once_migrate_and_seed_one_after_another(
+    database: Database, tmp_path: Path
+) -> None:
+    """Three API processes start on one new PostgreSQL schema at the same moment
+    (WEIQUAN_API_PROCESSES, api replicas): each starts, and the schema is migrated and
+    seeded once. Without the start-up's advisory lock this failed in three runs of three
+    (``alembic_version`` created by two processes at once)."""
+    settings = database.settings
+    env = {
+        **os.environ,
+        "WEIQUAN_DATA_DIR": str(tmp_path),
+        "WEIQUAN_DATABASE_URL": settings.database_url,
+        "WEIQUAN_DATABASE_SCHEMA": settings.database_schema,
+        "WEIQUAN_SERVICE_TOKEN": settings.service_token,
+        "WEIQUAN_SEED_DEMO_USERS": "true",
+    }
+    starting = [
+        subprocess.Popen(
+            [sys.executable, "-c", START_UP],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for each in starting:
+        assert each.stdout is not None and each.stdout.readline() == "ready\n"
+    for each in starting:
+        assert each.stdin is not None
+        each.stdin.write("go\n")
+        each.stdin.flush()
+    for each in starting:
+        output, _ = each.communicate(timeout=120)
+        assert each.returncode == 0, output[-3000:]
+
+    org = json.loads(settings.org_file.read_text(encoding="utf-8"))
+    with Session(database.engine) as session:
+        assert len(session.exec(select(Unit)).all()) == len(org["units"])
+        usernames = session.exec(select(User.username)).all()
+        assert len(usernames) == len(set(usernames)) > 0
+        assert len(rules.list_all(session=session)) == len(
+            json.loads(settings.rules_file.read_text(encoding="utf-8"))["rulesets"]
+        )

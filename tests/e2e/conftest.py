@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
 API = "/api/v1"
 
 
+# What each part's command line holds.
+PARTS = {"temporal": "start-dev", "worker": "worker.py", "api": "api.serve"}
+
+
 def free_port() -> int:
     return stable_free_port("127.0.0.1")
 
@@ -71,19 +75,17 @@ class Embedded:
         return (self.data_dir / "launcher.out").read_text(errors="replace")
 
     def children(self) -> dict[str, int]:
-        """The launcher's running children by name: temporal, worker, api."""
+        """The launcher's running children by name: temporal, worker, api (one of each)."""
+        return {part: pids[0] for part in PARTS if (pids := self.pids(part))}
+
+    def pids(self, part: str) -> list[int]:
+        """The launcher's running children of one part (temporal, worker, api), by pid."""
         assert self.proc is not None
-        found: dict[str, int] = {}
-        for pid, ppid, cmdline in _processes():
-            if ppid != self.proc.pid:
-                continue
-            if "start-dev" in cmdline:
-                found["temporal"] = pid
-            elif "worker.py" in cmdline:
-                found["worker"] = pid
-            elif "uvicorn" in cmdline:
-                found["api"] = pid
-        return found
+        return sorted(
+            pid
+            for pid, ppid, cmdline in _processes()
+            if ppid == self.proc.pid and PARTS[part] in cmdline
+        )
 
     def leftovers(self) -> list[str]:
         """Processes still running on this stack's data dir (its children, once stopped)."""
@@ -136,8 +138,11 @@ def embedded(tmp_path: Path) -> Iterator[Embedded]:
 
 
 class Client:
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base + API, timeout=60)
+    def __init__(self, base: str, *, keep_alive: bool = True) -> None:
+        # keep_alive=False: a new connection for every request, so that requests are spread
+        # over the API processes that share the port (the kernel picks one per connection).
+        fresh = {} if keep_alive else {"limits": httpx.Limits(max_keepalive_connections=0)}
+        self.http = httpx.Client(base_url=base + API, timeout=60, **fresh)
         self.tokens: dict[str, str] = {}
 
     def as_(self, user: str) -> dict[str, str]:

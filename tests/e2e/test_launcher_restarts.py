@@ -143,7 +143,7 @@ def test_a_child_that_keeps_failing_makes_the_launcher_give_up(embedded: Embedde
     output = embedded.output()
     assert code == 1, output
     assert output.count("restarted api") == 2, output
-    # uvicorn exits 3 when it cannot bind.
+    # The API exits 3 when it cannot bind, as uvicorn does.
     assert "api exited (3) unexpectedly, after 2 restart(s) within 60 s: giving up" in output
     error = output[output.index("error: api exited") :]
     assert f"Last lines of {embedded.data_dir / 'api.log'}:" in error

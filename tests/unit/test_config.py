@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from api.config import Settings
+from api.config import Settings, refusal
 
 STRONG = {
     "environment": "production",
@@ -100,3 +100,26 @@ def test_the_bulletin_number_pattern_numbers_within_its_year(tmp_path: Path) -> 
     settings = Settings(data_dir=tmp_path, bulletin_number_pattern="池市监〔{year}〕消{seq}号")
     assert settings.bulletin_number_pattern.format(year=2027, seq=3) == "池市监〔2027〕消3号"
     assert Settings(data_dir=tmp_path).bulletin_number_pattern == "池市监消〔{year}〕{seq}号"
+
+
+def test_several_api_processes_need_postgresql(tmp_path: Path) -> None:
+    """SQLite's writers take turns within one process only (api.db.WriteGate)."""
+    for sqlite in ("", f"sqlite:///{tmp_path / 'weiquan.db'}"):
+        with pytest.raises(ValidationError, match="WEIQUAN_API_PROCESSES=2 needs"):
+            Settings(data_dir=tmp_path, database_url=sqlite, api_processes=2)
+    assert Settings(data_dir=tmp_path, api_processes=1).api_processes == 1
+    assert Settings(**{**STRONG, "api_processes": 4}).api_processes == 4
+
+
+def test_a_refused_setting_is_named_by_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WEIQUAN_EMBEDDED_WORKERS", "0")
+    monkeypatch.setenv("WEIQUAN_API_PROCESSES", "two")
+    with pytest.raises(ValidationError) as refused:
+        Settings(data_dir=tmp_path)
+    assert refusal(refused.value).splitlines() == [
+        "WEIQUAN_EMBEDDED_WORKERS: Input should be greater than or equal to 1 (given: '0')",
+        "WEIQUAN_API_PROCESSES: Input should be a valid integer, unable to parse string as an"
+        " integer (given: 'two')",
+    ]
