@@ -1,7 +1,6 @@
 """The machinery every case workflow shares (complaints, reports)."""
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -28,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         UpdateResult,
         WithdrawInput,
     )
+    from workflows.parts import Completion, Wake
 
 TERMINAL = {"rejected", "referred", "closed", "withdrawn", "published"}
 # An update that is not the current step is rejected with this type; the API answers 409.
@@ -91,22 +91,6 @@ def workflow_id(case_no: str, kind: str = "complaint") -> str:
     return f"{kind}-{case_no}"
 
 
-@dataclass
-class _Completion:
-    step: StepName
-    submission_id: str
-    task_id: int | None = None
-    deadline_id: int | None = None
-    kind: str | None = None  # the task kind, for ``complete_task``
-
-
-@dataclass
-class _Wake:
-    at: datetime
-    deadline: DeadlineRef
-    rung: EscalationRung | None  # None: the deadline itself (超期)
-
-
 class CaseWorkflow:
     """What every case workflow shares: a staff inbox driven by updates, one idempotent
     ``record_step`` activity per transition, and the timers of the escalation (督办).
@@ -131,7 +115,7 @@ class CaseWorkflow:
         self._unit: str | None = None
         self._open_tasks: dict[int, TaskRef] = {}
         self._deadlines: dict[int, DeadlineRef] = {}
-        self._inbox: list[_Completion] = []
+        self._inbox: list[Completion] = []
         self._done: dict[str, UpdateResult | ApplicationError] = {}
         self._steps = 0
         # True while record_step runs: its new tasks are already in the inbox of the API
@@ -148,7 +132,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def triage(self, input: TriageInput) -> UpdateResult:
-        return await self._complete(_Completion("triage", input.submission_id, input.task_id))
+        return await self._complete(Completion("triage", input.submission_id, input.task_id))
 
     @triage.validator
     def validate_triage(self, input: TriageInput) -> None:
@@ -157,7 +141,7 @@ class CaseWorkflow:
     @workflow.update
     async def complete_task(self, input: TaskInput) -> UpdateResult:
         return await self._complete(
-            _Completion("complete_task", input.submission_id, input.task_id, kind=input.kind)
+            Completion("complete_task", input.submission_id, input.task_id, kind=input.kind)
         )
 
     @complete_task.validator
@@ -166,7 +150,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def supervise(self, input: SuperviseInput) -> UpdateResult:
-        return await self._complete(_Completion("supervise", input.submission_id, input.task_id))
+        return await self._complete(Completion("supervise", input.submission_id, input.task_id))
 
     @supervise.validator
     def validate_supervise(self, input: SuperviseInput) -> None:
@@ -175,7 +159,7 @@ class CaseWorkflow:
     @workflow.update
     async def decide_extension(self, input: ExtensionDecisionInput) -> UpdateResult:
         return await self._complete(
-            _Completion("decide_extension", input.submission_id, input.task_id)
+            Completion("decide_extension", input.submission_id, input.task_id)
         )
 
     @decide_extension.validator
@@ -185,7 +169,7 @@ class CaseWorkflow:
     @workflow.update
     async def pause_clock(self, input: ClockInput) -> UpdateResult:
         return await self._complete(
-            _Completion("pause", input.submission_id, deadline_id=input.deadline_id)
+            Completion("pause", input.submission_id, deadline_id=input.deadline_id)
         )
 
     @pause_clock.validator
@@ -195,7 +179,7 @@ class CaseWorkflow:
     @workflow.update
     async def resume_clock(self, input: ClockInput) -> UpdateResult:
         return await self._complete(
-            _Completion("resume", input.submission_id, deadline_id=input.deadline_id)
+            Completion("resume", input.submission_id, deadline_id=input.deadline_id)
         )
 
     @resume_clock.validator
@@ -205,7 +189,7 @@ class CaseWorkflow:
     @workflow.update
     async def request_extension(self, input: ClockInput) -> UpdateResult:
         return await self._complete(
-            _Completion("request_extension", input.submission_id, deadline_id=input.deadline_id)
+            Completion("request_extension", input.submission_id, deadline_id=input.deadline_id)
         )
 
     @request_extension.validator
@@ -214,7 +198,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def withdraw(self, input: WithdrawInput) -> UpdateResult:
-        return await self._complete(_Completion("withdraw", input.submission_id))
+        return await self._complete(Completion("withdraw", input.submission_id))
 
     @withdraw.validator
     def validate_withdraw(self, input: WithdrawInput) -> None:
@@ -245,7 +229,7 @@ class CaseWorkflow:
 
     # --- the steps ---------------------------------------------------------------------
 
-    async def _until(self, kind: StepName | None) -> _Completion | None:
+    async def _until(self, kind: StepName | None) -> Completion | None:
         """Applies completions as they come until one of ``kind`` (any, for None) lands,
         or (None) until ``_finished()`` holds with nothing left to apply.
 
@@ -315,7 +299,7 @@ class CaseWorkflow:
     def _has_work(self) -> bool:
         return bool(self._ready()) or self._recompute_requested or self._finished()
 
-    def _ready(self) -> list[_Completion]:
+    def _ready(self) -> list[Completion]:
         """The queued completions that can be applied now, in order: not those of a task
         this workflow does not know yet while a step elsewhere may have opened it."""
         if not self._opening_elsewhere():
@@ -331,7 +315,7 @@ class CaseWorkflow:
         """Whether ``_until`` should stop waiting: never, unless a subclass says so."""
         return False
 
-    def _refusal(self, completion: _Completion) -> str | None:
+    def _refusal(self, completion: Completion) -> str | None:
         """Why a queued completion cannot be applied now, if it cannot."""
         if completion.task_id is not None:
             task = self._open_tasks.get(completion.task_id)
@@ -471,7 +455,7 @@ class CaseWorkflow:
         ]
         workflow.upsert_search_attributes(updates)
 
-    async def _complete(self, completion: _Completion) -> UpdateResult:
+    async def _complete(self, completion: Completion) -> UpdateResult:
         self._inbox.append(completion)
         await workflow.wait_condition(lambda: completion.submission_id in self._done)
         outcome = self._done.pop(completion.submission_id)
@@ -503,19 +487,19 @@ class CaseWorkflow:
                 f"deadline {deadline_id} is already being changed", type=NOT_CURRENT
             )
 
-    def _next_wake(self) -> _Wake | None:
+    def _next_wake(self) -> Wake | None:
         """The next rung of any open deadline (only the deadline itself before the ladder)."""
         now = workflow.now()
-        wakes: list[_Wake] = []
+        wakes: list[Wake] = []
         for d in self._deadlines.values():
             if d.state == "pending":
                 if self._escalation and d.warn_at and "warning" not in d.rungs and now < d.due_at:
-                    wakes.append(_Wake(d.warn_at, d, "warning"))
+                    wakes.append(Wake(d.warn_at, d, "warning"))
                 else:
-                    wakes.append(_Wake(d.due_at, d, None))
+                    wakes.append(Wake(d.due_at, d, None))
             elif d.state == "overdue" and self._escalation:
                 if d.notice_at and "notice" not in d.rungs:
-                    wakes.append(_Wake(d.notice_at, d, "notice"))
+                    wakes.append(Wake(d.notice_at, d, "notice"))
                 elif d.criticise_at and "criticism" not in d.rungs:
-                    wakes.append(_Wake(d.criticise_at, d, "criticism"))
+                    wakes.append(Wake(d.criticise_at, d, "criticism"))
         return min(wakes, key=lambda w: w.at, default=None)

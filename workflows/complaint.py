@@ -1,5 +1,7 @@
 """ComplaintWorkflow: one per complaint, workflow id ``complaint-<case_no>``."""
 
+from typing import Any
+
 from temporalio import workflow
 from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
@@ -15,23 +17,27 @@ with workflow.unsafe.imports_passed_through():
         RecordStepInput,
         StepResult,
         UpdateResult,
+        mediation_id,
     )
+    from workflows.parts import Completion
 
 from workflows.case import (
     ESCALATION_PATCH,
     NOT_CURRENT,
     TERMINAL,
     CaseWorkflow,
-    _Completion,
     workflow_id,
 )
-from workflows.mediation import MediationWorkflow, mediation_id
 
 __all__ = ["NOT_CURRENT", "ComplaintWorkflow", "workflow_id"]
 
 # Cases started before the mediation ladder keep their plain handle task; new cases hand
 # each dispute to a MediationWorkflow.
 MEDIATION_PATCH = "mediation-v1"
+# The mediation's workflow (workflows.mediation) and the signal that tells it that the
+# complaint took its outcome (before CONCLUDES_PATCH).
+MEDIATION = "MediationWorkflow"
+CONCLUDED = "concluded"
 # Mediations started since take their first snapshot in their input, and the ladder's last
 # step concludes the complaint: no ``open_mediation`` and ``conclude_mediation`` steps, no
 # ``mediation_ended`` and ``concluded`` signals. Those started before keep the handshake.
@@ -69,7 +75,7 @@ class ComplaintWorkflow(CaseWorkflow):
     def __init__(self) -> None:
         super().__init__()
         self._mediation_ladder = False
-        self._child: ChildWorkflowHandle[MediationWorkflow, MediationResult] | None = None
+        self._child: ChildWorkflowHandle[Any, MediationResult] | None = None
         self._started: set[int] = set()
         self._child_number = 0
         self._ended: set[int] = set()
@@ -125,9 +131,12 @@ class ComplaintWorkflow(CaseWorkflow):
         # terminates it), the mediation is asked to end and records why. TERMINATE would
         # record nothing and leave its tasks open; ABANDON would leave its timers chasing
         # a case that no longer runs.
+        # By its name: this module does not import the mediation's, which the sandbox would
+        # otherwise run anew (and define its workflow again) for every complaint it creates.
         self._child = await workflow.start_child_workflow(
-            MediationWorkflow.run,
+            MEDIATION,
             input,
+            result_type=MediationResult,
             id=mediation_id(self._case_no, ref.number),
             parent_close_policy=ParentClosePolicy.REQUEST_CANCEL,
         )
@@ -163,7 +172,7 @@ class ComplaintWorkflow(CaseWorkflow):
         elif not self._child_concludes:
             await self._record("conclude_mediation")
             if not child.done():
-                await child.signal(MediationWorkflow.concluded)
+                await child.signal(CONCLUDED)
         result = await child
         self._child = None
         # The later of the two snapshots holds: a withdrawal may have followed the ladder's end.
@@ -172,7 +181,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     @workflow.update
     async def complete_handling(self, input: HandlingInput) -> UpdateResult:
-        return await self._complete(_Completion("handle", input.submission_id, input.task_id))
+        return await self._complete(Completion("handle", input.submission_id, input.task_id))
 
     @complete_handling.validator
     def validate_complete_handling(self, input: HandlingInput) -> None:
@@ -180,7 +189,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     @workflow.update
     async def record_callback(self, input: CallbackInput) -> UpdateResult:
-        return await self._complete(_Completion("callback", input.submission_id, input.task_id))
+        return await self._complete(Completion("callback", input.submission_id, input.task_id))
 
     @record_callback.validator
     def validate_record_callback(self, input: CallbackInput) -> None:

@@ -13,17 +13,16 @@ with workflow.unsafe.imports_passed_through():
         RecordStepInput,
         StepResult,
         UpdateResult,
+        mediation_id,
     )
+    from workflows.parts import Completion
 
-from workflows.case import CaseWorkflow, _Completion
+from workflows.case import CaseWorkflow
+
+__all__ = ["MEDIATION_ENDED", "MediationWorkflow", "mediation_id"]
 
 # The signal a complaint takes its mediation's end by (ComplaintWorkflow.mediation_ended).
 MEDIATION_ENDED = "mediation_ended"
-
-
-def mediation_id(case_no: str, number: int) -> str:
-    """``mediation-<case_no>-<number>``: the case's n-th run of the ladder."""
-    return f"mediation-{case_no}-{number}"
 
 
 @workflow.defn
@@ -111,7 +110,7 @@ class MediationWorkflow(CaseWorkflow):
         )
         await workflow.wait_condition(lambda: self._concluded)
 
-    async def _complete(self, completion: _Completion) -> UpdateResult:
+    async def _complete(self, completion: Completion) -> UpdateResult:
         result = await super()._complete(completion)
         if self._finished() and not self._concludes:
             # This step ended the ladder: answer once the complaint has moved on.

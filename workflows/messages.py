@@ -32,6 +32,12 @@ StepName = Literal[
     "open_duty",  # 示范点、整改：任务下达承办单位，定下期限
 ]
 
+
+def mediation_id(case_no: str, number: int) -> str:
+    """``mediation-<case_no>-<number>``: the workflow of the case's n-th run of the ladder."""
+    return f"mediation-{case_no}-{number}"
+
+
 # A rung of the escalation of a late deadline (督办), as the step ``ladder`` records it.
 EscalationRung = Literal["warning", "notice", "criticism"]
 
