@@ -84,8 +84,11 @@ class Settings(BaseSettings):
     # (``host:port``); empty: not served.
     worker_metrics_address: str = Field(default="", pattern=r"^$|^[^:\s]+:[0-9]{1,5}$")
     # Workflows a worker keeps in its sticky cache: more is fewer replays, less is less
-    # memory (docs/production.md, "Sizing").
-    worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    # memory, about 0.2 MiB each (bench/README.md, "rss.py"; docs/production.md, "Sizing").
+    # 500 holds every case being worked on at once (a case waits days for a person between
+    # its steps, and replays its history then whatever the cache), and keeps a worker near
+    # 230 MiB however many cases are open.
+    worker_max_cached_workflows: int = Field(default=500, ge=0)
     # A web workplace sign-in (its session cookie) lasts this long; logout ends it sooner.
     # The cookie is Secure (sent over HTTPS only) in production, or when set here.
     session_ttl_minutes: int = Field(default=10 * 60, ge=1)
