@@ -4,10 +4,12 @@ import asyncio
 import compileall
 import logging
 import signal
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -30,7 +32,7 @@ from temporalio.worker import (
 
 from activities.cases import CaseActivities, service_client
 from api import logs
-from api.config import Settings, get_settings
+from api.config import Settings, get_settings, refusal
 from api.temporal import connect, metrics_runtime
 from workflows import bulletin, duty
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
@@ -251,9 +253,13 @@ def compile_workflows() -> None:
     compileall.compile_dir(Path(__file__).parent / "workflows", quiet=2)
 
 
-async def main() -> None:
+async def main() -> int:
     logs.configure("worker")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        log.error("the settings are refused: %s", refusal(error))
+        return 1
     compile_workflows()
     client = await connect_with_retry(settings)
     await ensure_checkpoint_schedule(client, settings)
@@ -274,7 +280,8 @@ async def main() -> None:
         async with worker:
             await stop.wait()
         log.info("worker stopped")
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import hmac
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -34,7 +36,7 @@ from api.campaigns.routes import router as campaigns_router
 from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
 from api.clock.routes import router as clock_router
-from api.config import Settings, get_settings
+from api.config import Settings, get_settings, refusal
 from api.db import Database, DatabaseBusy, make_engine, one_at_a_time
 from api.deps import SessionDep
 from api.errors import NotAllowed
@@ -243,5 +245,11 @@ def __getattr__(name: str) -> FastAPI:
     # tests does not read the environment or open a database.
     if name == "app":
         logs.configure("api")  # uvicorn's own logging set up first; JSON lines from here on
-        return create_app()
+        try:
+            settings = get_settings()
+        except ValidationError as error:
+            # Named by variable, not a traceback (uvicorn started directly, as in the image).
+            logging.getLogger("weiquan.main").error("the settings are refused: %s", refusal(error))
+            raise SystemExit(1) from None
+        return create_app(settings)
     raise AttributeError(name)

@@ -1,12 +1,17 @@
 """Production refuses missing or published secrets; the embedded default makes its own."""
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from api.config import Settings, refusal
+
+ROOT = Path(__file__).resolve().parents[2]
 
 STRONG = {
     "environment": "production",
@@ -123,3 +128,24 @@ def test_a_refused_setting_is_named_by_its_variable(
         "WEIQUAN_API_PROCESSES: Input should be a valid integer, unable to parse string as an"
         " integer (given: 'two')",
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "worker.py"],
+        # the image's command: uvicorn imports the app itself
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", "0"],
+    ],
+    ids=["worker", "uvicorn"],
+)
+def test_the_worker_and_the_api_refuse_bad_settings_by_variable(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Exit 1 with the variable named on a JSON line, not a traceback (compose shows it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEIQUAN_", "OTEL_"))}
+    env.update(WEIQUAN_DATA_DIR=str(tmp_path), WEIQUAN_EMBEDDED_WORKERS="0")
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "WEIQUAN_EMBEDDED_WORKERS: Input should be" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
