@@ -31,9 +31,10 @@ from temporalio.worker import (
 )
 
 from activities.cases import CaseActivities, service_client
-from api import logs
+from api import logs, tracing
 from api.config import Settings, get_settings, refusal
 from api.temporal import connect, metrics_runtime
+from api.tracing import Tracing
 from workflows import bulletin, duty
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
 from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
@@ -225,13 +226,15 @@ async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule)
         )
 
 
-async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
+async def connect_with_retry(
+    settings: Settings, attempts: int = 60, traces: Tracing | None = None
+) -> Client:
     # The SDK's core logs as JSON lines, and its metrics for Prometheus when an address
     # is configured.
     runtime = metrics_runtime(settings.worker_metrics_address or None)
     for attempt in range(1, attempts + 1):
         try:
-            return await connect(settings, runtime)
+            return await connect(settings, runtime, traces)
         except Exception as error:
             if attempt == attempts:
                 raise
@@ -261,12 +264,15 @@ async def main() -> int:
         log.error("the settings are refused: %s", refusal(error))
         return 1
     compile_workflows()
-    client = await connect_with_retry(settings)
+    traces = tracing.start(settings, "worker")
+    client = await connect_with_retry(settings, traces=traces)
     await ensure_checkpoint_schedule(client, settings)
     await ensure_bulletin_schedule(client, settings)
     await ensure_demonstration_schedule(client, settings)
     await ensure_campaigns_schedule(client, settings)
-    async with service_client(settings.effective_api_url, settings.service_token) as http:
+    async with service_client(
+        settings.effective_api_url, settings.service_token, traced=traces is not None
+    ) as http:
         worker = build_worker(client, settings, CaseActivities(http))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -280,6 +286,8 @@ async def main() -> int:
         async with worker:
             await stop.wait()
         log.info("worker stopped")
+    if traces is not None:
+        traces.shutdown()  # the spans still in its batch
     return 0
 
 

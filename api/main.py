@@ -14,6 +14,7 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
 from pydantic import ValidationError
 from sqlalchemy import text
@@ -24,7 +25,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import errors, logs, metrics
+from api import errors, logs, metrics, tracing
 from api.audit.keys import signing_key
 from api.audit.routes import audit_router as audit_checkpoints_router
 from api.audit.routes import router as audit_router
@@ -74,6 +75,16 @@ from api.units import demo
 from api.units import service as units
 from api.units.routes import router as units_router
 
+# FastAPI's own OpenTelemetry, off: it would trace through any provider set globally, with
+# the path and the query string (which can hold a phone number searched for) on its spans.
+# Traces are api.tracing's, with route templates only.
+NO_BUILT_IN_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "auto_configure": False,
+}
+
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
     # Several API processes may start at once (WEIQUAN_API_PROCESSES, api replicas): one
@@ -120,9 +131,12 @@ def create_app(
     *,
     engine: Engine | None = None,
     temporal_client: Client | None = None,
+    traces: tracing.Tracing | None = None,
 ) -> FastAPI:
+    """``traces``: where the spans go (tests); else as ``WEIQUAN_OTEL_EXPORTER`` says."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
+    traces = traces or tracing.start(settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -147,6 +161,7 @@ def create_app(
         description="12315 消费者投诉举报处理 — the bureau's complaint and report workflow.",
         version="1",
         lifespan=lifespan,
+        telemetry=NO_BUILT_IN_TELEMETRY,
     )
     app.state.settings = settings
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
@@ -157,8 +172,12 @@ def create_app(
         app.add_exception_handler(busy, errors.database_busy)
     app.add_middleware(errors.RejectNonUnicodeJSON)
     app.add_middleware(logs.RequestLog)
+    if traces is not None:
+        # Outermost: the request's access line is written within its span.
+        app.add_middleware(tracing.RequestSpans, tracer=traces.tracer)
     app.state.engine = engine
-    app.state.temporal = TemporalConnection(settings, temporal_client)
+    app.state.tracing = traces
+    app.state.temporal = TemporalConnection(settings, temporal_client, traces)
     app.state.step_engine = step_engine
     metrics.serving()
 
