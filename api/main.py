@@ -153,6 +153,10 @@ def create_app(
             repair.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await repair
+        if traces is not None:
+            # The spans still in the batch. Not at exit: uvicorn ends the process by raising
+            # the signal it stopped on again, and SIGTERM's default runs no exit handler.
+            await to_thread.run_sync(traces.shutdown)
 
     # /docs and /redoc serve Swagger UI and ReDoc from the installed package, never a CDN:
     # the bureau's network may have no internet.
