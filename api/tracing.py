@@ -41,6 +41,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
+from api import logs
 from api.config import Settings
 from api.metrics import template
 
@@ -173,7 +174,8 @@ class RequestSpans:
     """A server span for each request, named by its method and route template
     (``POST /api/v1/tasks/{task_id}/complete``): never the path, which can hold what a clerk
     typed, nor the query string. The case number of the path is kept once the API found the
-    case (a status below 400), so a search typed into the path is not.
+    case (a status below 400), so a search typed into the path is not. The request's log
+    lines, its access line among them, carry the trace's id (``trace_id``).
 
     A worker's call (``/internal/``) continues the activity's trace from its ``traceparent``;
     anyone else's request starts a trace of its own: a browser does not choose the trace id,
@@ -204,7 +206,8 @@ class RequestSpans:
 
         token = opentelemetry.context.attach(trace.set_span_in_context(span, parent))
         try:
-            await self.app(scope, receive, sending)
+            with logs.bound(trace_id=format(span.get_span_context().trace_id, "032x")):
+                await self.app(scope, receive, sending)
         except Exception as error:
             span.set_attribute("error.type", type(error).__qualname__)
             raise

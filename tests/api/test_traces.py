@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import pytest_asyncio
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -19,6 +20,7 @@ from temporalio.worker import Replayer
 from api import tracing
 from api.main import create_app
 from api.temporal import TemporalConnection
+from tests.api.conftest import lines
 from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import complaint, eventually
 from worker import WORKFLOWS
@@ -133,6 +135,22 @@ async def test_a_decision_is_one_trace_from_the_request_through_the_update_to_th
 def _text(value: Any) -> str:
     """Every string a span holds, as it would be read (JSON with the characters as such)."""
     return json.dumps(value, ensure_ascii=False)
+
+
+async def test_a_requests_log_lines_carry_its_trace_id(
+    traced: Traced, capsys: pytest.CaptureFixture[str], json_logs: None
+) -> None:
+    stack = traced.stack
+    case_no = await register(stack)
+    answer = await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")
+    assert answer.status_code == 200
+    [line] = [
+        line
+        for line in lines(capsys.readouterr().err)
+        if line.get("request_id") == answer.headers["x-request-id"]
+    ]
+    span = named(traced.spans(), "GET /api/v1/cases/{case_no}")
+    assert span.context and line["trace_id"] == format(span.context.trace_id, "032x")
 
 
 async def test_no_span_carries_personal_data_nor_a_query_string_nor_a_path(traced: Traced) -> None:
