@@ -4,7 +4,7 @@ records; no span carries what the case was registered with, nor the query string
 with tracing off nothing of it is installed."""
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,10 +53,8 @@ async def traced(sqlite_database: Database, dev_env: WorkflowEnvironment) -> Asy
     traces.shutdown()
 
 
-def named(
-    spans: list[ReadableSpan], name: str, where: Callable[[ReadableSpan], bool] = bool
-) -> ReadableSpan:
-    found = [s for s in spans if s.name == name and where(s)]
+def named(spans: list[ReadableSpan], name: str) -> ReadableSpan:
+    found = [s for s in spans if s.name == name]
     assert len(found) == 1, f"{len(found)} spans {name}: {sorted({s.name for s in spans})}"
     return found[0]
 
