@@ -4,10 +4,12 @@ import asyncio
 import compileall
 import logging
 import signal
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -29,9 +31,10 @@ from temporalio.worker import (
 )
 
 from activities.cases import CaseActivities, service_client
-from api import logs
-from api.config import Settings, get_settings
+from api import logs, tracing
+from api.config import Settings, get_settings, refusal
 from api.temporal import connect, metrics_runtime
+from api.tracing import Tracing
 from workflows import bulletin, duty
 from workflows.audit import SCHEDULE_ID, AuditCheckpointWorkflow
 from workflows.bulletin import BulletinWorkflow, MonthlyBulletin
@@ -223,13 +226,15 @@ async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule)
         )
 
 
-async def connect_with_retry(settings: Settings, attempts: int = 60) -> Client:
+async def connect_with_retry(
+    settings: Settings, attempts: int = 60, traces: Tracing | None = None
+) -> Client:
     # The SDK's core logs as JSON lines, and its metrics for Prometheus when an address
     # is configured.
     runtime = metrics_runtime(settings.worker_metrics_address or None)
     for attempt in range(1, attempts + 1):
         try:
-            return await connect(settings, runtime)
+            return await connect(settings, runtime, traces)
         except Exception as error:
             if attempt == attempts:
                 raise
@@ -251,16 +256,23 @@ def compile_workflows() -> None:
     compileall.compile_dir(Path(__file__).parent / "workflows", quiet=2)
 
 
-async def main() -> None:
+async def main() -> int:
     logs.configure("worker")
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        log.error("the settings are refused: %s", refusal(error))
+        return 1
     compile_workflows()
-    client = await connect_with_retry(settings)
+    traces = tracing.start(settings, "worker")
+    client = await connect_with_retry(settings, traces=traces)
     await ensure_checkpoint_schedule(client, settings)
     await ensure_bulletin_schedule(client, settings)
     await ensure_demonstration_schedule(client, settings)
     await ensure_campaigns_schedule(client, settings)
-    async with service_client(settings.effective_api_url, settings.service_token) as http:
+    async with service_client(
+        settings.effective_api_url, settings.service_token, traced=traces is not None
+    ) as http:
         worker = build_worker(client, settings, CaseActivities(http))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -274,7 +286,10 @@ async def main() -> None:
         async with worker:
             await stop.wait()
         log.info("worker stopped")
+    if traces is not None:
+        traces.shutdown()  # the spans still in its batch
+    return 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(asyncio.run(main()))

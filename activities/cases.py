@@ -1,6 +1,7 @@
 """The activities of the case workflows: thin calls to the API's internal routes."""
 
 import httpx
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -19,6 +20,8 @@ from workflows.messages import (
     RecordStepInput,
     StepResult,
 )
+
+W3C = TraceContextTextMapPropagator()
 
 
 class CaseActivities:
@@ -104,9 +107,17 @@ class CaseActivities:
         return response.json() if response.content else None
 
 
-def service_client(base_url: str, service_token: str) -> httpx.AsyncClient:
+async def traceparent(request: httpx.Request) -> None:
+    """The activity's trace goes with its call (the W3C ``traceparent`` header), so the
+    API's spans of the step join it (docs/production.md, "Traces")."""
+    W3C.inject(request.headers)
+
+
+def service_client(base_url: str, service_token: str, *, traced: bool = False) -> httpx.AsyncClient:
+    """``traced``: each call carries the trace of the activity that makes it."""
     return httpx.AsyncClient(
         base_url=base_url,
         headers={"Authorization": f"Bearer {service_token}"},
         timeout=httpx.Timeout(20.0),
+        event_hooks={"request": [traceparent]} if traced else None,
     )

@@ -12,6 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +84,21 @@ class Settings(BaseSettings):
     # Where the worker serves the Temporal SDK's own metrics for Prometheus
     # (``host:port``); empty: not served.
     worker_metrics_address: str = Field(default="", pattern=r"^$|^[^:\s]+:[0-9]{1,5}$")
+    # Traces (OpenTelemetry; docs/production.md, "Traces"): empty or "none", off, and nothing
+    # is installed; "otlp" sends them over OTLP/HTTP to OTEL_EXPORTER_OTLP_ENDPOINT (the
+    # collector's base URL, /v1/traces added; http://localhost:4318 when empty), "console"
+    # writes them on standard output, a JSON object a span. Spans are named after
+    # OTEL_SERVICE_NAME, or weiquan-api and weiquan-worker. The standard variables keep
+    # their standard names; the SDK reads the rest of them (OTEL_EXPORTER_OTLP_HEADERS,
+    # OTEL_TRACES_SAMPLER, OTEL_RESOURCE_ATTRIBUTES …) itself.
+    otel_exporter: Literal["", "none", "otlp", "console"] = ""
+    otel_exporter_otlp_endpoint: str = Field(
+        default="",
+        validation_alias=AliasChoices("otel_exporter_otlp_endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    )
+    otel_service_name: str = Field(
+        default="", validation_alias=AliasChoices("otel_service_name", "OTEL_SERVICE_NAME")
+    )
     # Workflows a worker keeps in its sticky cache: more is fewer replays, less is less
     # memory, about 0.2 MiB each (bench/README.md, "rss.py"; docs/production.md, "Sizing").
     # 500 holds every case being worked on at once (a case waits days for a person between
@@ -278,6 +294,23 @@ class Settings(BaseSettings):
                 "writers of several processes would fail with 'database is locked' under load"
             )
         return self
+
+    @model_validator(mode="after")
+    def _an_endpoint_to_send_traces_to(self) -> "Settings":
+        endpoint = self.otel_exporter_otlp_endpoint
+        if self.tracing and endpoint:
+            url = urlsplit(endpoint)
+            if url.scheme not in ("http", "https") or not url.hostname or url.query:
+                raise ValueError(
+                    f"OTEL_EXPORTER_OTLP_ENDPOINT {endpoint!r} is not the base URL of an "
+                    "OTLP/HTTP collector (http://host:4318, https://…)"
+                )
+        return self
+
+    @property
+    def tracing(self) -> bool:
+        """Whether traces are exported (``WEIQUAN_OTEL_EXPORTER``)."""
+        return self.otel_exporter not in ("", "none")
 
     @property
     def demonstration_due_day(self) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from api.config import Settings
 from api.db import Database
 from api.errors import ApiError, NotAllowed
 from api.security import bearer_of
+from api.tracing import Tracing
 from api.users import service as users
 from api.users.models import Role, User
 from workflows.messages import FirstStep
@@ -67,6 +68,14 @@ async def get_step_engine(request: Request) -> StepEngine:
 
 
 StepEngineDep = Annotated[StepEngine, Depends(get_step_engine)]
+
+
+async def get_tracing(request: Request) -> Tracing | None:
+    """The process's tracing, None when off (api.tracing)."""
+    return request.app.state.tracing  # type: ignore[no-any-return]
+
+
+TracingDep = Annotated[Tracing | None, Depends(get_tracing)]
 
 
 async def get_temporal(request: Request) -> Client:

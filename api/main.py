@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import hmac
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,7 +14,9 @@ from fastapi import FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 from fastapi_offline import FastAPIOffline
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
@@ -22,7 +25,7 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from api import errors, logs, metrics
+from api import errors, logs, metrics, tracing
 from api.audit.keys import signing_key
 from api.audit.routes import audit_router as audit_checkpoints_router
 from api.audit.routes import router as audit_router
@@ -34,7 +37,7 @@ from api.campaigns.routes import router as campaigns_router
 from api.cases.repair import keep_finishing
 from api.cases.routes import router as cases_router
 from api.clock.routes import router as clock_router
-from api.config import Settings, get_settings
+from api.config import Settings, get_settings, refusal
 from api.db import Database, DatabaseBusy, make_engine, one_at_a_time
 from api.deps import SessionDep
 from api.errors import NotAllowed
@@ -71,6 +74,16 @@ from api.temporal import TemporalConnection
 from api.units import demo
 from api.units import service as units
 from api.units.routes import router as units_router
+
+# FastAPI's own OpenTelemetry, off: it would trace through any provider set globally, with
+# the path and the query string (which can hold a phone number searched for) on its spans.
+# Traces are api.tracing's, with route templates only.
+NO_BUILT_IN_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "auto_configure": False,
+}
 
 
 def prepare_database(engine: Engine, settings: Settings) -> None:
@@ -118,9 +131,12 @@ def create_app(
     *,
     engine: Engine | None = None,
     temporal_client: Client | None = None,
+    traces: tracing.Tracing | None = None,
 ) -> FastAPI:
+    """``traces``: where the spans go (tests); else as ``WEIQUAN_OTEL_EXPORTER`` says."""
     settings = settings or get_settings()
     engine = engine or make_engine(settings)
+    traces = traces or tracing.start(settings, "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -137,6 +153,10 @@ def create_app(
             repair.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await repair
+        if traces is not None:
+            # The spans still in the batch. Not at exit: uvicorn ends the process by raising
+            # the signal it stopped on again, and SIGTERM's default runs no exit handler.
+            await to_thread.run_sync(traces.shutdown)
 
     # /docs and /redoc serve Swagger UI and ReDoc from the installed package, never a CDN:
     # the bureau's network may have no internet.
@@ -145,6 +165,7 @@ def create_app(
         description="12315 消费者投诉举报处理 — the bureau's complaint and report workflow.",
         version="1",
         lifespan=lifespan,
+        telemetry=NO_BUILT_IN_TELEMETRY,
     )
     app.state.settings = settings
     app.add_exception_handler(StarletteHTTPException, errors.http_error)
@@ -155,8 +176,12 @@ def create_app(
         app.add_exception_handler(busy, errors.database_busy)
     app.add_middleware(errors.RejectNonUnicodeJSON)
     app.add_middleware(logs.RequestLog)
+    if traces is not None:
+        # Outermost: the request's access line is written within its span.
+        app.add_middleware(tracing.RequestSpans, tracer=traces.tracer)
     app.state.engine = engine
-    app.state.temporal = TemporalConnection(settings, temporal_client)
+    app.state.tracing = traces
+    app.state.temporal = TemporalConnection(settings, temporal_client, traces)
     app.state.step_engine = step_engine
     metrics.serving()
 
@@ -243,5 +268,11 @@ def __getattr__(name: str) -> FastAPI:
     # tests does not read the environment or open a database.
     if name == "app":
         logs.configure("api")  # uvicorn's own logging set up first; JSON lines from here on
-        return create_app()
+        try:
+            settings = get_settings()
+        except ValidationError as error:
+            # Named by variable, not a traceback (uvicorn started directly, as in the image).
+            logging.getLogger("weiquan.main").error("the settings are refused: %s", refusal(error))
+            raise SystemExit(1) from None
+        return create_app(settings)
     raise AttributeError(name)

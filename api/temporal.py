@@ -16,19 +16,23 @@ from temporalio.runtime import (
 )
 
 from api.config import Settings
+from api.tracing import Tracing
 
 
 class TemporalConnection:
-    def __init__(self, settings: Settings, client: Client | None = None) -> None:
+    def __init__(
+        self, settings: Settings, client: Client | None = None, tracing: Tracing | None = None
+    ) -> None:
         self._settings = settings
         self._client = client
+        self._tracing = tracing
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    self._client = await connect(self._settings)
+                    self._client = await connect(self._settings, tracing=self._tracing)
         return self._client
 
     async def healthy(self) -> bool:
@@ -39,12 +43,16 @@ class TemporalConnection:
             return False
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
+async def connect(
+    settings: Settings, runtime: Runtime | None = None, tracing: Tracing | None = None
+) -> Client:
+    """A client; with ``tracing``, its calls and the workers made with it are traced."""
     return await Client.connect(
         settings.effective_temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=runtime,
+        interceptors=[tracing.interceptor()] if tracing else [],
     )
 
 

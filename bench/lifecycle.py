@@ -9,6 +9,11 @@ the stack with SIGINT.
     .venv/bin/python bench/lifecycle.py [--cases 60] [--concurrency 8] [--keep]
     .venv/bin/python bench/lifecycle.py --workers 2 --api-processes 2 \
         --postgres postgresql+psycopg://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/lifecycle.py --traces
+
+With ``--traces`` the API and the worker export their spans over OTLP/HTTP to a sink the
+bench serves on 127.0.0.1 (it counts them and answers 200, as a collector would), so the
+CPU they use includes making, redacting, encoding and sending every span.
 
 With ``--postgres`` the application's database is a new schema on that server
 (``bench_life_<hex>``, dropped afterwards), and the CPU of the server's backends that
@@ -32,10 +37,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +152,59 @@ class Stack:
             return self.out_path.read_text(errors="replace")[-4000:]
         except OSError:
             return "(no launcher output)"
+
+
+class TraceSink:
+    """An OTLP/HTTP trace receiver on 127.0.0.1 that counts what it is sent and keeps
+    nothing: the collector the API and the worker export to with ``--traces``."""
+
+    def __init__(self) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        sink = self
+        self.spans: dict[str, int] = {}  # by service
+        self.requests = self.bytes = 0
+        self._lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = ExportTraceServiceRequest.FromString(body)
+                with sink._lock:
+                    for each in request.resource_spans:
+                        service = next(
+                            (
+                                a.value.string_value
+                                for a in each.resource.attributes
+                                if a.key == "service.name"
+                            ),
+                            "?",
+                        )
+                        count = sum(len(scope.spans) for scope in each.scope_spans)
+                        sink.spans[service] = sink.spans.get(service, 0) + count
+                    sink.requests += 1
+                    sink.bytes += len(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((HOST, 0), Handler)
+        self.url = f"http://{HOST}:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def settings(self) -> dict[str, str]:
+        return {"WEIQUAN_OTEL_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": self.url}
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # -- CPU time of the stack's processes (read from /proc, Linux only) ---------------------------
@@ -591,6 +651,11 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=float, default=900.0, help="limit for the whole run (default 900 s)"
     )
+    parser.add_argument(
+        "--traces",
+        action="store_true",
+        help="the API and the worker export their spans (OTLP/HTTP) to a sink the bench serves",
+    )
     args = parser.parse_args()
     if args.cases < 1 or args.concurrency < 1:
         parser.error("--cases and --concurrency must be at least 1")
@@ -602,17 +667,22 @@ def main() -> int:
     stack.env["WEIQUAN_EMBEDDED_WORKERS"] = str(args.workers)
     stack.env["WEIQUAN_API_PROCESSES"] = str(args.api_processes)
     postgres = Postgres(args.postgres) if args.postgres else None
+    sink = TraceSink() if args.traces else None
     failed = interrupted = False
+    done = 0
     try:
         if postgres is not None:
             postgres.create()
             stack.env.update(postgres.settings())
+        if sink is not None:
+            stack.env.update(sink.settings())
         print(f"starting the embedded stack in {data_dir} …", flush=True)
         took = stack.start()
         database = f"PostgreSQL schema {postgres.schema}" if postgres else "SQLite"
+        traced = f"; traces to {sink.url}" if sink else ""
         print(
             f"healthy after {took:.1f} s (API {stack.base}: {args.api_processes} process(es), "
-            f"{args.workers} worker(s), {database}; Temporal {stack.address}, headless)",
+            f"{args.workers} worker(s), {database}; Temporal {stack.address}, headless{traced})",
             flush=True,
         )
         print(f"driving {args.cases} complaints, {args.concurrency} at a time …", flush=True)
@@ -646,6 +716,7 @@ def main() -> int:
             except (BenchError, subprocess.TimeoutExpired, ValueError) as error:
                 print(f"could not read the history of complaint-{closed[0]}: {error}")
         report(args, figures, wall, history, cpu, load)
+        done = len(figures.lifecycle)
 
         not_closed = {c: s for c, s in statuses.items() if s != "closed"}
         missing = args.cases - len(statuses)
@@ -674,6 +745,17 @@ def main() -> int:
             print(f"the launcher exited with {code}:\n{stack.out()}")
         if postgres is not None:
             postgres.drop()
+        if sink is not None:
+            # Counted after the stop: each process sends the spans left in its batch then.
+            sink.close()
+            each = ", ".join(
+                f"{service} {n}" + (f" ({n / done:.0f} per lifecycle)" if done else "")
+                for service, n in sorted(sink.spans.items())
+            )
+            print(
+                f"spans exported: {each or 'none'}; {sink.requests} requests, "
+                f"{sink.bytes / 1024:.0f} KiB (the polls and logins included)"
+            )
         if args.keep:
             print(f"kept {data_dir} (logs: launcher.out and one per child)")
         else:

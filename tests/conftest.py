@@ -36,13 +36,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.cases import CaseActivities
+from activities.cases import CaseActivities, traceparent
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import make_engine
 from api.main import create_app, prepare_database
 from api.mediation.models import Mediation
 from api.search_attributes import SEARCH_ATTRIBUTES
+from api.tracing import Tracing
 from tests.factories import complaint, eventually
 from worker import build_worker
 from workflows.complaint import workflow_id
@@ -342,11 +343,20 @@ async def running_stack(
     *,
     api_client: Client | None = None,
     settings: Settings | None = None,
+    traces: Tracing | None = None,
 ) -> AsyncIterator[Stack]:
     """``api_client``: the API's own Temporal client, when it differs from the worker's (a
-    fault injected between the API and Temporal); ``settings``: the API's."""
+    fault injected between the API and Temporal); ``settings``: the API's; ``traces``:
+    the API, its client and the worker traced there (the clients get its interceptor, the
+    activities' calls their ``traceparent``), as ``WEIQUAN_OTEL_EXPORTER`` would."""
+    if traces is not None:
+        client = _traced(client, traces)
+        api_client = _traced(api_client, traces) if api_client else None
     app = create_app(
-        settings or database.settings, engine=database.engine, temporal_client=api_client or client
+        settings or database.settings,
+        engine=database.engine,
+        temporal_client=api_client or client,
+        traces=traces,
     )
     await asyncio.to_thread(_from_template, database)
     await asyncio.to_thread(prepare_database, database.engine, database.settings)
@@ -358,12 +368,17 @@ async def running_stack(
             base_url="http://api",
             headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
             timeout=60,
+            event_hooks={"request": [traceparent]} if traces else None,
         ) as service,
     ):
         worker = build_worker(client, database.settings, activities(service))
         async with worker:
             yield Stack(api, client, database.settings, database.engine, {}, service)
     await _terminate_workflows(client, database.engine)
+
+
+def _traced(client: Client, traces: Tracing) -> Client:
+    return Client(**{**client.config(), "interceptors": [traces.interceptor()]})
 
 
 # What ``prepare_database`` seeds a database from: a template is made per set of them.

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from api import metrics
+from api.config import Settings
 from scripts.run_embedded import find_temporal_binary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,6 +50,7 @@ EXPECTED_SERVICES = {
     "worker",
     "prometheus",
     "grafana",
+    "jaeger",
 }
 EXPECTED_VOLUMES = {"temporal-db-data", "app-db-data", "prometheus-data", "grafana-data"}
 
@@ -67,6 +69,8 @@ _STACK_VARS = {
     "PROMETHEUS_RETENTION",
     "GRAFANA_PUBLISH",
     "GRAFANA_ADMIN_USER",
+    "JAEGER_PUBLISH",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
     "FORWARDED_ALLOW_IPS",
     "COMPOSE_FILE",
     "COMPOSE_PROJECT_NAME",
@@ -263,6 +267,36 @@ def test_prometheus_scrapes_the_api_and_every_worker_and_grafana_shows_them(
         for expr in expressions:
             if name in expr:
                 assert f"max without (instance) ({name})" in expr, expr
+
+
+def test_the_api_and_the_worker_send_their_traces_to_jaeger(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    """Both export over OTLP/HTTP to the port jaeger receives on, under their own names, with
+    settings the API accepts; jaeger's UI is local-only, like Grafana's."""
+    services = config["services"]
+    jaeger = yaml.safe_load((ROOT / "deploy/jaeger/config.yaml").read_text())
+    receives = jaeger["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    for name in ("api", "worker"):
+        env = services[name]["environment"]
+        assert env["WEIQUAN_OTEL_EXPORTER"] == "otlp"
+        assert env["OTEL_SERVICE_NAME"] == f"weiquan-{name}"
+        endpoint = env["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        assert endpoint == f"http://jaeger:{receives.rpartition(':')[2]}"
+        settings = Settings(
+            data_dir=tmp_path, otel_exporter="otlp", otel_exporter_otlp_endpoint=endpoint
+        )
+        assert settings.tracing
+    service = services["jaeger"]
+    assert _command_text(service) == "--config\n/etc/jaeger/config.yaml"
+    mounted = [v["target"] if isinstance(v, dict) else v.split(":")[1] for v in service["volumes"]]
+    assert mounted == ["/etc/jaeger/config.yaml"]
+    ui = jaeger["extensions"]["jaeger_query"]["http"]["endpoint"].rpartition(":")[2]
+    [published] = service["ports"]
+    if isinstance(published, dict):  # docker-compose config's long form
+        assert (published["host_ip"], str(published["target"])) == ("127.0.0.1", ui)
+    else:
+        assert published.removesuffix("/tcp") == f"127.0.0.1:16686:{ui}"
 
 
 def test_app_services_run_in_production_mode(config: dict[str, Any]) -> None:

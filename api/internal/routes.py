@@ -2,13 +2,20 @@
 
 from fastapi import APIRouter, Depends
 
-from api import metrics
+from api import metrics, tracing
 from api.audit import archive, checkpoints
 from api.audit.keys import signing_key
 from api.bulletins import service as bulletins
 from api.bulletins.figures import Month
 from api.campaigns import service as campaigns
-from api.deps import DatabaseDep, SessionDep, SettingsDep, TemporalClientDep, require_service
+from api.deps import (
+    DatabaseDep,
+    SessionDep,
+    SettingsDep,
+    TemporalClientDep,
+    TracingDep,
+    require_service,
+)
 from api.errors import Invalid
 from api.incidents import service as incidents
 from api.internal import engine
@@ -38,12 +45,17 @@ router = APIRouter(
 
 @router.post("/cases/{case_no}/steps", response_model=StepResult)
 def record_step(
-    case_no: str, body: RecordStepInput, session: SessionDep, settings: SettingsDep
+    case_no: str,
+    body: RecordStepInput,
+    session: SessionDep,
+    settings: SettingsDep,
+    traces: TracingDep,
 ) -> StepResult:
     """Applies one workflow step, once per key: records it, moves tasks and deadlines."""
     if body.case_no != case_no:
         raise Invalid(("case_no", "case_no in the path and the body differ"))
-    with metrics.step(body.step):  # its duration and statements, the context's included
+    # Its duration and statements, the context's included; its span, when traced.
+    with metrics.step(body.step), tracing.step(traces, step=body.step, case_no=case_no):
         return engine.apply(ctx=engine.context(session=session, settings=settings), input=body)
 
 

@@ -3,36 +3,12 @@ its id (echoed to the client as ``X-Request-ID``), its route's template and the 
 number of its path; never the query string nor a body's personal data.
 ``tests/e2e/test_stack.py`` greps the logs of a whole run of the real stack."""
 
-import json
-import logging
-from collections.abc import Iterator
-from typing import Any
-
 import pytest
-import structlog
 
-from api import logs
+from tests.api.conftest import lines
 from tests.conftest import Stack, register
 
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def json_logs() -> Iterator[None]:
-    """The API's logging, as ``uvicorn api.main:app`` sets it, for this test only."""
-    root = logging.getLogger()
-    httpx = logging.getLogger("httpx")
-    kept = root.handlers[:], root.level, logging.getLogger("uvicorn.access").disabled, httpx.level
-    logs.configure("api")
-    yield
-    root.handlers[:], root.level = kept[0], kept[1]
-    logging.getLogger("uvicorn.access").disabled = kept[2]
-    httpx.setLevel(kept[3])
-    structlog.reset_defaults()
-
-
-def lines(text: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
 
 @SQLITE_ONLY

@@ -1,12 +1,17 @@
 """Production refuses missing or published secrets; the embedded default makes its own."""
 
+import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from api.config import Settings, refusal
+
+ROOT = Path(__file__).resolve().parents[2]
 
 STRONG = {
     "environment": "production",
@@ -123,3 +128,63 @@ def test_a_refused_setting_is_named_by_its_variable(
         "WEIQUAN_API_PROCESSES: Input should be a valid integer, unable to parse string as an"
         " integer (given: 'two')",
     ]
+
+
+def test_traces_are_off_unless_an_exporter_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not Settings(data_dir=tmp_path).tracing
+    assert not Settings(data_dir=tmp_path, otel_exporter="none").tracing
+    monkeypatch.setenv("WEIQUAN_OTEL_EXPORTER", "otlp")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://jaeger:4318")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "weiquan-api-2")
+    settings = Settings(data_dir=tmp_path)  # the standard variables under their own names
+    assert settings.tracing
+    assert settings.otel_exporter_otlp_endpoint == "http://jaeger:4318"
+    assert settings.otel_service_name == "weiquan-api-2"
+
+
+@pytest.mark.parametrize(
+    ("variables", "said"),
+    [
+        (
+            {"WEIQUAN_OTEL_EXPORTER": "jaeger"},
+            "WEIQUAN_OTEL_EXPORTER: Input should be '', 'none', 'otlp' or 'console'"
+            " (given: 'jaeger')",
+        ),
+        (
+            {"WEIQUAN_OTEL_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "jaeger:4318"},
+            "OTEL_EXPORTER_OTLP_ENDPOINT 'jaeger:4318' is not the base URL of an OTLP/HTTP"
+            " collector (http://host:4318, https://…)",
+        ),
+    ],
+)
+def test_a_bad_trace_setting_is_refused_by_its_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], said: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as refused:
+        Settings(data_dir=tmp_path)
+    assert refusal(refused.value) == said
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "worker.py"],
+        # the image's command: uvicorn imports the app itself
+        [sys.executable, "-m", "uvicorn", "api.main:app", "--port", "0"],
+    ],
+    ids=["worker", "uvicorn"],
+)
+def test_the_worker_and_the_api_refuse_bad_settings_by_variable(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Exit 1 with the variable named on a JSON line, not a traceback (compose shows it)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEIQUAN_", "OTEL_"))}
+    env.update(WEIQUAN_DATA_DIR=str(tmp_path), WEIQUAN_OTEL_EXPORTER="jaeger")
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "WEIQUAN_OTEL_EXPORTER: Input should be" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
