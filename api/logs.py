@@ -27,6 +27,10 @@ access = logging.getLogger("weiquan.access")
 
 _scope: ContextVar[Scope | None] = ContextVar("weiquan_scope", default=None)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# What a case number looks like: the deployment's prefix, its kind's letters, its year, and
+# the rest (TS20261207000001, TB202611V1, SF2026GUICHI). Whatever else a path's case number
+# holds (a phone or an ID number pasted into the address) stays out of the line.
+_CASE_NO = re.compile(r"^[A-Z0-9]{0,6}[A-Z]{2}[0-9]{4}[A-Z0-9]{0,16}$")
 
 
 def _context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -36,7 +40,7 @@ def _context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
     if scope is not None:
         event.setdefault("request_id", scope.get("state", {}).get("request_id"))
         case_no = scope.get("path_params", {}).get("case_no")
-        if case_no:
+        if isinstance(case_no, str) and _CASE_NO.match(case_no):
             event.setdefault("case_no", case_no)
     return event
 

@@ -50,3 +50,19 @@ async def test_the_access_line_names_the_route_and_the_case_and_not_what_was_typ
     ]
     search = [line for line in found if line.get("request_id") == listed.headers["x-request-id"]]
     assert search and search[0]["route"] == "/api/v1/cases" and "case_no" not in search[0]
+
+
+@SQLITE_ONLY
+async def test_a_path_that_holds_no_case_number_puts_none_in_the_line(
+    stack: Stack, capsys: pytest.CaptureFixture[str], json_logs: None
+) -> None:
+    """A phone or an ID number typed where a case number goes (404) stays out of the log."""
+    for typed in ("13956781234", "34170219800101001X", "欧阳春燕"):
+        answer = await stack.call("GET", f"/api/v1/cases/{typed}", "operator")
+        assert answer.status_code == 404
+    written = capsys.readouterr().err
+    for typed in ("13956781234", "34170219800101001X", "欧阳春燕"):
+        assert typed not in written
+    assert [line["route"] for line in lines(written) if line.get("status") == 404] == [
+        "/api/v1/cases/{case_no}"
+    ] * 3
