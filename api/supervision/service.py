@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from api.casefile.lifecycle import CaseKind, Status
 from api.casefile.models import Case
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
+from api.deadlines.service import open_where
 from api.errors import Invalid, NotAllowed
 from api.supervision.models import (
     AccountabilityItem,
@@ -89,11 +90,7 @@ def period(*, start: date | None, end: date | None, max_days: int | None = MAX_P
 
 
 def _open(state: DeadlineState, unit: str | None) -> list[ColumnElement[bool]]:
-    # ``met_at IS NULL`` stays a literal (not a bound parameter), so a partial index on
-    # open deadlines can serve it.
-    where = [col(Deadline.state) == state, col(Deadline.met_at).is_(None)]
-    # A court's time (司法确认, 诉讼) is watched by the branch, not a deadline it can miss.
-    where.append(col(Deadline.policy) != DeadlinePolicy.WATCH)
+    where = open_where(state)
     if unit is not None:
         where.append(col(Deadline.unit) == unit)
     return where
