@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +18,21 @@ import pytest
 import pytest_asyncio
 from prometheus_client import multiprocess
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from api.db import Database
+from api import metrics
+from api.casefile.lifecycle import CaseKind
+from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
+from api.main import prepare_database
+from api.supervision import service as supervision
 from api.temporal import metrics_runtime
-from api.workdays import ZONE
+from api.workdays import ZONE, WorkingCalendar
 from tests import mediation
-from tests.conftest import Stack, open_task, register, running_stack
+from tests.api.test_lists import a_case, plans
+from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import eventually
 
 SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
@@ -85,6 +91,72 @@ async def test_the_metrics_count_requests_steps_and_the_work_open_and_late(stack
     assert await eventually(overdue, timeout=30, interval=0.5) >= 1
     assert left not in (await scrape(stack)).text
     assert case_no not in answer.text  # no case number, only route templates
+
+
+NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+
+
+def a_deadline(name: str, *, met_at: datetime | None, policy: DeadlinePolicy) -> Deadline:
+    """A deadline of case TS1 at 贵池分局 that fell due three days before NOW."""
+    return Deadline(
+        case_no="TS1",
+        name=name,
+        unit="guichi",
+        policy=policy,
+        started_on=date(2026, 10, 1),
+        working_days=45,
+        due_date=date(2026, 11, 26),
+        due_at=NOW - timedelta(days=3),
+        state=DeadlineState.OVERDUE,
+        overdue_at=NOW - timedelta(days=3),
+        met_at=met_at,
+        rule_set="samr-order-121",
+    )
+
+
+def overdue_gauge(session: Session) -> dict[Any, float]:
+    found = samples(metrics.exposition(session).decode())
+    return {k: v for k, v in found.items() if k[0] == "weiquan_overdue_deadlines"}
+
+
+def test_the_overdue_gauge_counts_what_the_overdue_list_counts(database: Database) -> None:
+    """A deadline met late keeps its state, overdue: the gauge counted it, and every
+    deadline ever missed, scrape after scrape, where the list shows the open ones only. A
+    court's time that lapsed (watched, nobody chased) is on neither."""
+    prepare_database(database.engine, database.settings)
+    with Session(database.engine) as session:
+        session.add(a_case("TS1", unit="guichi", received=NOW, kind=CaseKind.COMPLAINT))
+        session.flush()
+        session.add(a_deadline("handle", met_at=None, policy=DeadlinePolicy.SUPERVISE))
+        session.add(a_deadline("triage", met_at=NOW, policy=DeadlinePolicy.SUPERVISE))
+        session.add(a_deadline("court_ruling", met_at=None, policy=DeadlinePolicy.WATCH))
+        session.commit()
+
+    with Session(database.engine) as session:
+        gauge = overdue_gauge(session)
+        listed = supervision.overdue(
+            session=session,
+            calendar=WorkingCalendar(),
+            unit=None,
+            today=date(2026, 11, 30),
+            limit=100,
+            offset=0,
+        )
+    handle = {"deadline": "handle", "unit": "guichi"}
+    assert gauge == {("weiquan_overdue_deadlines", frozenset(handle.items())): 1}
+    assert [(row.kind, row.unit) for row in listed.data] == [("handle", "guichi")]
+    assert sum(gauge.values()) == listed.count == 1
+
+
+def test_on_sqlite_the_overdue_gauge_reads_the_open_deadlines_only(
+    sqlite_database: Database,
+) -> None:
+    """From the partial index the overdue list reads, not every deadline ever missed."""
+    prepare_database(sqlite_database.engine, sqlite_database.settings)
+    with plans(sqlite_database.engine) as lines, Session(sqlite_database.engine) as session:
+        overdue_gauge(session)
+    read = [line for line in lines if "deadline" in line]
+    assert read and all("ix_deadline_open_state_met_unit_due" in line for line in read), lines
 
 
 async def test_a_metrics_token_keeps_the_metrics_for_its_bearer(
