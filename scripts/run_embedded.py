@@ -60,6 +60,16 @@ TEMPORAL_READY_TIMEOUT = 30.0
 API_HEALTHY_TIMEOUT = 60.0
 # How long each child gets after SIGTERM before it is killed.
 STOP_TIMEOUTS = {"api": 10.0, "worker": 30.0, "temporal": 15.0}
+# Each history shard reads its task queues at most this often a second (Temporal's default:
+# 20). Past that, a ready task (the workflow task after an activity, a child to start, its
+# completion for the parent) waits for the next read: up to 50 ms for each step of a case
+# once a few are in flight. docs/embedded.md, "Reading Temporal's task queues"; the compose
+# stack has the same values in deploy/temporal/dynamicconfig.yaml.
+TEMPORAL_DYNAMIC_CONFIG = {
+    "history.transferProcessorMaxPollRPS": 200,
+    "history.timerProcessorMaxPollRPS": 200,
+    "history.visibilityProcessorMaxPollRPS": 200,
+}
 # Where several API processes keep their metrics for one scrape to sum (prometheus-client's
 # multiprocess mode), in the data dir; emptied at every start.
 API_METRICS_DIR = "api-metrics"
@@ -295,6 +305,8 @@ class Launcher:
             # A bureau's machine is often offline: no newsfeed requests from the UI.
             "--ui-disable-news-fetch",
         ]  # fmt: skip
+        for key, value in TEMPORAL_DYNAMIC_CONFIG.items():
+            argv += ["--dynamic-config-value", f"{key}={value}"]
         # These register the attributes when the db file is new; on an existing file the
         # dev server silently skips them, so ensure_search_attributes() adds what is missing.
         for name, kind in SEARCH_ATTRIBUTES.items():

@@ -19,7 +19,7 @@ import yaml
 
 from api import metrics
 from api.config import Settings
-from scripts.run_embedded import find_temporal_binary
+from scripts.run_embedded import TEMPORAL_DYNAMIC_CONFIG, find_temporal_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -409,3 +409,21 @@ def test_env_example_lists_every_variable_and_no_secret() -> None:
     assert used <= set(example), sorted(used - set(example))
     for secret in REQUIRED_SECRETS:
         assert example[secret] == "", f"{secret} must be left empty in .env.example"
+
+
+def test_the_cluster_reads_its_task_queues_as_often_as_the_dev_server(
+    config: dict[str, Any],
+) -> None:
+    """The production server gets the dynamic config the embedded dev server starts with
+    (how often each shard reads its task queues): mounted where DYNAMIC_CONFIG_FILE_PATH
+    points, with the same keys and values."""
+    service = config["services"]["temporal"]
+    path = service["environment"]["DYNAMIC_CONFIG_FILE_PATH"]
+    mounts = {
+        (v["source"], v["target"]) if isinstance(v, dict) else tuple(v.split(":")[:2])
+        for v in service["volumes"]
+    }
+    [source] = [Path(s) for s, target in mounts if target == path]
+    assert source.resolve() == (ROOT / "deploy/temporal/dynamicconfig.yaml").resolve()
+    values = yaml.safe_load(source.read_text())
+    assert {key: [{"value": value}] for key, value in TEMPORAL_DYNAMIC_CONFIG.items()} == values
