@@ -4,7 +4,6 @@ import asyncio
 import compileall
 import logging
 import signal
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -292,4 +291,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    logs.exit_now(asyncio.run(main()))

@@ -11,7 +11,6 @@ port, so the launcher could not restart it.
 
 import logging
 import socket
-import sys
 
 import uvicorn
 from pydantic import ValidationError
@@ -67,4 +66,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    logs.exit_now(main())
