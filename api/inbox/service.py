@@ -91,11 +91,11 @@ def listing(
 
 
 def visible(*, session: Session, user: User, task_id: int) -> Task:
-    task = session.get(Task, task_id)
-    if (
-        task is None
-        or session.exec(tasks.visible_query(user=user).where(Task.id == task_id)).first() is None
-    ):
+    """The task, if this user may see it (one query: the task and its visibility)."""
+    task: Task | None = session.exec(
+        tasks.visible_query(user=user).where(Task.id == task_id)
+    ).first()
+    if task is None:
         raise NotFound("task.not_found", f"task {task_id} not found")
     return task
 
