@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from bench.lifecycle import (  # noqa: E402
     in_lanes,
     own_cpu,
     stack_cpu,
+    stop_process,
 )
 from bench.skeleton import Skeleton, Start, Step  # noqa: E402
 
@@ -63,17 +63,39 @@ def cpu_of(pid: int) -> float:
     return total
 
 
-async def skeletons(address: str, cases: int, concurrency: int) -> tuple[float, list[str]]:
+def spawn_skeleton(address: str, task_queue: str, log: Path) -> subprocess.Popen[bytes]:
+    """The skeleton's worker (``bench/skeleton.py``) in its own process, its output in ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.skeleton", "--address", address, "--task-queue", task_queue],
+        cwd=ROOT,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def skeletons(
+    address: str,
+    cases: int,
+    concurrency: int,
+    *,
+    task_queue: str = TASK_QUEUE,
+    updates: list[float] | None = None,
+) -> tuple[float, list[str]]:
+    """Runs skeleton lifecycles; returns the wall time and the failures. ``updates``, if
+    given, gets each ``execute_update``'s latency."""
     client = await Client.connect(address, data_converter=pydantic_data_converter)
     run = uuid.uuid4().hex[:8]
     failures: list[str] = []
 
     async def one(i: int) -> None:
         handle = await client.start_workflow(
-            Skeleton.run, Start(case=f"{run}-{i}"), id=f"floor-{run}-{i}", task_queue=TASK_QUEUE
+            Skeleton.run, Start(case=f"{run}-{i}"), id=f"floor-{run}-{i}", task_queue=task_queue
         )
         for number in (1, 2, 3):
+            began = time.perf_counter()
             await handle.execute_update(Skeleton.step, Step(number=number))
+            if updates is not None:
+                updates.append(time.perf_counter() - began)
         done = await handle.result()
         if done.steps != 3:
             raise BenchError(f"skeleton {i} ended after {done.steps} steps")
@@ -104,11 +126,7 @@ def main() -> int:
         print(f"starting the embedded stack in {data_dir} …", flush=True)
         stack.start()
         assert stack.proc is not None
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "bench.skeleton", "--address", stack.address,
-             "--task-queue", TASK_QUEUE],
-            cwd=ROOT, stdout=(data_dir / "skeleton.out").open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        worker = spawn_skeleton(stack.address, TASK_QUEUE, data_dir / "skeleton.out")
         time.sleep(2)
         print(f"{args.rounds} rounds of {args.cases} lifecycles, {args.concurrency} in flight")
         print(f"{'round':>5} {'weiquan/s':>10} {'floor/s':>8} {'ratio':>6} "
@@ -160,12 +178,7 @@ def main() -> int:
         failed = True
         print(f"error: {error}", file=sys.stderr)
     finally:
-        if worker is not None:
-            worker.send_signal(signal.SIGINT)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+        stop_process(worker)
         stack.stop()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

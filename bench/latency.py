@@ -26,31 +26,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from temporalio.client import Client  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
+from bench.floor import skeletons, spawn_skeleton  # noqa: E402
 from bench.lifecycle import (  # noqa: E402
     HOST,
     BenchError,
     Stack,
     drive,
     free_port,
-    in_lanes,
     percentile,
+    stop_process,
 )
-from bench.skeleton import Skeleton, Start, Step  # noqa: E402
 from tests.factories import complaint  # noqa: E402
 
 TASK_QUEUE = "latency-skeleton"
@@ -70,26 +66,6 @@ async def bare_inserts(base: str, count: int) -> list[float]:
             if response.status_code != 201:
                 raise BenchError(f"bare insert: {response.status_code} {response.text[:200]}")
     return took
-
-
-async def bare_updates(address: str, count: int) -> tuple[list[float], list[str]]:
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
-    run = uuid.uuid4().hex[:8]
-    took: list[float] = []
-    failures: list[str] = []
-
-    async def one(i: int) -> None:
-        handle = await client.start_workflow(
-            Skeleton.run, Start(case=f"{run}-{i}"), id=f"latency-{run}-{i}", task_queue=TASK_QUEUE
-        )
-        for number in (1, 2, 3):
-            began = time.perf_counter()
-            await handle.execute_update(Skeleton.step, Step(number=number))
-            took.append(time.perf_counter() - began)
-        await handle.result()
-
-    await in_lanes(count, 1, one, failures)
-    return took, failures
 
 
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
@@ -117,17 +93,6 @@ def line(name: str, values: list[float]) -> str:
     )
 
 
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=40, help="lifecycles per round (40)")
@@ -147,11 +112,7 @@ def main() -> int:
     try:
         print(f"starting the embedded stack in {data_dir} …", flush=True)
         stack.start()
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "bench.skeleton", "--address", stack.address,
-             "--task-queue", TASK_QUEUE],
-            cwd=ROOT, stdout=(data_dir / "skeleton.out").open("ab"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        worker = spawn_skeleton(stack.address, TASK_QUEUE, data_dir / "skeleton.out")
         port = free_port()
         bare = subprocess.Popen(
             [sys.executable, "-m", "bench.bare", "--port", str(port),
@@ -166,7 +127,7 @@ def main() -> int:
         if warm.failures:
             raise BenchError(f"warm-up: {warm.failures[:3]}")
         asyncio.run(bare_inserts(bare_base, WARM_UP))
-        asyncio.run(bare_updates(stack.address, WARM_UP))
+        asyncio.run(skeletons(stack.address, WARM_UP, 1, task_queue=TASK_QUEUE))
         print(f"{args.rounds} rounds of {args.cases} lifecycles, 1 in flight")
         print(f"{'round':>5} {'POST /cases p99':>16} {'bare insert p99':>16} {'ratio':>6} "
               f"{'complete p50':>13} {'bare update p50':>16} {'ratio':>6}")  # fmt: skip
@@ -177,7 +138,12 @@ def main() -> int:
                 failed = True
                 print(f"weiquan round {number}: {figures.failures[:3]} {not_closed[:3]}")
             round_inserts = asyncio.run(bare_inserts(bare_base, args.cases))
-            round_updates, failures = asyncio.run(bare_updates(stack.address, args.cases))
+            round_updates: list[float] = []
+            _, failures = asyncio.run(
+                skeletons(
+                    stack.address, args.cases, 1, task_queue=TASK_QUEUE, updates=round_updates
+                )
+            )
             if failures:
                 failed = True
                 print(f"skeleton round {number}: {failures[:3]}")
@@ -216,8 +182,8 @@ def main() -> int:
         failed = True
         print(f"error: {error}", file=sys.stderr)
     finally:
-        stop(worker)
-        stop(bare)
+        stop_process(worker)
+        stop_process(bare)
         stack.stop()
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)

@@ -154,6 +154,19 @@ class Stack:
             return "(no launcher output)"
 
 
+def stop_process(proc: subprocess.Popen[bytes] | None, timeout: float = 30.0) -> None:
+    """SIGINT to a helper process the bench started (the skeleton's worker, the bare app),
+    killed if it has not exited within ``timeout``."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class TraceSink:
     """An OTLP/HTTP trace receiver on 127.0.0.1 that counts what it is sent and keeps
     nothing: the collector the API and the worker export to with ``--traces``."""
