@@ -35,10 +35,16 @@ _built: "weakref.WeakKeyDictionary[Engine, tuple[tuple[Any, ...], WorkingCalenda
 )
 
 
-def working_calendar(*, session: Session) -> WorkingCalendar:
-    """The calendar in force: the table's years, then the package's, then Mon–Fri provisional."""
+def working_calendar(
+    *, session: Session, fingerprint: tuple[Any, ...] | None = None
+) -> WorkingCalendar:
+    """The calendar in force: the table's years, then the package's, then Mon–Fri provisional.
+
+    ``fingerprint``: the values of ``fingerprint_columns`` read by the caller (a step reads
+    them with the rule sets' in one statement); None: read here."""
     engine = session.get_bind().engine
-    fingerprint = _fingerprint(session=session)
+    if fingerprint is None:
+        fingerprint = tuple(session.exec(select(*fingerprint_columns())).one())
     cached = _built.get(engine)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
@@ -116,15 +122,17 @@ def open_deadline_case_nos(*, session: Session, year: int) -> list[str]:
     return sorted({case_no for case_no, _ in open_deadline_owners(session=session, year=year)})
 
 
-def _fingerprint(*, session: Session) -> tuple[Any, ...]:
-    # Every change through set_year adds a CalendarChange row, whose id only grows, even if
-    # two API hosts' clocks disagree about updated_at; count and updated_at catch rows
-    # written any other way.
-    last_change = select(func.max(CalendarChange.id)).scalar_subquery()
-    query = select(
-        func.count(col(CalendarYear.year)), func.max(CalendarYear.updated_at), last_change
-    )
-    return tuple(session.exec(query).one())
+def fingerprint_columns() -> list[Any]:
+    """What tells that the year table changed, as columns of one row.
+
+    Every change through set_year adds a CalendarChange row, whose id only grows, even if
+    two API hosts' clocks disagree about updated_at; count and updated_at catch rows
+    written any other way."""
+    return [
+        select(func.count(col(CalendarYear.year))).scalar_subquery(),
+        select(func.max(CalendarYear.updated_at)).scalar_subquery(),
+        select(func.max(CalendarChange.id)).scalar_subquery(),
+    ]
 
 
 def _arrangement(row: CalendarYear) -> YearArrangement:

@@ -26,6 +26,20 @@ def open_where(state: DeadlineState) -> list[ColumnElement[bool]]:
     ]
 
 
+def of_case(*, session: Session, case_no: str) -> list[Deadline]:
+    """Every deadline of the case, met or not, oldest first."""
+    return list(
+        session.exec(
+            select(Deadline).where(Deadline.case_no == case_no).order_by(col(Deadline.id))
+        ).all()
+    )
+
+
+def is_open(deadline: Deadline) -> bool:
+    """Not met, and running, overdue or with its clock stopped (as ``open_of_case`` reads)."""
+    return deadline.met_at is None and deadline.state in OPEN_STATES
+
+
 def open_of_case(*, session: Session, case_no: str) -> list[Deadline]:
     """The case's open deadlines, oldest first."""
     return list(

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from api import metrics
 from api.bulletins import steps as bulletin_steps
-from api.calendar.service import working_calendar
+from api.calendar import service as calendar_service
 from api.campaigns import steps as campaign_steps
 from api.casefile import history
 from api.casefile.lifecycle import CaseKind
@@ -34,7 +34,7 @@ from api.mediation.models import Mediation, MediationRung, MediationState
 from api.mediation.service import committees
 from api.monitoring import steps as monitoring_steps
 from api.reviews import steps as review_steps
-from api.rules.service import rules_in_force
+from api.rules import service as rules_service
 from api.stations import steps as station_steps
 from api.steps.kit import DutyTerms, Step, StepContext
 from api.supervision import rollup
@@ -73,11 +73,17 @@ STEPS_OF_KIND: dict[str, dict[str, Step]] = {
 
 
 def context(*, session: Session, settings: Settings) -> StepContext:
-    """What a step works with, read in the step's transaction."""
+    """What a step works with, read in the step's transaction: whether the calendar or the
+    rule sets changed is one statement, and each is rebuilt only when it did."""
+    calendar_columns = calendar_service.fingerprint_columns()
+    row = tuple(session.exec(select(*calendar_columns, *rules_service.fingerprint_columns())).one())
+    split = len(calendar_columns)
     return StepContext(
         session=session,
-        calendar=working_calendar(session=session),
-        rules=rules_in_force(session=session, settings=settings),
+        calendar=calendar_service.working_calendar(session=session, fingerprint=row[:split]),
+        rules=rules_service.rules_in_force(
+            session=session, settings=settings, fingerprint=row[split:]
+        ),
         escalation=EscalationPolicy.of(settings),
         committees=committees(settings.committees_file),
         number_pattern=settings.bulletin_number_pattern,
@@ -153,9 +159,12 @@ def apply(*, ctx: StepContext, input: RecordStepInput, commit: bool = True) -> S
         if done is not None:
             return done
         _settle(session, input, SubmissionState.REFUSED)
+    # Every deadline of the case, read once: for the bulletin's figures and the answer.
+    every_deadline = deadlines.of_case(session=session, case_no=case.case_no)
     if refused is None and case.kind != CaseKind.BULLETIN:
-        rollup.refresh(session, case.case_no)  # the bulletin's figures, in this transaction
-    snapshots = Snapshots(session, case)
+        # The bulletin's figures, in this transaction.
+        rollup.refresh(session, case.case_no, rollup.Known(case, every_deadline))
+    snapshots = Snapshots(session, case, every_deadline)
     result = snapshots.of(own)
     if refused is not None:
         result.refused = StepRefusal(code=refused.code, message=str(refused.detail))
@@ -233,19 +242,22 @@ def _settle(session: Session, input: RecordStepInput, state: SubmissionState) ->
 def snapshot(*, session: Session, case: Case, mediation: Mediation | None = None) -> StepResult:
     """What a workflow needs after a step: the tasks and deadlines it owns (those of
     ``mediation`` for a mediation's workflow), and the mediation it runs or must start."""
-    return Snapshots(session, case).of(mediation)
+    return Snapshots(session, case, deadlines.of_case(session=session, case_no=case.case_no)).of(
+        mediation
+    )
 
 
 class Snapshots:
-    """The case's open tasks and deadlines and its latest mediation, read once for the
-    snapshots a step answers with (its workflow's, and the mediation's it opened or the
-    case's it concluded)."""
+    """The case's open tasks and deadlines (of ``every_deadline``, all the case's in the
+    order of their ids) and its latest mediation, read once for the snapshots a step
+    answers with (its workflow's, and the mediation's it opened or the case's it
+    concluded)."""
 
-    def __init__(self, session: Session, case: Case) -> None:
+    def __init__(self, session: Session, case: Case, every_deadline: list[Deadline]) -> None:
         self.case = case
         self.seq = history.head(session=session, case_no=case.case_no)
         self.tasks = tasks.active(session=session, case_no=case.case_no)
-        self.deadlines = deadlines.open_of_case(session=session, case_no=case.case_no)
+        self.deadlines = [d for d in every_deadline if deadlines.is_open(d)]
         self._session = session
 
     @cached_property

@@ -465,7 +465,7 @@ def _end(
     mediation.ended_by = actor
     ctx.session.add(mediation)
     kit.event(ctx, case, actor, "mediation_ended", number=mediation.number, outcome=outcome)
-    kit.refresh_overdue(ctx, case)
+    kit.refresh_overdue(ctx, case, ended_only=True)
 
 
 STEPS: dict[str, Step] = {

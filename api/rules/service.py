@@ -67,22 +67,30 @@ def seed(*, session: Session, settings: Settings) -> None:
         session.rollback()  # another process seeded the table first
 
 
-def rules_in_force(*, session: Session, settings: Settings) -> RuleBook:
+def fingerprint_columns() -> list[Any]:
+    """What tells that the rule-set table changed (every change raises a version), as
+    columns of one row: the count, the versions' sum and the latest change."""
+    return [
+        select(func.count(col(RuleSetRecord.code))).scalar_subquery(),
+        select(func.sum(RuleSetRecord.version)).scalar_subquery(),
+        select(func.max(RuleSetRecord.updated_at)).scalar_subquery(),
+    ]
+
+
+def rules_in_force(
+    *, session: Session, settings: Settings, fingerprint: tuple[Any, ...] | None = None
+) -> RuleBook:
     """The rule sets every decision and deadline uses: the admin-maintained table.
 
     Called on every registration and workflow step, so the book is rebuilt only when the
-    table's fingerprint has moved: every change raises a version.
+    table's fingerprint has moved. ``fingerprint``: the values of ``fingerprint_columns``
+    read by the caller (a step reads them with the calendar's in one statement); None:
+    read here.
     """
-    count, versions, last = session.exec(
-        select(
-            func.count(col(RuleSetRecord.code)),
-            func.sum(RuleSetRecord.version),
-            func.max(RuleSetRecord.updated_at),
-        )
-    ).one()
-    if not count:
+    if fingerprint is None:
+        fingerprint = tuple(session.exec(select(*fingerprint_columns())).one())
+    if not fingerprint[0]:
         return rulebook(settings.rules_file)
-    fingerprint = (count, versions, last)
     engine = session.get_bind().engine
     with _built_lock:
         built = _built.get(engine)

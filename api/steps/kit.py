@@ -120,7 +120,7 @@ def close(ctx: StepContext, case: Case, target: Status, actor: str, at: datetime
     )
     case.closed_at = at
     move(ctx, case, target, actor)
-    refresh_overdue(ctx, case)
+    refresh_overdue(ctx, case, ended_only=True)
 
 
 def cancel_tasks(ctx: StepContext, case: Case, open_tasks: Iterable[Task]) -> None:
@@ -450,11 +450,15 @@ def meet(ctx: StepContext, case: Case, deadline_id: int | None, at: datetime) ->
     cancel_tasks(
         ctx, case, [t for t in open_tasks if t.deadline_id == deadline_id and t.kind in WATCHERS]
     )
-    refresh_overdue(ctx, case)
+    refresh_overdue(ctx, case, ended_only=True)
 
 
-def refresh_overdue(ctx: StepContext, case: Case) -> None:
-    """The case is overdue while one of the bureau's own deadlines is."""
+def refresh_overdue(ctx: StepContext, case: Case, *, ended_only: bool = False) -> None:
+    """The case is overdue while one of the bureau's own deadlines is. ``ended_only``: the
+    change only met or ended deadlines, which cannot make overdue a case that was not (one
+    that was is looked at again: it may be no longer)."""
+    if ended_only and not case.overdue:
+        return
     ctx.session.flush()
     # Another authority's lapsed time (a court's) does not make the bureau's case late.
     still = ctx.session.exec(

@@ -14,7 +14,8 @@ bulletin; a deadline missed counts on its last day. The amount recovered is kept
 """
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -65,16 +66,25 @@ def _fen(value: Any) -> int:
         return 0
 
 
-def contributions(session: Session, case_nos: Iterable[str]) -> dict[str, Counter[Key]]:
-    """What each case adds to the rollup now (four queries for any number of cases)."""
+def contributions(
+    session: Session, case_nos: Iterable[str], known: "Known | None" = None
+) -> dict[str, Counter[Key]]:
+    """What each case adds to the rollup now (four queries for any number of cases; two
+    for one case whose row and deadlines the caller has read: ``known``)."""
     numbers = list(case_nos)
     out: dict[str, Counter[Key]] = {no: Counter() for no in numbers}
     if not numbers:
         return out
-    cases = {c.case_no: c for c in session.exec(select(Case).where(col(Case.case_no).in_(numbers)))}
-    deadlines: dict[str, list[Deadline]] = {no: [] for no in numbers}
-    for d in session.exec(select(Deadline).where(col(Deadline.case_no).in_(numbers))):
-        deadlines[d.case_no].append(d)
+    if known is not None:
+        cases = {known.case.case_no: known.case}
+        deadlines = {known.case.case_no: list(known.deadlines)}
+    else:
+        cases = {
+            c.case_no: c for c in session.exec(select(Case).where(col(Case.case_no).in_(numbers)))
+        }
+        deadlines = {no: [] for no in numbers}
+        for d in session.exec(select(Deadline).where(col(Deadline.case_no).in_(numbers))):
+            deadlines[d.case_no].append(d)
     for r in session.exec(
         select(SupervisionRecord).where(col(SupervisionRecord.case_no).in_(numbers))
     ):
@@ -154,12 +164,21 @@ def _stored(row: CaseFigures | None) -> Counter[Key]:
     return found
 
 
-def refresh(session: Session, case_no: str) -> None:
+@dataclass(frozen=True)
+class Known:
+    """A case's row and every one of its deadlines, as the caller read them in this
+    transaction after its changes (a step's engine, which needs them for its answer too)."""
+
+    case: Case
+    deadlines: Sequence[Deadline]
+
+
+def refresh(session: Session, case_no: str, known: Known | None = None) -> None:
     """The case changed in this transaction: the rollup takes out what it added before and
     adds what it adds now."""
     row = session.get(CaseFigures, case_no)
     before = _stored(row)
-    after = contributions(session, [case_no])[case_no]
+    after = contributions(session, [case_no], known)[case_no]
     delta: Counter[Key] = Counter(after)
     delta.subtract(before)
     changed = {k: n for k, n in delta.items() if n}

@@ -17,13 +17,13 @@ SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 # Statements of each step on SQLite (its BEGIN IMMEDIATE included), the context's reads
 # (calendar and rule-set fingerprints) included.
 BUDGET = {
-    "open_triage": 22,
+    "open_triage": 16,
     # Acceptance also hands the mediation its first snapshot (one UPDATE: it is open).
-    "triage": 42,
+    "triage": 38,
     # The mediation's last step, which concludes the complaint in the same transaction:
     # 38 + 25 when the two were steps of their own (before patch mediation-concludes-v1).
-    "complete_task": 50,
-    "callback": 35,
+    "complete_task": 44,
+    "callback": 30,
 }
 
 
