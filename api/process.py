@@ -19,6 +19,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
+from sqlmodel import Session
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -31,7 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.casefile import service as casefile
 from api.casefile.lifecycle import DUTIES, CaseKind
-from api.casefile.models import Case
+from api.casefile.models import Case, Submission
 from api.config import Settings
 from api.db import Database
 from api.errors import ApiError
@@ -194,8 +195,42 @@ def unconfirmed() -> ApiError:
     )
 
 
-async def submit(*, db: Database, client: Client, settings: Settings, decision: Decision) -> None:
-    """Stores a person's decision and sends it to the workflow that owns the step.
+@dataclass(frozen=True)
+class _Prepared:
+    decision: Decision
+    earlier: list[Submission]  # decisions on its target whose outcome is not known yet
+    submission: Submission | None  # stored when there were none
+
+
+def _prepare(*, session: Session, decide: Callable[..., Decision]) -> _Prepared:
+    """The decision, made and, unless an earlier one on its target is unsettled, stored:
+    one trip to the database for a decision as it usually goes."""
+    decision = decide(session=session)
+    earlier = casefile.unsettled(
+        session=session, workflow_id=decision.workflow_id, target=decision.target
+    )
+    return _Prepared(decision, earlier, None if earlier else _store(session, decision))
+
+
+def _store(session: Session, decision: Decision) -> Submission:
+    return casefile.new_submission(
+        session=session,
+        case_no=decision.case_no,
+        workflow_id=decision.workflow_id,
+        update_name=decision.handler.__name__,
+        target=decision.target,
+        task_id=decision.task_id,
+        actor=decision.actor,
+        body=decision.body,
+        arg_for=decision.arg_for,
+    )
+
+
+async def submit(
+    *, db: Database, client: Client, settings: Settings, decide: Callable[..., Decision]
+) -> Decision:
+    """Makes a person's decision (``decide(session=…)``, which checks it and raises what
+    is wrong with it), stores it and sends it to the workflow that owns the step.
 
     The free text stays in the database (a ``Submission``); the update carries its id.
     First, any earlier decision on the same target whose outcome was never confirmed is
@@ -205,10 +240,9 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
     Refused by the workflow: 409, and the submission is marked refused. No answer: 503, and
     the submission stays pending for the next attempt to settle.
     """
-    earlier = await db.run(
-        casefile.unsettled, workflow_id=decision.workflow_id, target=decision.target
-    )
-    for each in earlier:
+    prepared = await db.run(_prepare, decide=decide)
+    decision = prepared.decision
+    for each in prepared.earlier:
         answer = await _send(
             client,
             settings,
@@ -224,30 +258,21 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
         elif answer.outcome is _Outcome.UNCERTAIN:
             raise unconfirmed()
         if each.actor == decision.actor and each.body == decision.body:
-            return  # the same decision, sent again after an unconfirmed answer
+            return decision  # the same decision, sent again after an unconfirmed answer
         raise ApiError(
             409,
             "decision.taken",
             f"{each.actor} decided this at {each.created_at.astimezone(ZONE):%Y-%m-%d %H:%M} "
             "already",
         )
-    update = decision.handler.__name__
-    submission = await db.run(
-        casefile.new_submission,
-        case_no=decision.case_no,
-        workflow_id=decision.workflow_id,
-        update_name=update,
-        target=decision.target,
-        task_id=decision.task_id,
-        actor=decision.actor,
-        body=decision.body,
-        arg_for=decision.arg_for,
-    )
+    submission = prepared.submission
+    if submission is None:
+        submission = await db.run(_store, decision=decision)
     answer = await _send(
         client,
         settings,
         workflow=decision.workflow_id,
-        update=update,
+        update=submission.update_name,
         arg=submission.arg,
         update_id=submission.id,
         starting=decision.starting,
@@ -268,6 +293,7 @@ async def submit(*, db: Database, client: Client, settings: Settings, decision: 
                 "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
             )
         raise ApiError(409, answer.code, answer.message)
+    return decision
 
 
 async def _send(

@@ -3,6 +3,7 @@ complaint, and report a clue found while mediating. The clock routes of a case's
 deadlines are ``api.clock.routes``."""
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -187,8 +188,8 @@ async def withdraw_case(
     user: CurrentUser,
 ) -> CasePublic:
     """Withdraws (撤回) the case at the complainant's request; its open tasks are cancelled."""
-    decision = await db.run(_withdrawal, user=user, case_no=case_no, body=body.model_dump())
-    await process.submit(db=db, client=temporal, settings=settings, decision=decision)
+    decide = partial(_withdrawal, user=user, case_no=case_no, body=body.model_dump())
+    await process.submit(db=db, client=temporal, settings=settings, decide=decide)
     return await db.run(cases.public, user=user, case_no=case_no)
 
 

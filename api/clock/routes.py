@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -33,7 +34,7 @@ class ClockCall:
     user: CurrentUser
 
     async def send(self, body: SQLModel, handler: Callable[..., Any]) -> CasePublic:
-        decision = await self.db.run(
+        decide = partial(
             clock.decision,
             settings=self.settings,
             user=self.user,
@@ -43,7 +44,7 @@ class ClockCall:
             handler=handler,
         )
         await process.submit(
-            db=self.db, client=self.temporal, settings=self.settings, decision=decision
+            db=self.db, client=self.temporal, settings=self.settings, decide=decide
         )
         return await self.db.run(cases.public, user=self.user, case_no=self.case_no)
 

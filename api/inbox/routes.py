@@ -1,5 +1,6 @@
 """The /tasks routes: the inbox, one task, claiming and releasing it, and completing it."""
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
@@ -70,8 +71,6 @@ async def complete_task(
     body: Annotated[dict[str, Any], Body()],
 ) -> TaskPublic:
     """Completes the task with its kind's body (the task's ``form``); the case moves on."""
-    decision = await db.run(
-        inbox.completion, settings=settings, user=user, task_id=task_id, body=body
-    )
-    await process.submit(db=db, client=temporal, settings=settings, decision=decision)
+    decide = partial(inbox.completion, settings=settings, user=user, task_id=task_id, body=body)
+    await process.submit(db=db, client=temporal, settings=settings, decide=decide)
     return await db.run(inbox.completed, user=user, task_id=task_id)

@@ -5,6 +5,7 @@ satisfaction rates, and the city's twelve-month trend, drawn on the server as SV
 
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -304,7 +305,7 @@ async def save_draft(
         saved = await db.run(_save, month=wanted, body=draft, actor=user)
         if posted.get("action") == "publish":
             task_id = await db.run(_review_task, case_no=saved.case_no)
-            decision = await db.run(
+            decide = partial(
                 inbox.completion,
                 settings=settings,
                 user=user,
@@ -312,7 +313,7 @@ async def save_draft(
                 body={"decision": "publish"},
             )
             client = await get_temporal(request)
-            await process.submit(db=db, client=client, settings=settings, decision=decision)
+            await process.submit(db=db, client=client, settings=settings, decide=decide)
             return RedirectResponse(f"/bulletins/{wanted}?version={saved.version}", status_code=303)
     except (ValidationError, DomainError) as error:
         shown = await db.run(_shown_of, settings=settings, user=user, month=wanted)

@@ -8,6 +8,7 @@ The session is a cookie (``api.auth.sessions``); every form carries its CSRF tok
 """
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -262,11 +263,9 @@ async def complete(
     view = await db.run(views.task_view, settings=settings, user=user, task_id=task_id)
     body = forms.fill(view.form, posted)
     try:
-        decision = await db.run(
-            inbox.completion, settings=settings, user=user, task_id=task_id, body=body
-        )
+        decide = partial(inbox.completion, settings=settings, user=user, task_id=task_id, body=body)
         client = await get_temporal(request)
-        await process.submit(db=db, client=client, settings=settings, decision=decision)
+        await process.submit(db=db, client=client, settings=settings, decide=decide)
         await db.run(inbox.completed, user=user, task_id=task_id)
     except Invalid as error:
         found = error.detail if isinstance(error.detail, list) else []
@@ -509,7 +508,7 @@ async def clock_action(
     errors: dict[str, str] = {}
     try:
         body = model.model_validate(typed)
-        decision = await db.run(
+        decide = partial(
             clock.decision,
             settings=settings,
             user=user,
@@ -519,7 +518,7 @@ async def clock_action(
             handler=handler,
         )
         client = await get_temporal(request)
-        await process.submit(db=db, client=client, settings=settings, decision=decision)
+        await process.submit(db=db, client=client, settings=settings, decide=decide)
         return RedirectResponse(
             f"/cases/{quote(case_no)}?notice={quote(done)}#deadlines", status_code=303
         )
