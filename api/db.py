@@ -181,6 +181,18 @@ def one_at_a_time(engine: Engine, name: str) -> Iterator[None]:
                 connection.invalidate()
 
 
+def transaction_memo(session: Session, key: str) -> dict[Any, Any]:
+    """What the session's transaction remembers under ``key``: forgotten at its end (a
+    commit or a rollback begins another)."""
+    transaction = session.get_transaction()
+    found = session.info.get(key)
+    if found is None or found[0] is not transaction:
+        found = (transaction, {})
+        session.info[key] = found
+    kept: dict[Any, Any] = found[1]
+    return kept
+
+
 def session_scope(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session

@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.casefile.models import Case, Event
-from api.db import lock_for_write, utcnow
+from api.db import lock_for_write, transaction_memo, utcnow
 
 GENESIS = "0" * 64
 
@@ -50,26 +50,14 @@ def append(
     )
     session.add(event)
     session.flush()
-    _this_transaction(session, "log_heads")[case_no] = (seq, event.hash)
+    transaction_memo(session, "log_heads")[case_no] = (seq, event.hash)
     return event
-
-
-def _this_transaction(session: Session, key: str) -> dict[str, Any]:
-    """What this transaction remembers under ``key``, by case: forgotten at its end (a
-    commit or a rollback begins another)."""
-    transaction = session.get_transaction()
-    found = session.info.get(key)
-    if found is None or found[0] is not transaction:
-        found = (transaction, {})
-        session.info[key] = found
-    kept: dict[str, Any] = found[1]
-    return kept
 
 
 def _head(session: Session, case_no: str) -> tuple[int, str]:
     """The case's last event (number, hash): read once per transaction, then the one this
     transaction appended (the case's lock keeps the log ours meanwhile)."""
-    heads = _this_transaction(session, "log_heads")
+    heads = transaction_memo(session, "log_heads")
     if case_no not in heads:
         last = session.exec(
             select(Event.seq, Event.hash)
@@ -86,14 +74,20 @@ def lock_case(session: Session, case_no: str) -> Case | None:
     """Takes the case's lock for the rest of the transaction (once per transaction): the
     next event's number is read and written by one writer at a time. The case's row, read
     with its lock (None: no such case)."""
-    locked = _this_transaction(session, "locked_cases")
+    locked = transaction_memo(session, "locked_cases")
     if case_no in locked:
         found: Case | None = locked[case_no]
         return found
     lock_for_write(session)
     case = session.exec(select(Case).where(Case.case_no == case_no).with_for_update()).first()
-    _this_transaction(session, "locked_cases")[case_no] = case  # the transaction began here
+    transaction_memo(session, "locked_cases")[case_no] = case  # the transaction began here
     return case
+
+
+def locked(session: Session, case_no: str) -> bool:
+    """Whether this transaction holds the case's lock (``lock_case``): nobody else changes
+    what is the case's until it ends."""
+    return case_no in transaction_memo(session, "locked_cases")
 
 
 def events(*, session: Session, case_no: str) -> list[Event]:
@@ -133,7 +127,7 @@ def broken_link(events: Sequence[Event]) -> Break | None:
 
 def head(*, session: Session, case_no: str) -> int:
     """The number of the case's last event (0 for none)."""
-    if case_no in _this_transaction(session, "locked_cases"):  # ours until the commit
+    if locked(session, case_no):  # ours until the commit
         return _head(session, case_no)[0]
     found = session.exec(
         select(Event.seq).where(Event.case_no == case_no).order_by(col(Event.seq).desc()).limit(1)

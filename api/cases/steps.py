@@ -19,7 +19,6 @@ from api.mediation.ladder import Outcome, Rung
 from api.steps import kit
 from api.steps.kit import SYSTEM, Step, StepContext
 from api.tasks import forms
-from api.tasks import service as tasks
 from api.tasks.models import TaskKind
 from api.units import service as units
 from api.units.models import UnitKind
@@ -99,10 +98,7 @@ def triage(ctx: StepContext, case: Case, input: RecordStepInput) -> None:
 def reporter_not_told(*, session: Session, case: Case) -> Refused | None:
     """An investigation is not concluded before the real-name reporter is told that the
     case was filed (行政处罚程序规定 art. 18: within five working days)."""
-    if any(
-        t.kind == TaskKind.NOTIFY_REPORTER
-        for t in tasks.active(session=session, case_no=case.case_no)
-    ):
+    if any(t.kind == TaskKind.NOTIFY_REPORTER for t in kit.active_tasks(session, case.case_no)):
         return Refused(
             "report.reporter_not_told", "tell the real-name reporter that the case was filed first"
         )

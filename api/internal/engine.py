@@ -36,11 +36,11 @@ from api.monitoring import steps as monitoring_steps
 from api.reviews import steps as review_steps
 from api.rules import service as rules_service
 from api.stations import steps as station_steps
+from api.steps import kit
 from api.steps.kit import DutyTerms, Step, StepContext
 from api.supervision import rollup
 from api.supervision import steps as supervision
 from api.supervision.models import CaseFigures
-from api.tasks import service as tasks
 from api.tasks.models import Task
 from workflows.messages import (
     FIRST_STEP_KEY,
@@ -256,7 +256,7 @@ class Snapshots:
     def __init__(self, session: Session, case: Case, every_deadline: list[Deadline]) -> None:
         self.case = case
         self.seq = history.head(session=session, case_no=case.case_no)
-        self.tasks = tasks.active(session=session, case_no=case.case_no)
+        self.tasks = kit.active_tasks(session, case.case_no)
         self.deadlines = [d for d in every_deadline if deadlines.is_open(d)]
         self._session = session
 

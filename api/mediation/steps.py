@@ -31,7 +31,6 @@ from api.mediation.models import (
 from api.steps import kit
 from api.steps.kit import SYSTEM, Step, StepContext, Taken
 from api.tasks import forms
-from api.tasks import service as tasks
 from api.tasks.kinds import KINDS
 from api.tasks.models import TaskKind
 from api.workdays import deadline_instant
@@ -239,11 +238,7 @@ def expire(ctx: StepContext, case: Case, deadline: Deadline) -> None:
     kit.cancel_tasks(
         ctx,
         case,
-        [
-            t
-            for t in tasks.active(session=ctx.session, case_no=case.case_no)
-            if t.deadline_id == deadline.id
-        ],
+        [t for t in kit.active_tasks(ctx.session, case.case_no) if t.deadline_id == deadline.id],
     )
     facts: dict[str, Any] = {"expired": True}
     data: dict[str, Any] = {
@@ -442,11 +437,7 @@ def _end(
     kit.cancel_tasks(
         ctx,
         case,
-        [
-            t
-            for t in tasks.active(session=ctx.session, case_no=case.case_no)
-            if t.mediation_id == mediation.id
-        ],
+        [t for t in kit.active_tasks(ctx.session, case.case_no) if t.mediation_id == mediation.id],
     )
     kit.end_deadlines(
         ctx,

@@ -21,13 +21,14 @@ from api.casefile import history
 from api.casefile.lifecycle import CaseKind, IllegalTransition, Status, ensure_transition
 from api.casefile.models import Case, Submission, SubmissionState
 from api.config import Settings
+from api.db import transaction_memo
 from api.deadlines.models import Deadline, DeadlinePolicy, DeadlineState
 from api.deadlines.reckoning import EscalationPolicy, reckon, set_due
 from api.errors import Conflict, Refused
 from api.rules.rulesets import Limit, RuleBook
 from api.tasks import service as tasks
 from api.tasks.kinds import KINDS, WATCHERS, parse
-from api.tasks.models import Task, TaskKind, TaskStatus
+from api.tasks.models import ACTIVE, Task, TaskKind, TaskStatus
 from api.workdays import WorkingCalendar, local_date
 from workflows.messages import RecordStepInput
 
@@ -109,7 +110,7 @@ def move(ctx: StepContext, case: Case, target: Status, actor: str) -> None:
 
 def close(ctx: StepContext, case: Case, target: Status, actor: str, at: datetime) -> None:
     """Ends the case: its open tasks are cancelled and its duties done with."""
-    cancel_tasks(ctx, case, tasks.active(session=ctx.session, case_no=case.case_no))
+    cancel_tasks(ctx, case, active_tasks(ctx.session, case.case_no))
     end_deadlines(
         ctx,
         case,
@@ -233,6 +234,18 @@ def take(ctx: StepContext, case: Case, input: RecordStepInput, kind: TaskKind | 
 # --- tasks ---------------------------------------------------------------------------------
 
 
+def active_tasks(session: Session, case_no: str) -> list[Task]:
+    """The case's open and claimed tasks, oldest first. A step, which holds the case's lock,
+    reads them once and then keeps them: a task it opens joins them (``open_task``), one it
+    finishes or cancels leaves them by its status."""
+    if not history.locked(session, case_no):
+        return tasks.active(session=session, case_no=case_no)
+    kept = transaction_memo(session, "active_tasks")
+    if case_no not in kept:
+        kept[case_no] = tasks.active(session=session, case_no=case_no)
+    return [t for t in kept[case_no] if t.status in ACTIVE]
+
+
 def open_task(
     ctx: StepContext,
     case: Case,
@@ -261,6 +274,9 @@ def open_task(
     if bound_to is not None:
         task.deadline_id = bound_to.id
         ctx.session.add(task)
+    kept = transaction_memo(ctx.session, "active_tasks")
+    if case.case_no in kept:
+        kept[case.case_no].append(task)
     event(ctx, case, SYSTEM, "task_opened", task_id=task.id, kind=task.kind, unit=task.unit)
     return task
 
@@ -287,7 +303,7 @@ def holder(ctx: StepContext, case: Case, deadline: Deadline) -> Task | None:
 def holder_of(session: Session, case_no: str, deadline_id: int | None) -> Task | None:
     if deadline_id is None:
         return None
-    for task in tasks.active(session=session, case_no=case_no):
+    for task in active_tasks(session, case_no):
         if task.deadline_id == deadline_id and task.kind not in WATCHERS:
             return task
     return None
@@ -401,7 +417,7 @@ def redate(
         if deadline.due_at > old_due_at:
             deadline.rungs = []  # a later last day gets its own escalation
     ctx.session.add(deadline)
-    for task in tasks.active(session=ctx.session, case_no=case.case_no):
+    for task in active_tasks(ctx.session, case.case_no):
         if task.deadline_id == deadline.id and task.kind != TaskKind.SUPERVISE:
             task.due_at = deadline.due_at
             ctx.session.add(task)
@@ -429,7 +445,7 @@ def meet(ctx: StepContext, case: Case, deadline_id: int | None, at: datetime) ->
     deadline = ctx.session.get(Deadline, deadline_id)
     if deadline is None or deadline.met_at is not None:
         return
-    open_tasks = tasks.active(session=ctx.session, case_no=case.case_no)
+    open_tasks = active_tasks(ctx.session, case.case_no)
     if any(t.deadline_id == deadline_id and t.kind not in WATCHERS for t in open_tasks):
         return  # another attempt under the same deadline is still open
     deadline.met_at = at

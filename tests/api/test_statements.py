@@ -19,11 +19,11 @@ SQLITE_ONLY = pytest.mark.parametrize("database", ["sqlite"], indirect=True)
 BUDGET = {
     "open_triage": 16,
     # Acceptance also hands the mediation its first snapshot (one UPDATE: it is open).
-    "triage": 38,
+    "triage": 37,
     # The mediation's last step, which concludes the complaint in the same transaction:
     # 38 + 25 when the two were steps of their own (before patch mediation-concludes-v1).
-    "complete_task": 44,
-    "callback": 30,
+    "complete_task": 42,
+    "callback": 28,
 }
 
 
