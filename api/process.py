@@ -196,20 +196,20 @@ def unconfirmed() -> ApiError:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     decision: Decision
     earlier: list[Submission]  # decisions on its target whose outcome is not known yet
     submission: Submission | None  # stored when there were none
 
 
-def _prepare(*, session: Session, decide: Callable[..., Decision]) -> _Prepared:
+def prepare(*, session: Session, decide: Callable[..., Decision]) -> Prepared:
     """The decision, made and, unless an earlier one on its target is unsettled, stored:
     one trip to the database for a decision as it usually goes."""
     decision = decide(session=session)
     earlier = casefile.unsettled(
         session=session, workflow_id=decision.workflow_id, target=decision.target
     )
-    return _Prepared(decision, earlier, None if earlier else _store(session, decision))
+    return Prepared(decision, earlier, None if earlier else _store(session, decision))
 
 
 def _store(session: Session, decision: Decision) -> Submission:
@@ -240,7 +240,7 @@ async def submit(
     Refused by the workflow: 409, and the submission is marked refused. No answer: 503, and
     the submission stays pending for the next attempt to settle.
     """
-    prepared = await db.run(_prepare, decide=decide)
+    prepared = await db.run(prepare, decide=decide)
     decision = prepared.decision
     for each in prepared.earlier:
         answer = await _send(
