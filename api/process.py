@@ -228,7 +228,7 @@ def _store(session: Session, decision: Decision) -> Submission:
 
 async def submit(
     *, db: Database, client: Client, settings: Settings, decide: Callable[..., Decision]
-) -> Decision:
+) -> None:
     """Makes a person's decision (``decide(session=…)``, which checks it and raises what
     is wrong with it), stores it and sends it to the workflow that owns the step.
 
@@ -258,7 +258,7 @@ async def submit(
         elif answer.outcome is _Outcome.UNCERTAIN:
             raise unconfirmed()
         if each.actor == decision.actor and each.body == decision.body:
-            return decision  # the same decision, sent again after an unconfirmed answer
+            return  # the same decision, sent again after an unconfirmed answer
         raise ApiError(
             409,
             "decision.taken",
@@ -293,7 +293,6 @@ async def submit(
                 "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
             )
         raise ApiError(409, answer.code, answer.message)
-    return decision
 
 
 async def _send(

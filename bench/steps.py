@@ -54,7 +54,7 @@ from api.main import prepare_database  # noqa: E402
 from api.tasks.models import ACTIVE, Task  # noqa: E402
 from api.users import service as users  # noqa: E402
 from tests.factories import complaint  # noqa: E402
-from workflows.messages import RecordStepInput  # noqa: E402
+from workflows.messages import RecordStepInput, StepName  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Move:
     kind: str
     user: str
     body: dict[str, Any]
-    step: str
+    step: StepName
     key: str
     mediation: int | None = None
     concludes: bool = False
@@ -158,7 +158,7 @@ def decided(db: Any, settings: Settings, case_no: str, move: Move) -> RecordStep
         return RecordStepInput(
             case_no=case_no,
             key=move.key,
-            step=move.step,  # type: ignore[arg-type]
+            step=move.step,
             task_id=task.id,
             submission_id=prepared.submission.id,
             mediation=move.mediation,

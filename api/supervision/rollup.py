@@ -66,25 +66,27 @@ def _fen(value: Any) -> int:
         return 0
 
 
-def contributions(
-    session: Session, case_nos: Iterable[str], known: "Known | None" = None
-) -> dict[str, Counter[Key]]:
-    """What each case adds to the rollup now (four queries for any number of cases; two
-    for one case whose row and deadlines the caller has read: ``known``)."""
+def contributions(session: Session, case_nos: Iterable[str]) -> dict[str, Counter[Key]]:
+    """What each case adds to the rollup now (four queries for any number of cases)."""
     numbers = list(case_nos)
-    out: dict[str, Counter[Key]] = {no: Counter() for no in numbers}
     if not numbers:
-        return out
-    if known is not None:
-        cases = {known.case.case_no: known.case}
-        deadlines = {known.case.case_no: list(known.deadlines)}
-    else:
-        cases = {
-            c.case_no: c for c in session.exec(select(Case).where(col(Case.case_no).in_(numbers)))
-        }
-        deadlines = {no: [] for no in numbers}
-        for d in session.exec(select(Deadline).where(col(Deadline.case_no).in_(numbers))):
-            deadlines[d.case_no].append(d)
+        return {}
+    cases = {c.case_no: c for c in session.exec(select(Case).where(col(Case.case_no).in_(numbers)))}
+    deadlines: dict[str, list[Deadline]] = {no: [] for no in numbers}
+    for d in session.exec(select(Deadline).where(col(Deadline.case_no).in_(numbers))):
+        deadlines[d.case_no].append(d)
+    return _counted(session, numbers, cases, deadlines)
+
+
+def _counted(
+    session: Session,
+    numbers: list[str],
+    cases: dict[str, Case],
+    deadlines: dict[str, list[Deadline]],
+) -> dict[str, Counter[Key]]:
+    """What the cases add, from their rows and deadlines (read by the caller) and their
+    escalation records and mediation rungs (read here)."""
+    out: dict[str, Counter[Key]] = {no: Counter() for no in numbers}
     for r in session.exec(
         select(SupervisionRecord).where(col(SupervisionRecord.case_no).in_(numbers))
     ):
@@ -175,10 +177,15 @@ class Known:
 
 def refresh(session: Session, case_no: str, known: Known | None = None) -> None:
     """The case changed in this transaction: the rollup takes out what it added before and
-    adds what it adds now."""
+    adds what it adds now (its row and deadlines read here, unless ``known``)."""
     row = session.get(CaseFigures, case_no)
     before = _stored(row)
-    after = contributions(session, [case_no], known)[case_no]
+    counted = (
+        contributions(session, [case_no])
+        if known is None
+        else _counted(session, [case_no], {case_no: known.case}, {case_no: list(known.deadlines)})
+    )
+    after = counted[case_no]
     delta: Counter[Key] = Counter(after)
     delta.subtract(before)
     changed = {k: n for k, n in delta.items() if n}
