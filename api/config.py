@@ -183,6 +183,10 @@ class Settings(BaseSettings):
     # (0: never). Starting is idempotent: a workflow that runs already is left alone.
     registration_repair_after_seconds: float = Field(default=120.0, gt=0)
     registration_repair_every_seconds: float = Field(default=60.0, ge=0)
+    # A decision a step applied whose workflow's answer was not seen this long after (its
+    # update may have been lost with Temporal's answer) is sent again by the API, in the
+    # same rounds.
+    decision_repair_after_seconds: float = Field(default=120.0, gt=0)
 
     # How long an HTTP request waits for a workflow update before answering 503.
     update_timeout_seconds: float = 30.0

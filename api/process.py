@@ -257,6 +257,7 @@ async def submit(
                 continue
         elif answer.outcome is _Outcome.UNCERTAIN:
             raise unconfirmed()
+        await db.run(casefile.confirm_submissions, ids=[each.id])
         if each.actor == decision.actor and each.body == decision.body:
             return  # the same decision, sent again after an unconfirmed answer
         raise ApiError(
@@ -279,9 +280,10 @@ async def submit(
     )
     if answer.outcome is _Outcome.UNCERTAIN:
         raise unconfirmed()
-    if answer.outcome is _Outcome.REFUSED and await db.run(
-        casefile.refuse_submission, submission_id=submission.id
-    ):
+    if answer.outcome is _Outcome.APPLIED:
+        # The workflow's history holds it now: the repair need not ask again.
+        await db.run(casefile.confirm_submissions, ids=[submission.id])
+    elif await db.run(casefile.refuse_submission, submission_id=submission.id):
         if answer.code == "case.ended" and await db.run(
             casefile.start_pending, case_no=decision.case_no
         ):
@@ -293,6 +295,23 @@ async def submit(
                 "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
             )
         raise ApiError(409, answer.code, answer.message)
+
+
+async def send_again(*, client: Client, settings: Settings, submission: Submission) -> bool | None:
+    """Sends a stored decision again under its own id: True when the workflow applied it
+    (now or before), False when it refused it, None when Temporal did not answer."""
+    answer = await _send(
+        client,
+        settings,
+        workflow=submission.workflow_id,
+        update=submission.update_name,
+        arg=submission.arg,
+        update_id=submission.id,
+        starting=False,
+    )
+    if answer.outcome is _Outcome.UNCERTAIN:
+        return None
+    return answer.outcome is _Outcome.APPLIED
 
 
 async def _send(

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from api.casefile.lifecycle import CaseKind, Channel, Status
@@ -130,6 +130,11 @@ class SubmissionState(StrEnum):
     REFUSED = "refused"  # the workflow refused it: it never changed the case
 
 
+# Applied, and the workflow's answer not seen yet: the step ran before Temporal stored the
+# update's acceptance (a local activity), so a lost answer may mean a lost update.
+UNCONFIRMED_SQL = "state = 'applied' AND confirmed_at IS NULL"
+
+
 class Submission(SQLModel, table=True):
     """A person's decision (a completion body, a withdrawal, a clock change), kept here
     for the step that applies it.
@@ -143,6 +148,12 @@ class Submission(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_submission_workflow_target_state", "workflow_id", "target", "state"),
+        Index(
+            "ix_submission_unconfirmed",
+            "created_at",
+            sqlite_where=text(UNCONFIRMED_SQL),
+            postgresql_where=text(UNCONFIRMED_SQL),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -157,6 +168,9 @@ class Submission(SQLModel, table=True):
     actor: str = Field(max_length=60)
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(sa_type=UTCDateTime, default_factory=utcnow)
+    # When the workflow's answer to it was seen (``api.cases.repair`` asks again for one
+    # applied without it): from then on Temporal's history certainly holds it.
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class EventPublic(SQLModel):

@@ -1,14 +1,22 @@
 """Reading a case as a user may, and keeping the decisions people send on it."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
 from pydantic import BaseModel
+from sqlalchemy import text, update
 from sqlmodel import Session, col, or_, select
 
 from api.casefile.lifecycle import CaseKind, Channel, Status
-from api.casefile.models import Case, PendingStart, Submission, SubmissionState
+from api.casefile.models import (
+    UNCONFIRMED_SQL,
+    Case,
+    PendingStart,
+    Submission,
+    SubmissionState,
+)
 from api.db import utcnow
 from api.errors import NotFound
 from api.users.models import CITY_UNIT, Role, User
@@ -82,6 +90,31 @@ def unsettled(*, session: Session, workflow_id: str, target: str) -> list[Submis
                 Submission.state == SubmissionState.PENDING,
             )
             .order_by(col(Submission.created_at))
+        ).all()
+    )
+
+
+def confirm_submissions(*, session: Session, ids: list[str]) -> None:
+    """Notes that the workflow answered these decisions: its history holds them."""
+    session.execute(
+        update(Submission)
+        .where(col(Submission.id).in_(ids), col(Submission.confirmed_at).is_(None))
+        .values(confirmed_at=utcnow())
+    )
+    session.commit()
+
+
+def unconfirmed(*, session: Session, before: datetime, limit: int) -> list[Submission]:
+    """Decisions a step applied before ``before`` whose workflow's answer was never seen:
+    applied by a local activity, they may have been lost with that answer (Temporal
+    restarted before it stored the update), leaving the case ahead of its workflow."""
+    return list(
+        session.exec(
+            select(Submission)
+            .where(text(UNCONFIRMED_SQL))
+            .where(col(Submission.created_at) < before)
+            .order_by(col(Submission.created_at))
+            .limit(limit)
         ).all()
     )
 

@@ -29,8 +29,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities
 from api.casefile.models import Submission, SubmissionState
+from api.cases import repair
+from api.db import Database as DatabaseRunner
 from tests.conftest import Database, Stack, open_task, register, running_stack
 from tests.factories import eventually
+from workflows.complaint import workflow_id
 from workflows.messages import RecordStepInput, StepResult
 
 ACCEPT = {"decision": "accept", "unit": "guichi"}
@@ -190,3 +193,115 @@ async def test_a_different_decision_after_a_lost_answer_is_refused_once_the_firs
 async def _status(stack: Stack, case_no: str, wanted: str) -> dict[str, Any] | None:
     case = (await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")).json()
     return case if case["status"] == wanted else None
+
+
+class DropUpdates(Interceptor):
+    """While armed, an update never reaches the workflow: what a Temporal restart does to one
+    whose local step ran before the workflow task that accepted it could be stored."""
+
+    def __init__(self) -> None:
+        self.armed = 0
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _Dropping(next, self)
+
+
+class _Dropping(OutboundInterceptor):
+    def __init__(self, next: OutboundInterceptor, faults: DropUpdates) -> None:
+        super().__init__(next)
+        self.faults = faults
+
+    async def start_workflow_update(
+        self, input: StartWorkflowUpdateInput
+    ) -> WorkflowUpdateHandle[Any]:
+        if self.faults.armed <= 0:
+            return await self.next.start_workflow_update(input)
+        self.faults.armed -= 1
+        raise RPCError(
+            "update aborted: the server restarted (injected)", RPCStatusCode.UNAVAILABLE, b""
+        )
+
+
+@pytest_asyncio.fixture
+async def dropping(
+    database: Database, dev_env: WorkflowEnvironment
+) -> AsyncIterator[tuple[Stack, DropUpdates]]:
+    faults = DropUpdates()
+    api_client = Client(
+        dev_env.client.service_client,
+        namespace=dev_env.client.namespace,
+        data_converter=pydantic_data_converter,
+        interceptors=[faults],
+    )
+    async with running_stack(database, dev_env.client, api_client=api_client) as stack:
+        yield stack, faults
+
+
+async def verified(stack: Stack, case_no: str) -> dict[str, Any]:
+    response = await stack.call("GET", f"/api/v1/cases/{case_no}/history/verify", "auditor")
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+async def test_a_decision_applied_by_its_step_but_lost_by_temporal_is_sent_again_by_the_api(
+    dropping: tuple[Stack, DropUpdates],
+) -> None:
+    stack, faults = dropping
+    case_no = await register(stack)
+    triage = await open_task(stack, case_no, "triage", "operator")
+
+    # The clerk's decision is stored and sent; its step runs (a local activity, before
+    # Temporal stores the update), then Temporal restarts and the update is gone.
+    faults.armed = 1
+    lost = await stack.call(
+        "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
+    )
+    assert lost.status_code == 503, lost.text
+    [decision] = submissions(stack, case_no)
+    assert stack.service is not None
+    await CaseActivities(stack.service).record_step(
+        RecordStepInput(
+            case_no=case_no,
+            key="2:triage",  # the workflow's second step: the first came with the registration
+            step="triage",
+            task_id=triage["id"],
+            submission_id=decision.id,
+            mediation_ladder=True,
+        )
+    )
+    # The case is ahead of its workflow: the task left the inbox, the workflow still
+    # waits for it, and the audit sees the decision no workflow accepted.
+    handle = stack.client.get_workflow_handle(workflow_id(case_no))
+    assert (await handle.query("state"))["status"] == "triage"
+    assert [(s.state, s.confirmed_at) for s in submissions(stack, case_no)] == [
+        (SubmissionState.APPLIED, None)
+    ]
+    verdict = await verified(stack, case_no)
+    assert verdict["ok"] is False and "2:triage" in verdict["reason"], verdict
+
+    # Not yet due: the repair leaves a decision alone for decision_repair_after_seconds.
+    db = DatabaseRunner(stack.engine)
+    assert await repair.confirm_decisions(db=db, client=stack.client, settings=stack.settings) == []
+    soon = stack.settings.model_copy(update={"decision_repair_after_seconds": 0.001})
+    assert await repair.confirm_decisions(db=db, client=stack.client, settings=soon) == [
+        decision.id
+    ]
+
+    # The workflow took the decision again; its step, under the same key, changed nothing.
+    handle_task = await open_task(stack, case_no, "handle", "guichi")
+    [again] = submissions(stack, case_no)
+    assert again.state == SubmissionState.APPLIED and again.confirmed_at is not None
+    assert await repair.confirm_decisions(db=db, client=stack.client, settings=soon) == []
+    history = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    assert [e["type"] for e in history["events"]].count("task_completed") == 1
+    assert (await verified(stack, case_no))["ok"] is True
+
+    # And the case goes on; a decision answered as usual is confirmed by its own request.
+    done = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{handle_task['id']}/complete",
+        "guichi",
+        json={"outcome": "agreement", "summary": "商家同意退货", "reply": "已退货退款"},
+    )
+    assert done.status_code == 200, done.text
+    assert all(s.confirmed_at is not None for s in submissions(stack, case_no))
