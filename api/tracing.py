@@ -37,6 +37,7 @@ from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflow
 from temporalio.worker import (
     HandleUpdateInput,
     StartActivityInput,
+    StartLocalActivityInput,
     WorkflowInboundInterceptor,
     WorkflowInterceptorClassInput,
 )
@@ -312,7 +313,10 @@ class _UpdateSpans(TracingWorkflowInboundInterceptor):
         if outbound is None or isinstance(outbound, _Headers):
             super()._completed_span(span_name, **kwargs)
             return
-        if isinstance(outbound, StartActivityInput) and outbound.activity == "record_step":
+        if (
+            isinstance(outbound, StartActivityInput | StartLocalActivityInput)
+            and outbound.activity == "record_step"
+        ):
             step = outbound.args[0] if outbound.args else None
             self._applying = getattr(step, "submission_id", None)
         with _attached(self._updates.get(self._applying or "")):

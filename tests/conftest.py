@@ -8,6 +8,7 @@
 
 import asyncio
 import atexit
+import json
 import os
 import shutil
 import subprocess
@@ -29,10 +30,11 @@ import pytest_asyncio
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
-from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.enums.v1 import EventType, IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import default as default_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -523,3 +525,25 @@ async def year_end_stack(database: Database, dev_env: WorkflowEnvironment) -> As
 async def stack(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterator[Stack]:
     async with running_stack(database, dev_env.client) as running:
         yield running
+
+
+def step_summaries(history: WorkflowHistory) -> list[str]:
+    """The steps a workflow's history shows in the Temporal UI, in order: the summaries of
+    its ``record_step`` activities, local (a marker each) or scheduled."""
+    names = []
+    for e in history.events:
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            if e.activity_task_scheduled_event_attributes.activity_type.name != "record_step":
+                continue
+        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = e.marker_recorded_event_attributes
+            if marker.marker_name != "core_local_activity":
+                continue
+            data = json.loads(marker.details["data"].payloads[0].data)
+            if data["activity_type"] != "record_step":
+                continue
+        else:
+            continue
+        summary = e.user_metadata.summary
+        names.append(default_converter().payload_converter.from_payload(summary, str))
+    return names

@@ -56,6 +56,24 @@ INCIDENT_AUTO_RETRY = timedelta(hours=1)
 # Cases started before the escalation and the search attributes keep replaying
 # the way they were recorded: their deadlines run a single timer each.
 ESCALATION_PATCH = "supervision-ladder-v1"  # the id Temporal recorded
+# A step runs as a local activity, in the workflow task that asked for it, since this
+# patch: no activity task to schedule, poll and complete, and no second workflow task to
+# answer the update. Workflows that ran a step before it keep scheduling activities.
+LOCAL_STEPS_PATCH = "local-steps-v1"
+
+
+def step_activity_id(key: str, submission_id: str | None) -> str:
+    """A local step's activity id: its key, and the decision it applies. Temporal records
+    a local activity's id and result, not its input, and the audit reads the key and the
+    decision of each step from the history (``api.audit.temporal``)."""
+    return key if submission_id is None else f"{key} {submission_id}"
+
+
+def step_of_activity_id(activity_id: str) -> tuple[str, str | None]:
+    """The key and the decision of a local step, from its activity id."""
+    key, _, submission_id = activity_id.partition(" ")
+    return key, submission_id or None
+
 
 # The case's search attributes (检索属性), defined once (api/search_attributes.py lists them
 # for registration). Never personal data: Temporal stores them unencrypted.
@@ -118,6 +136,7 @@ class CaseWorkflow:
         self._inbox: list[Completion] = []
         self._done: dict[str, UpdateResult | ApplicationError] = {}
         self._steps = 0
+        self._local_steps: bool | None = None  # LOCAL_STEPS_PATCH, decided at the first step
         # True while record_step runs: its new tasks are already in the inbox of the API
         # before the workflow learns their ids. So too before the first step is in: the
         # case's registration (or, for a mediation, its complaint's step) opened its first
@@ -355,24 +374,19 @@ class CaseWorkflow:
                 rung=rung,
             )
         )
+        if self._local_steps is None:
+            self._local_steps = workflow.patched(LOCAL_STEPS_PATCH)
         incident: IncidentResult | None = None
         while True:
             try:
-                result: StepResult = await workflow.execute_activity(
-                    "record_step",
-                    input,
-                    result_type=StepResult,
-                    start_to_close_timeout=STEP_TIMEOUT,
-                    retry_policy=STEP_RETRY,
-                    # the Temporal UI's timeline names each step, not "record_step" six
-                    # times; user metadata, so recorded histories replay unchanged
-                    summary=step,
-                )
+                result: StepResult = await self._step(input)
                 break
-            except ActivityError as error:
-                if isinstance(error.cause, CancelledError):
+            except (ActivityError, ApplicationError) as error:
+                # A local step's failure comes as it was raised, an activity's wrapped.
+                cause = error.cause if isinstance(error, ActivityError) else error
+                if isinstance(cause, CancelledError):
                     raise
-                incident = await self._incident(input, error)
+                incident = await self._incident(input, cause)
         if incident is not None:
             await workflow.execute_activity(
                 "resolve_incident",
@@ -382,6 +396,33 @@ class CaseWorkflow:
                 summary=f"resolve_incident {step}",
             )
         await self._take(result)
+        return result
+
+    async def _step(self, input: RecordStepInput) -> StepResult:
+        """``record_step``, retried as ``STEP_RETRY`` says. The Temporal UI's timeline names
+        each step by its summary, not "record_step" six times (user metadata: recorded
+        histories replay unchanged)."""
+        if self._local_steps:
+            # Applied before Temporal stores the update that asked for it: a decision whose
+            # answer is lost may be lost with it, and the API sends it again (its repair).
+            result: StepResult = await workflow.execute_local_activity(
+                "record_step",
+                input,
+                result_type=StepResult,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                activity_id=step_activity_id(input.key, input.submission_id),
+                summary=input.step,
+            )
+            return result
+        result = await workflow.execute_activity(
+            "record_step",
+            input,
+            result_type=StepResult,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=input.step,
+        )
         return result
 
     async def _open(self, first: FirstStep | None) -> None:
@@ -407,11 +448,12 @@ class CaseWorkflow:
             self._publish()
         await self._after_step(result)
 
-    async def _incident(self, input: RecordStepInput, error: ActivityError) -> IncidentResult:
+    async def _incident(
+        self, input: RecordStepInput, cause: BaseException | None
+    ) -> IncidentResult:
         """Every attempt at the step failed: the case stops here, on record as an incident
         supervisors see, until someone asks for the step again (the ``retry_step`` signal)
         or an hour has passed. The step keeps its key, so it is applied once."""
-        cause = error.cause
         incident: IncidentResult = await workflow.execute_activity(
             "open_incident",
             IncidentInput(

@@ -1,6 +1,7 @@
 """What Temporal recorded of a case: the steps its workflows completed and the decisions
 (updates) they accepted, read from each workflow's event history."""
 
+import json
 from dataclasses import dataclass, field, replace
 
 from pydantic import BaseModel
@@ -10,9 +11,12 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import PayloadConverter
 from temporalio.service import RPCError, RPCStatusCode
 
+from workflows.case import step_of_activity_id
 from workflows.messages import FirstStep, MediationResult, RecordStepInput, StepResult
 
 RECORD_STEP = "record_step"
+# The marker a local activity leaves (sdk-core's name): its id, type and result, no input.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 MEDIATION = "MediationWorkflow"
 # The workflows whose input may carry their case's first step (``FirstStep``).
 OPENED_BY_REGISTRATION = ("ComplaintWorkflow", "ReportWorkflow")
@@ -127,6 +131,8 @@ class _Reading:
                 self.scheduled[event.event_id] = TemporalStep(
                     step.key, step.submission_id, False, self.seen
                 )
+        elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+            self._local_step(event)
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             done = event.activity_task_completed_event_attributes
             self.completed.add(done.scheduled_event_id)
@@ -147,3 +153,20 @@ class _Reading:
         elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
             done_update = event.workflow_execution_update_completed_event_attributes
             record.updates[done_update.meta.update_id] = done_update.outcome.HasField("success")
+
+    def _local_step(self, event: HistoryEvent) -> None:
+        """A step run as a local activity (``LOCAL_STEPS_PATCH``): one marker, recorded when
+        it completed, whose activity id holds the step's key and decision. A marker of a
+        step that failed every attempt is not a step taken (the incident's retry is)."""
+        marker = event.marker_recorded_event_attributes
+        if marker.marker_name != LOCAL_ACTIVITY_MARKER or marker.HasField("failure"):
+            return
+        data = json.loads(marker.details["data"].payloads[0].data)
+        if data.get("activity_type") != RECORD_STEP or not marker.details["result"].payloads:
+            return
+        key, submission_id = step_of_activity_id(data["activity_id"])
+        (result,) = self.converter.from_payloads(marker.details["result"].payloads, [StepResult])
+        assert isinstance(result, StepResult)
+        self.scheduled[event.event_id] = TemporalStep(key, submission_id, False, self.seen)
+        self.completed.add(event.event_id)
+        self.seen = max(self.seen, result.seq)

@@ -189,6 +189,10 @@ async def watched_client(dev_env: WorkflowEnvironment) -> AsyncIterator[tuple[Cl
     yield client, address
 
 
+# The steps run as local activities (workflows/case.py, LOCAL_STEPS_PATCH).
+LOCAL_ACTIVITY_LATENCY = "temporal_local_activity_execution_latency"
+
+
 async def test_the_worker_serves_the_temporal_sdk_metrics(
     sqlite_database: Database, watched_client: tuple[Client, str]
 ) -> None:
@@ -196,7 +200,7 @@ async def test_the_worker_serves_the_temporal_sdk_metrics(
     async with running_stack(sqlite_database, client) as stack:
         case_no = await register(stack)
         triage = await open_task(stack, case_no, "triage", "operator")
-        accept = {"decision": "accept", "unit": "guichi"}  # a step: an activity runs
+        accept = {"decision": "accept", "unit": "guichi"}  # a step: a local activity runs
         done = await stack.call(
             "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=accept
         )
@@ -205,7 +209,7 @@ async def test_the_worker_serves_the_temporal_sdk_metrics(
         async def scraped() -> dict[Any, float] | None:
             async with httpx.AsyncClient() as http:
                 found = samples((await http.get(f"http://{address}/metrics")).text)
-            ran = [k for k in found if k[0].startswith("temporal_activity_execution_latency")]
+            ran = [k for k in found if k[0].startswith(LOCAL_ACTIVITY_LATENCY)]
             return found if ran else None
 
         found = await eventually(scraped)

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from sqlmodel import select
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     Interceptor,
@@ -17,7 +16,6 @@ from temporalio.client import (
     WorkflowHandle,
 )
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import default as converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
@@ -35,7 +33,7 @@ from api.supervision.models import CaseFigures, FigureDay
 from api.tasks.models import Task
 from api.users import service as users
 from tests.conftest import Database as StackDatabase
-from tests.conftest import Stack, open_task, running_stack
+from tests.conftest import Stack, open_task, running_stack, step_summaries
 from tests.factories import complaint
 from tests.mediation import done
 from workflows.case import workflow_id
@@ -115,11 +113,7 @@ def _registered_with_first_step(stack: Stack, body: dict[str, object]) -> str:
 
 async def _steps_recorded_by(stack: Stack, case_no: str) -> list[str]:
     history = await stack.client.get_workflow_handle(workflow_id(case_no)).fetch_history()
-    return [
-        converter().payload_converter.from_payload(e.user_metadata.summary, str)
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
+    return step_summaries(history)
 
 
 async def test_a_case_is_registered_with_its_first_step_and_its_workflow_starts_from_it(

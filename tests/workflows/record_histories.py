@@ -85,7 +85,7 @@ async def test_record_peoples_mediation_confirmed(stack: Stack) -> None:
         {"ruling": "confirmed", "ruling_no": "（2026）皖1702民特1号", "ruled_on": today()},
     )
     await close(stack, case_no)
-    await save(stack, "v6_mediation_people_confirmed_closed", case_no)
+    await save(stack, "v7_mediation_people_confirmed_closed", case_no)
 
 
 @SQLITE_ONLY
@@ -95,7 +95,7 @@ async def test_record_withdrawn_in_peoples_mediation(stack: Stack) -> None:
         "POST", f"/api/v1/cases/{case_no}/withdraw", "operator", json={"reason": "和解"}
     )
     assert response.status_code == 200, response.text
-    await save(stack, "v6_mediation_withdrawn_in_committee", case_no)
+    await save(stack, "v7_mediation_withdrawn_in_committee", case_no)
 
 
 @SQLITE_ONLY
@@ -114,7 +114,7 @@ async def test_record_station_unsettled_then_agreement_redo(stack: Stack) -> Non
     await done(stack, case_no, "review", "supervisor", {"decision": "redo", "reason": "未退款"})
     await done(stack, case_no, "handle", "guichi", body)
     await close(stack, case_no)
-    await save(stack, "v6_station_unsettled_accepted_redone_closed", case_no)
+    await save(stack, "v7_station_unsettled_accepted_redone_closed", case_no)
 
 
 @SQLITE_ONLY
@@ -127,7 +127,7 @@ async def test_record_report_filed_and_decided(stack: Stack) -> None:
     await done(stack, case_no, "verify", "guichi", {"decision": "file", "reason": "有违法嫌疑"})
     await done(stack, case_no, "notify_reporter", "guichi", {"channel": "phone"})
     await done(stack, case_no, "investigate", "guichi", {"decision": "penalty", "summary": "罚款"})
-    await save(stack, "v6_report_filed_told_penalty", case_no, kind="report")
+    await save(stack, "v7_report_filed_told_penalty", case_no, kind="report")
 
 
 async def test_record_mediation_ended_by_law_then_litigation_not_sued(
@@ -149,7 +149,7 @@ async def test_record_mediation_ended_by_law_then_litigation_not_sued(
     )
     await eventually(lambda: open_task(stack, case_no, "callback", "operator"))
     await close(stack, case_no)
-    await save(stack, "v6_mediation_expired_litigation_not_sued_closed", case_no)
+    await save(stack, "v7_mediation_expired_litigation_not_sued_closed", case_no)
 
 
 def report(**overrides: object) -> dict[str, object]:
@@ -221,7 +221,7 @@ async def test_record_callback_unreachable_three_times(stack: Stack) -> None:
     )
     for _ in range(3):
         await done(stack, case_no, "callback", "operator", {"reached": False})
-    await save(stack, "v6_callback_unreachable_closed", case_no)
+    await save(stack, "v7_callback_unreachable_closed", case_no)
 
 
 @SQLITE_ONLY

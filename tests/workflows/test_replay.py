@@ -8,7 +8,8 @@ ladder, ``v2_*`` the mediation ladder; ``v3_*`` hold complaints with their media
 cases (the bulletin, the demonstration-site lists, a station's rectification, a campaign)
 and the workflows their schedules start; ``v6_*`` cases registered with their first step (their
 workflow starts from its result, in its input) and complaints whose mediations start with
-their first snapshot and conclude them in their last step (patch ``mediation-concludes-v1``).
+their first snapshot and conclude them in their last step (patch ``mediation-concludes-v1``);
+``v7_*`` the same flows with each step a local activity (patch ``local-steps-v1``).
 """
 
 import json

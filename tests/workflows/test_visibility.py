@@ -1,6 +1,7 @@
 """The database is the read model of the supervision views; Temporal's visibility (the
 search attributes the workflows publish) must tell the same story."""
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,16 +93,23 @@ async def listed_until(check: Any) -> Any:
 @SQLITE_ONLY
 async def test_the_temporal_ui_names_each_step_of_a_case(stack: Stack) -> None:
     """Every ``record_step`` in a case's timeline carries a summary naming its step, so an
-    operator reading the Temporal UI sees "triage", not the same activity name again."""
+    operator reading the Temporal UI sees "triage", not the same activity name again. A
+    step runs as a local activity (``local-steps-v1``): its marker carries the summary."""
     case_no = await mediation.accepted(stack)
     history = await stack.client.get_workflow_handle(workflow_id(case_no)).fetch_history()
     steps = [
         (
-            e.activity_task_scheduled_event_attributes.activity_type.name,
+            json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
+                "activity_type"
+            ],
             converter().payload_converter.from_payload(e.user_metadata.summary, str),
         )
         for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
     # The first step (open_triage) came with the registration, in the workflow's input.
     assert steps == [("record_step", "triage")], steps
+    assert not any(
+        e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in history.events
+    )
