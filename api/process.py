@@ -257,7 +257,7 @@ async def submit(
                 continue
         elif answer.outcome is _Outcome.UNCERTAIN:
             raise unconfirmed()
-        await db.run(casefile.confirm_submissions, ids=[each.id])
+        _confirm(db, each.id)
         if each.actor == decision.actor and each.body == decision.body:
             return  # the same decision, sent again after an unconfirmed answer
         raise ApiError(
@@ -281,8 +281,7 @@ async def submit(
     if answer.outcome is _Outcome.UNCERTAIN:
         raise unconfirmed()
     if answer.outcome is _Outcome.APPLIED:
-        # The workflow's history holds it now: the repair need not ask again.
-        await db.run(casefile.confirm_submissions, ids=[submission.id])
+        _confirm(db, submission.id)
     elif await db.run(casefile.refuse_submission, submission_id=submission.id):
         if answer.code == "case.ended" and await db.run(
             casefile.start_pending, case_no=decision.case_no
@@ -295,6 +294,26 @@ async def submit(
                 "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
             )
         raise ApiError(409, answer.code, answer.message)
+
+
+# The confirmations being written, held here so that none is collected before it ran.
+_confirming: set[asyncio.Task[None]] = set()
+
+
+def _confirm(db: Database, submission_id: str) -> None:
+    """Notes, after the person is answered, that the workflow answered the decision: its
+    history holds it now, and the repair need not ask again. A note lost with the process
+    only means the repair asks once more, and Temporal answers as it did."""
+    task = asyncio.create_task(_confirmed(db, submission_id))
+    _confirming.add(task)
+    task.add_done_callback(_confirming.discard)
+
+
+async def _confirmed(db: Database, submission_id: str) -> None:
+    try:
+        await db.run(casefile.confirm_submissions, ids=[submission_id])
+    except Exception as error:  # the database busy: the repair confirms it later
+        log.warning("confirming decision %s: %s", submission_id, error)
 
 
 async def send_again(*, client: Client, settings: Settings, submission: Submission) -> bool | None:

@@ -304,4 +304,9 @@ async def test_a_decision_applied_by_its_step_but_lost_by_temporal_is_sent_again
         json={"outcome": "agreement", "summary": "商家同意退货", "reply": "已退货退款"},
     )
     assert done.status_code == 200, done.text
-    assert all(s.confirmed_at is not None for s in submissions(stack, case_no))
+
+    async def confirmed() -> bool:  # written just after the answer
+        return all(s.confirmed_at is not None for s in submissions(stack, case_no))
+
+    await eventually(confirmed)
+    assert len(submissions(stack, case_no)) == 2
