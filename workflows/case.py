@@ -5,7 +5,12 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    CancelledError,
+    FailureError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
@@ -381,8 +386,9 @@ class CaseWorkflow:
             try:
                 result: StepResult = await self._step(input)
                 break
-            except (ActivityError, ApplicationError) as error:
-                # A local step's failure comes as it was raised, an activity's wrapped.
+            except FailureError as error:
+                # An activity's failure comes wrapped in an ActivityError; a local step's
+                # as it was raised (an ApplicationError, its timeout a TimeoutError).
                 cause = error.cause if isinstance(error, ActivityError) else error
                 if isinstance(cause, CancelledError):
                     raise
