@@ -243,15 +243,7 @@ async def submit(
     prepared = await db.run(prepare, decide=decide)
     decision = prepared.decision
     for each in prepared.earlier:
-        answer = await _send(
-            client,
-            settings,
-            workflow=each.workflow_id,
-            update=each.update_name,
-            arg=each.arg,
-            update_id=each.id,
-            starting=decision.starting,
-        )
+        answer = await _send_stored(client, settings, each, starting=decision.starting)
         if answer.outcome is _Outcome.REFUSED:
             if await db.run(casefile.refuse_submission, submission_id=each.id):
                 continue
@@ -269,15 +261,7 @@ async def submit(
     submission = prepared.submission
     if submission is None:
         submission = await db.run(_store, decision=decision)
-    answer = await _send(
-        client,
-        settings,
-        workflow=decision.workflow_id,
-        update=submission.update_name,
-        arg=submission.arg,
-        update_id=submission.id,
-        starting=decision.starting,
-    )
+    answer = await _send_stored(client, settings, submission, starting=decision.starting)
     if answer.outcome is _Outcome.UNCERTAIN:
         raise unconfirmed()
     if answer.outcome is _Outcome.APPLIED:
@@ -319,18 +303,25 @@ async def _confirmed(db: Database, submission_id: str) -> None:
 async def send_again(*, client: Client, settings: Settings, submission: Submission) -> bool | None:
     """Sends a stored decision again under its own id: True when the workflow applied it
     (now or before), False when it refused it, None when Temporal did not answer."""
-    answer = await _send(
+    answer = await _send_stored(client, settings, submission, starting=False)
+    if answer.outcome is _Outcome.UNCERTAIN:
+        return None
+    return answer.outcome is _Outcome.APPLIED
+
+
+async def _send_stored(
+    client: Client, settings: Settings, submission: Submission, *, starting: bool
+) -> _Answer:
+    """Sends a stored decision to its workflow, under its own id (the update's)."""
+    return await _send(
         client,
         settings,
         workflow=submission.workflow_id,
         update=submission.update_name,
         arg=submission.arg,
         update_id=submission.id,
-        starting=False,
+        starting=starting,
     )
-    if answer.outcome is _Outcome.UNCERTAIN:
-        return None
-    return answer.outcome is _Outcome.APPLIED
 
 
 async def _send(

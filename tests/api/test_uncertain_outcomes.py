@@ -40,10 +40,13 @@ ACCEPT = {"decision": "accept", "unit": "guichi"}
 
 
 class LoseAnswers(Interceptor):
-    """While armed, an update is delivered and accepted, then its answer is lost."""
+    """While armed, an update is delivered and accepted, then its answer is lost; or, with
+    ``deliver`` False, the update itself is lost: what a Temporal restart does to one whose
+    local step ran before the workflow task that accepted it could be stored."""
 
     def __init__(self) -> None:
         self.armed = 0
+        self.deliver = True
 
     def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
         return _Lossy(next, self)
@@ -60,6 +63,10 @@ class _Lossy(OutboundInterceptor):
         if self.faults.armed <= 0:
             return await self.next.start_workflow_update(input)
         self.faults.armed -= 1
+        if not self.faults.deliver:
+            raise RPCError(
+                "update aborted: server restarted (injected)", RPCStatusCode.UNAVAILABLE, b""
+            )
         accepted = dataclasses.replace(input, wait_for_stage=WorkflowUpdateStage.ACCEPTED)
         await self.next.start_workflow_update(accepted)
         raise RPCError("connection reset (injected)", RPCStatusCode.UNAVAILABLE, b"")
@@ -195,48 +202,6 @@ async def _status(stack: Stack, case_no: str, wanted: str) -> dict[str, Any] | N
     return case if case["status"] == wanted else None
 
 
-class DropUpdates(Interceptor):
-    """While armed, an update never reaches the workflow: what a Temporal restart does to one
-    whose local step ran before the workflow task that accepted it could be stored."""
-
-    def __init__(self) -> None:
-        self.armed = 0
-
-    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
-        return _Dropping(next, self)
-
-
-class _Dropping(OutboundInterceptor):
-    def __init__(self, next: OutboundInterceptor, faults: DropUpdates) -> None:
-        super().__init__(next)
-        self.faults = faults
-
-    async def start_workflow_update(
-        self, input: StartWorkflowUpdateInput
-    ) -> WorkflowUpdateHandle[Any]:
-        if self.faults.armed <= 0:
-            return await self.next.start_workflow_update(input)
-        self.faults.armed -= 1
-        raise RPCError(
-            "update aborted: the server restarted (injected)", RPCStatusCode.UNAVAILABLE, b""
-        )
-
-
-@pytest_asyncio.fixture
-async def dropping(
-    database: Database, dev_env: WorkflowEnvironment
-) -> AsyncIterator[tuple[Stack, DropUpdates]]:
-    faults = DropUpdates()
-    api_client = Client(
-        dev_env.client.service_client,
-        namespace=dev_env.client.namespace,
-        data_converter=pydantic_data_converter,
-        interceptors=[faults],
-    )
-    async with running_stack(database, dev_env.client, api_client=api_client) as stack:
-        yield stack, faults
-
-
 async def verified(stack: Stack, case_no: str) -> dict[str, Any]:
     response = await stack.call("GET", f"/api/v1/cases/{case_no}/history/verify", "auditor")
     assert response.status_code == 200, response.text
@@ -244,15 +209,16 @@ async def verified(stack: Stack, case_no: str) -> dict[str, Any]:
 
 
 async def test_a_decision_applied_by_its_step_but_lost_by_temporal_is_sent_again_by_the_api(
-    dropping: tuple[Stack, DropUpdates],
+    faulty: Faulty,
 ) -> None:
-    stack, faults = dropping
+    stack, faults = faulty.stack, faulty.faults
+    HeldSteps.release.set()
     case_no = await register(stack)
     triage = await open_task(stack, case_no, "triage", "operator")
 
     # The clerk's decision is stored and sent; its step runs (a local activity, before
     # Temporal stores the update), then Temporal restarts and the update is gone.
-    faults.armed = 1
+    faults.armed, faults.deliver = 1, False
     lost = await stack.call(
         "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
     )
