@@ -11,7 +11,10 @@ busy timeout), while Temporal may move on only to what the application has not d
 (an update accepted, an activity scheduled). Temporal is copied first, then the
 application, from the same lock. On restore, what Temporal's copy had not finished is
 done again, and converges: a step runs once per key (the engine answers its recorded
-result), a case registered but not started is started by the registration repair.
+result), a case registered but not started is started by the registration repair. A
+local step committed just before the lock, whose workflow task Temporal had not stored
+when it was copied, leaves the application's copy ahead by that decision: it is applied
+there and not confirmed, and the decisions' repair sends it again.
 
 Each file is copied with SQLite's online backup (a snapshot, whatever writers are doing),
 then checked (``PRAGMA integrity_check``); the application's is read by a second
