@@ -39,6 +39,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities, traceparent
+from api.audit.temporal import LOCAL_ACTIVITY_MARKER, RECORD_STEP
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import make_engine
@@ -533,14 +534,14 @@ def step_summaries(history: WorkflowHistory) -> list[str]:
     names = []
     for e in history.events:
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            if e.activity_task_scheduled_event_attributes.activity_type.name != "record_step":
+            if e.activity_task_scheduled_event_attributes.activity_type.name != RECORD_STEP:
                 continue
         elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
             marker = e.marker_recorded_event_attributes
-            if marker.marker_name != "core_local_activity":
+            if marker.marker_name != LOCAL_ACTIVITY_MARKER:
                 continue
             data = json.loads(marker.details["data"].payloads[0].data)
-            if data["activity_type"] != "record_step":
+            if data["activity_type"] != RECORD_STEP:
                 continue
         else:
             continue

@@ -1,17 +1,15 @@
 """The database is the read model of the supervision views; Temporal's visibility (the
 search attributes the workflows publish) must tell the same story."""
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio.api.enums.v1 import EventType
-from temporalio.converter import default as converter
 
 from api.workdays import ZONE
 from tests import mediation
-from tests.conftest import Stack, open_task, register
+from tests.conftest import Stack, open_task, register, step_summaries
 from tests.factories import eventually
 from workflows.complaint import workflow_id
 
@@ -97,19 +95,8 @@ async def test_the_temporal_ui_names_each_step_of_a_case(stack: Stack) -> None:
     step runs as a local activity (``local-steps-v1``): its marker carries the summary."""
     case_no = await mediation.accepted(stack)
     history = await stack.client.get_workflow_handle(workflow_id(case_no)).fetch_history()
-    steps = [
-        (
-            json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)[
-                "activity_type"
-            ],
-            converter().payload_converter.from_payload(e.user_metadata.summary, str),
-        )
-        for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
-        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
-    ]
     # The first step (open_triage) came with the registration, in the workflow's input.
-    assert steps == [("record_step", "triage")], steps
+    assert step_summaries(history) == ["triage"]
     assert not any(
         e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED for e in history.events
     )
