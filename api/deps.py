@@ -13,6 +13,7 @@ from api.config import Settings
 from api.db import Database
 from api.errors import ApiError, NotAllowed
 from api.security import bearer_of
+from api.temporal import TemporalConnection
 from api.tracing import Tracing
 from api.users import service as users
 from api.users.models import Role, User
@@ -88,6 +89,14 @@ async def get_temporal(request: Request) -> Client:
 
 
 TemporalClientDep = Annotated[Client, Depends(get_temporal)]
+
+
+async def get_temporal_connection(request: Request) -> TemporalConnection:
+    """The connection itself, for work that may wait for Temporal after the answer."""
+    return request.app.state.temporal  # type: ignore[no-any-return]
+
+
+TemporalConnectionDep = Annotated[TemporalConnection, Depends(get_temporal_connection)]
 
 
 def _unauthenticated() -> ApiError:

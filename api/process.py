@@ -19,7 +19,8 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -31,11 +32,12 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.casefile import service as casefile
-from api.casefile.lifecycle import DUTIES, CaseKind
-from api.casefile.models import Case, Submission
+from api.casefile.lifecycle import DUTIES, CaseKind, Status
+from api.casefile.models import Case, PendingStart, StepRecord, Submission
 from api.config import Settings
 from api.db import Database
 from api.errors import ApiError
+from api.temporal import TemporalConnection
 from api.workdays import ZONE
 from workflows.bulletin import BulletinWorkflow
 from workflows.case import NOT_CURRENT, REFUSED, CaseWorkflow, workflow_id
@@ -43,11 +45,13 @@ from workflows.complaint import ComplaintWorkflow
 from workflows.duty import DutyWorkflow
 from workflows.mediation import mediation_id
 from workflows.messages import (
+    FIRST_STEP_KEY,
     BulletinInput,
     ComplaintInput,
     DutyInput,
     FirstStep,
     ReportInput,
+    StepResult,
     UpdateResult,
 )
 from workflows.report import ReportWorkflow
@@ -124,6 +128,90 @@ async def start_new(
         raise StartUnconfirmed() from error
     except Exception as error:
         raise StartUnconfirmed() from error
+
+
+@dataclass(frozen=True)
+class ToStart:
+    """A case whose workflow must run, with the first step its registration applied (None:
+    its workflow takes that step itself)."""
+
+    case_no: str
+    kind: str
+    first: FirstStep | None = None
+
+
+def unstarted(*, session: Session, case: Case) -> ToStart | None:
+    """The case, if its workflow may not have started: its start pending (or, registered
+    before first steps were applied with the registration, still ``registered``)."""
+    if session.get(PendingStart, case.case_no) is None and case.status != Status.REGISTERED:
+        return None
+    record = session.exec(
+        select(StepRecord).where(
+            StepRecord.case_no == case.case_no, StepRecord.key == FIRST_STEP_KEY
+        )
+    ).first()
+    first = (
+        FirstStep(key=record.key, result=StepResult.model_validate(record.result))
+        if record is not None
+        else None
+    )
+    return ToStart(case.case_no, case.kind, first)
+
+
+def unstarted_case(*, session: Session, case_no: str) -> ToStart | None:
+    case = session.exec(select(Case).where(Case.case_no == case_no)).first()
+    return None if case is None else unstarted(session=session, case=case)
+
+
+def started(*, session: Session, case_nos: list[str]) -> None:
+    """Temporal confirmed that these cases' workflows run."""
+    session.exec(delete(PendingStart).where(col(PendingStart.case_no).in_(case_nos)))
+    session.commit()
+
+
+async def start_all(
+    *, db: Database, client: Client, settings: Settings, to_start: list[ToStart]
+) -> list[str]:
+    """Starts the workflows of these registered cases unless they run (or ran) already, and
+    notes each one started; returns their numbers. One that Temporal does not take stays
+    pending: the registration repair (``api.cases.repair``) starts it later, and so does a
+    decision on the case (``submit``)."""
+    done = []
+    for each in to_start:
+        try:
+            await ensure_started(
+                client=client,
+                settings=settings,
+                case_no=each.case_no,
+                kind=each.kind,
+                first=each.first,
+            )
+        except Exception as error:  # Temporal away: the repair's next round tries again
+            log.warning("could not start the workflow of %s: %s", each.case_no, error)
+            continue
+        done.append(each.case_no)
+    if done:
+        await db.run(started, case_nos=done)
+    return done
+
+
+async def start_registered(
+    db: Database, temporal: TemporalConnection, settings: Settings, to_start: list[ToStart]
+) -> None:
+    """Starts just-registered cases' workflows once the person has been answered.
+
+    The registration's transaction holds the case, its first step and its pending start: it
+    is durable before the answer, and its workflow is what is left to do. Temporal away,
+    or this process gone before it got here, the start stays pending and is finished by
+    the repair, by a decision on the case, or by the same registration sent again."""
+    if not to_start:
+        return
+    try:
+        client = await temporal.client()
+    except Exception as error:
+        log.warning("starting %d registered case(s): %s", len(to_start), error)
+        return
+    await start_all(db=db, client=client, settings=settings, to_start=to_start)
 
 
 async def recompute_deadlines(*, client: Client, settings: Settings, workflows: list[str]) -> None:
@@ -227,7 +315,11 @@ def _store(session: Session, decision: Decision) -> Submission:
 
 
 async def submit(
-    *, db: Database, client: Client, settings: Settings, decide: Callable[..., Decision]
+    *,
+    db: Database,
+    client: Client,
+    settings: Settings,
+    decide: Callable[..., Decision],
 ) -> None:
     """Makes a person's decision (``decide(session=…)``, which checks it and raises what
     is wrong with it), stores it and sends it to the workflow that owns the step.
@@ -262,6 +354,8 @@ async def submit(
     if submission is None:
         submission = await db.run(_store, decision=decision)
     answer = await _send_stored(client, settings, submission, starting=decision.starting)
+    if answer.code == "case.ended" and await _started_now(db, client, settings, decision):
+        answer = await _send_stored(client, settings, submission, starting=True)
     if answer.outcome is _Outcome.UNCERTAIN:
         raise unconfirmed()
     if answer.outcome is _Outcome.APPLIED:
@@ -278,6 +372,20 @@ async def submit(
                 "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
             )
         raise ApiError(409, answer.code, answer.message)
+
+
+async def _started_now(
+    db: Database, client: Client, settings: Settings, decision: Decision
+) -> bool:
+    """A decision on a case registered a moment ago, whose workflow has not started yet (it
+    starts once the registration is answered), or whose start Temporal did not take: the
+    decision starts it, from the first step its registration recorded. True when it runs."""
+    pending = await db.run(unstarted_case, case_no=decision.case_no)
+    if pending is None:
+        return False
+    return pending.case_no in await start_all(
+        db=db, client=client, settings=settings, to_start=[pending]
+    )
 
 
 # The confirmations being written, held here so that none is collected before it ran.

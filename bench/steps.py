@@ -135,7 +135,7 @@ def register(db: Any, settings: Settings) -> str:
             body=CaseCreate.model_validate(complaint()),
             steps=steps,
         )
-        registration.started(session=session, case_nos=[done.case_no])
+        process.started(session=session, case_nos=[done.case_no])
         return done.case_no
 
 

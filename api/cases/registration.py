@@ -1,43 +1,30 @@
 """Registering (登记) a case: a complaint, a report, or both linked, and the reports that
-clues found while mediating open. The caller starts the new cases' workflows."""
+clues found while mediating open. The caller answers, then starts the new cases' workflows
+(``process.start_registered``)."""
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete
-from sqlmodel import Session, col, select
-from temporalio.client import Client
+from sqlmodel import Session, select
 
 from api import process
 from api.campaigns import service as campaigns
 from api.casefile import history
 from api.casefile import service as casefile
-from api.casefile.lifecycle import CaseKind, Channel, Status
-from api.casefile.models import Case, Event, PendingStart, Respondent, StepRecord
+from api.casefile.lifecycle import CaseKind, Channel
+from api.casefile.models import Case, Event, PendingStart, Respondent
 from api.cases import service as cases
 from api.cases.models import CaseCreate, CasePublic, ClueReport
 from api.config import Settings
-from api.db import Database
 from api.deps import StepEngine
-from api.errors import ApiError, NotAllowed, conflict, invalid
+from api.errors import NotAllowed, conflict, invalid
 from api.rules.service import rules_in_force
 from api.users.models import Role, User
-from workflows.messages import FIRST_STEP_KEY, FirstStep, StepResult
-
-
-@dataclass(frozen=True)
-class ToStart:
-    """A case whose workflow must run, with the first step its registration applied (None:
-    its workflow takes that step itself)."""
-
-    case_no: str
-    kind: str
-    first: FirstStep | None = None
 
 
 @dataclass(frozen=True)
 class Registered:
     case_no: str  # the case to answer with
-    to_start: list[ToStart]  # whose workflows must run
+    to_start: list[process.ToStart]  # whose workflows must run
     existing: bool  # registered before under this client_ref
 
 
@@ -105,53 +92,29 @@ def register(
     return Registered(case.case_no, to_start, existing=False)
 
 
-def _opened(session: Session, settings: Settings, steps: StepEngine, case: Case) -> ToStart:
+def _opened(session: Session, settings: Settings, steps: StepEngine, case: Case) -> process.ToStart:
     """The new case's first step, and its workflow's start pending until Temporal confirms
-    it (``started``)."""
+    it (``process.started``)."""
     first = steps.first_step(session=session, settings=settings, case_no=case.case_no)
     session.add(PendingStart(case_no=case.case_no, kind=case.kind))
-    return ToStart(case.case_no, case.kind, first)
-
-
-def pending(*, session: Session, case: Case) -> ToStart | None:
-    """The case, if its workflow may not have started: its start pending (or, registered
-    before first steps were applied with the registration, still ``registered``)."""
-    if session.get(PendingStart, case.case_no) is None and case.status != Status.REGISTERED:
-        return None
-    record = session.exec(
-        select(StepRecord).where(
-            StepRecord.case_no == case.case_no, StepRecord.key == FIRST_STEP_KEY
-        )
-    ).first()
-    first = (
-        FirstStep(key=record.key, result=StepResult.model_validate(record.result))
-        if record is not None
-        else None
-    )
-    return ToStart(case.case_no, case.kind, first)
+    return process.ToStart(case.case_no, case.kind, first)
 
 
 def _existing(session: Session, case: Case) -> Registered:
     """A registration sent again: the case may lack its workflow (the first request died
     between saving it and starting it, or Temporal's answer was lost), and the retry
     finishes it."""
-    to_start: list[ToStart] = []
-    mine = pending(session=session, case=case)
+    to_start: list[process.ToStart] = []
+    mine = process.unstarted(session=session, case=case)
     if mine is not None:
         to_start.append(mine)
         linked = session.exec(
             select(Case).where(Case.case_no == case.linked_case_no, Case.kind == CaseKind.REPORT)
         ).first()
-        theirs = pending(session=session, case=linked) if linked is not None else None
+        theirs = process.unstarted(session=session, case=linked) if linked is not None else None
         if theirs is not None:
             to_start.append(theirs)
     return Registered(case.case_no, to_start, existing=True)
-
-
-def started(*, session: Session, case_nos: list[str]) -> None:
-    """Temporal confirmed that these cases' workflows run."""
-    session.exec(delete(PendingStart).where(col(PendingStart.case_no).in_(case_nos)))
-    session.commit()
 
 
 def register_clue(
@@ -229,37 +192,3 @@ def record_clue(*, session: Session, user: User, case_no: str, report_no: str) -
     # to triage (no unit yet, so it is not among the handler's cases).
     report = session.exec(select(Case).where(Case.case_no == report_no)).one()
     return cases.to_public(session=session, user=user, case=report)
-
-
-async def start(
-    db: Database,
-    temporal: Client,
-    settings: Settings,
-    to_start: list[ToStart],
-    *,
-    steps: StepEngine,
-    unconfirmed: str,
-) -> None:
-    """Starts the new cases' workflows; if Temporal certainly did not take one, the cases
-    are discarded (nothing half-written), and 503."""
-    for each in to_start:
-        try:
-            running = await process.start_new(
-                client=temporal,
-                settings=settings,
-                case_no=each.case_no,
-                kind=each.kind,
-                first=each.first,
-            )
-        except process.StartUnconfirmed as error:
-            # The workflow may run: the case stays, and the same request again finishes it
-            # (or, if none comes, the API's repair does).
-            raise ApiError(503, "case.start_unconfirmed", unconfirmed) from error
-        if not running:
-            for each in to_start:
-                await db.run(steps.discard, case_no=each.case_no)
-            raise ApiError(
-                503, "service.unavailable", "the workflow service (Temporal) is not reachable"
-            )
-    if to_start:
-        await db.run(started, case_nos=[c.case_no for c in to_start])

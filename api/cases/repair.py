@@ -33,7 +33,6 @@ from api import process
 from api.casefile import service as casefile
 from api.casefile.lifecycle import Status
 from api.casefile.models import Case, PendingStart
-from api.cases import registration
 from api.config import Settings
 from api.db import Database, utcnow
 from api.temporal import TemporalConnection
@@ -43,7 +42,7 @@ log = logging.getLogger("weiquan.repair")
 BATCH = 100
 
 
-def _stranded(*, session: Session, before: datetime) -> list[registration.ToStart]:
+def _stranded(*, session: Session, before: datetime) -> list[process.ToStart]:
     """The cases registered before ``before`` whose workflows may not run: their start
     pending, or (registered without their first step) still ``registered``."""
     pending = session.exec(
@@ -60,7 +59,7 @@ def _stranded(*, session: Session, before: datetime) -> list[registration.ToStar
         .order_by(col(Case.registered_at))
         .limit(BATCH)
     ).all()
-    found = (registration.pending(session=session, case=c) for c in [*pending, *registered])
+    found = (process.unstarted(session=session, case=c) for c in [*pending, *registered])
     return list({each.case_no: each for each in found if each is not None}.values())
 
 
@@ -68,22 +67,9 @@ async def finish_registrations(*, db: Database, client: Client, settings: Settin
     """Starts the workflow of every case whose start is pending (or left in ``registered``)
     too long; returns their numbers (those whose workflow ran already included)."""
     before = utcnow() - timedelta(seconds=settings.registration_repair_after_seconds)
-    finished = []
-    for each in await db.run(_stranded, before=before):
-        try:
-            await process.ensure_started(
-                client=client,
-                settings=settings,
-                case_no=each.case_no,
-                kind=each.kind,
-                first=each.first,
-            )
-        except Exception as error:  # Temporal away: the next round tries again
-            log.warning("could not start the workflow of %s: %s", each.case_no, error)
-            continue
-        finished.append(each.case_no)
+    stranded = await db.run(_stranded, before=before)
+    finished = await process.start_all(db=db, client=client, settings=settings, to_start=stranded)
     if finished:
-        await db.run(registration.started, case_nos=finished)
         log.info("started the workflows of %d case(s) left registered", len(finished))
     return finished
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Query, Response
 from sqlmodel import Session
 
 from api import process
@@ -26,14 +26,17 @@ from api.cases.models import (
     HistoryPublic,
     WithdrawRequest,
 )
+from api.config import Settings
 from api.db import utcnow
 from api.deps import (
     CurrentUser,
     DatabaseDep,
     SessionDep,
     SettingsDep,
+    StepEngine,
     StepEngineDep,
     TemporalClientDep,
+    TemporalConnectionDep,
     require,
 )
 from api.errors import DECISION_RESPONSES, ErrorPublic, Invalid, conflict
@@ -50,40 +53,37 @@ router = APIRouter(prefix="/cases", tags=["cases"])
     response_model=CasePublic,
     status_code=201,
     dependencies=[require(Role.OPERATOR, Role.STATION)],
-    responses={
-        200: {"description": "The same client_ref again: the case registered before"},
-        503: {
-            "model": ErrorPublic,
-            "description": "Temporal did not confirm the case's process: send it again "
-            "(with the same client_ref) and it is finished, not duplicated",
-        },
-    },
+    responses={200: {"description": "The same client_ref again: the case registered before"}},
 )
 async def register_case(
     body: CaseCreate,
     db: DatabaseDep,
     settings: SettingsDep,
-    temporal: TemporalClientDep,
+    temporal: TemporalConnectionDep,
     user: CurrentUser,
     response: Response,
+    background: BackgroundTasks,
     steps: StepEngineDep,
 ) -> CasePublic:
-    """Registers (登记) a complaint or a report (or both, linked) and starts its workflow."""
-    registered = await db.run(
-        registration.register, settings=settings, user=user, body=body, steps=steps
+    """Registers (登记) a complaint or a report (or both, linked); its workflow starts once
+    the registration is answered (``process.start_registered``)."""
+    registered, public = await db.run(
+        _registered, settings=settings, user=user, body=body, steps=steps
     )
     if registered.existing:
         response.status_code = 200
-    await registration.start(
-        db,
-        temporal,
-        settings,
-        registered.to_start,
-        steps=steps,
-        unconfirmed=f"case {registered.case_no} is registered, but the workflow service did "
-        "not confirm its process; send the same registration again (same client_ref)",
+    background.add_task(process.start_registered, db, temporal, settings, registered.to_start)
+    return public
+
+
+def _registered(
+    *, session: Session, settings: Settings, user: User, body: CaseCreate, steps: StepEngine
+) -> tuple[registration.Registered, CasePublic]:
+    """The registration, and the case as the person who registered it sees it, in one trip."""
+    registered = registration.register(
+        session=session, settings=settings, user=user, body=body, steps=steps
     )
-    return await db.run(cases.public, user=user, case_no=registered.case_no)
+    return registered, cases.public(session=session, user=user, case_no=registered.case_no)
 
 
 @router.get("", response_model=CasesPublic)
@@ -223,12 +223,14 @@ async def report_clue(
     body: ClueReport,
     db: DatabaseDep,
     settings: SettingsDep,
-    temporal: TemporalClientDep,
+    temporal: TemporalConnectionDep,
     user: CurrentUser,
+    background: BackgroundTasks,
     steps: StepEngineDep,
 ) -> CasePublic:
     """Opens a report linked to this complaint: a violation clue found while mediating.
-    The same ``client_ref`` again opens it once."""
+    The same ``client_ref`` again opens it once. Its workflow starts once this is
+    answered."""
     created = await db.run(
         registration.register_clue,
         settings=settings,
@@ -237,14 +239,8 @@ async def report_clue(
         body=body,
         steps=steps,
     )
-    report_no = created.case_no
-    await registration.start(
-        db,
-        temporal,
-        settings,
-        created.to_start,
-        steps=steps,
-        unconfirmed=f"report {report_no} is registered, but the workflow service did not "
-        "confirm its process yet; send the same request again (same client_ref)",
+    public = await db.run(
+        registration.record_clue, user=user, case_no=case_no, report_no=created.case_no
     )
-    return await db.run(registration.record_clue, user=user, case_no=case_no, report_no=report_no)
+    background.add_task(process.start_registered, db, temporal, settings, created.to_start)
+    return public

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, SQLModel
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from api import labels, process
@@ -27,6 +28,8 @@ from api.casefile import service as casefile
 from api.cases import registration
 from api.cases.models import ClueReport, ExtensionRequest, PauseRequest, ResumeRequest
 from api.clock import service as clock
+from api.config import Settings
+from api.db import Database
 from api.deps import (
     DatabaseDep,
     SessionDep,
@@ -298,6 +301,15 @@ def _may_register(user: User) -> None:
         raise NotAllowed("auth.role", "only operators and stations register cases")
 
 
+def _start_registered(
+    request: Request, db: Database, settings: Settings, to_start: list[process.ToStart]
+) -> BackgroundTask:
+    """The new cases' workflows, started once the page is answered."""
+    return BackgroundTask(
+        process.start_registered, db, request.app.state.temporal, settings, to_start
+    )
+
+
 @router.get("/register", response_class=HTMLResponse)
 def register_page(
     request: Request, session: SessionDep, settings: SettingsDep, user: PageUser
@@ -329,16 +341,11 @@ async def register(
             body=registering.parse(data),
             steps=steps,
         )
-        client = await get_temporal(request)
-        await registration.start(
-            db,
-            client,
-            settings,
-            created.to_start,
-            steps=steps,
-            unconfirmed="registered, but the workflow service did not confirm it",
+        return RedirectResponse(
+            f"/cases/{quote(created.case_no)}",
+            status_code=303,
+            background=_start_registered(request, db, settings, created.to_start),
         )
-        return RedirectResponse(f"/cases/{quote(created.case_no)}", status_code=303)
     except (ValidationError, DomainError) as error:
         found, general, status = refusal(error)
         fields, named = registering.errors_by_field(found)
@@ -642,20 +649,13 @@ async def clue_report(
             body=body,
             steps=steps,
         )
-        client = await get_temporal(request)
-        await registration.start(
-            db,
-            client,
-            settings,
-            created.to_start,
-            steps=steps,
-            unconfirmed="the report is registered, but the workflow service did not confirm it",
-        )
         await db.run(
             registration.record_clue, user=user, case_no=case_no, report_no=created.case_no
         )
         return RedirectResponse(
-            f"/cases/{quote(case_no)}?notice={quote(CLUE_REPORTED)}#clue", status_code=303
+            f"/cases/{quote(case_no)}?notice={quote(CLUE_REPORTED)}#clue",
+            status_code=303,
+            background=_start_registered(request, db, settings, created.to_start),
         )
     except (ValidationError, DomainError) as error:
         found, general, status = refusal(error)

@@ -19,18 +19,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
-from api.casefile.models import Case, Event, PendingStart, StepRecord
+from api.casefile.models import PendingStart, StepRecord
 from api.cases import registration
 from api.cases import service as cases
 from api.cases.models import CaseCreate
 from api.cases.repair import finish_registrations
 from api.db import Database
-from api.deadlines.models import Deadline
 from api.internal import engine
-from api.mediation.models import Mediation, MediationRung
 from api.rules.service import rules_in_force
-from api.supervision.models import CaseFigures, FigureDay
-from api.tasks.models import Task
+from api.supervision.models import FigureDay
 from api.users import service as users
 from tests.conftest import Database as StackDatabase
 from tests.conftest import Stack, open_task, running_stack, step_summaries
@@ -155,14 +152,9 @@ async def test_a_pending_start_is_finished_by_the_retry_from_the_first_step(stac
 
 async def test_a_pending_start_nobody_sends_again_is_finished_by_the_api(stack: Stack) -> None:
     case_no = _registered_with_first_step(stack, complaint())
-    # Its triage task is in the inbox, but no workflow runs yet to apply a decision.
-    triage = await open_task(stack, case_no, "triage", "operator")
-    early = await stack.call(
-        "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
-    )
-    assert early.status_code == 503, early.text
-    assert early.json()["code"] == "case.start_pending"
     db = Database(stack.engine)
+    # A registration a moment old is still being started by its own request: left alone.
+    assert await finish_registrations(db=db, client=stack.client, settings=stack.settings) == []
     later = stack.settings.model_copy(update={"registration_repair_after_seconds": 0.001})
     await asyncio.sleep(0.01)
     assert await finish_registrations(db=db, client=stack.client, settings=later) == [case_no]
@@ -170,7 +162,29 @@ async def test_a_pending_start_nobody_sends_again_is_finished_by_the_api(stack: 
         assert session.get(PendingStart, case_no) is None
     assert await finish_registrations(db=db, client=stack.client, settings=later) == []
 
-    await done(stack, case_no, "triage", "operator", ACCEPT)  # sent again: applied now
+    await done(stack, case_no, "triage", "operator", ACCEPT)
+    assert await _steps_recorded_by(stack, case_no) == ["triage"]
+    verified = await stack.call("GET", f"/api/v1/cases/{case_no}/history/verify", "auditor")
+    assert verified.json()["ok"] is True, verified.json()
+
+
+async def test_a_decision_on_a_case_whose_workflow_has_not_started_starts_it(
+    stack: Stack,
+) -> None:
+    """The registration is answered before its workflow starts: a clerk quicker than the
+    start (or one whose case Temporal did not take at first) is not turned away."""
+    case_no = _registered_with_first_step(stack, complaint())
+    triage = await open_task(stack, case_no, "triage", "operator")
+    early = await stack.call(
+        "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
+    )
+    assert early.status_code == 200, early.text
+    assert early.json()["status"] == "done"
+    with stack.db() as session:
+        assert session.get(PendingStart, case_no) is None
+    case = await stack.call("GET", f"/api/v1/cases/{case_no}", "operator")
+    assert case.json()["status"] == "handling" and case.json()["unit"] == "guichi"
+    # Started from the registration's first step, then the decision: each step once.
     assert await _steps_recorded_by(stack, case_no) == ["triage"]
     verified = await stack.call("GET", f"/api/v1/cases/{case_no}/history/verify", "auditor")
     assert verified.json()["ok"] is True, verified.json()
@@ -211,21 +225,39 @@ def _rollup(stack: Stack) -> dict[tuple[str, str], int]:
 
 
 @pytest.mark.parametrize("user", ["operator", "st-wanda"])
-async def test_a_registration_temporal_certainly_refused_leaves_nothing_behind(
-    refusing: Stack, user: str
+async def test_a_registration_temporal_does_not_take_is_kept_and_its_workflow_started_later(
+    refusing: Stack, dev_env: WorkflowEnvironment, user: str
 ) -> None:
-    """Its first step included: the triage task (or, at a station, the reconciliation with
-    its rung, counted in the bulletin's rollup), its deadline, its events and its record."""
-    before = _rollup(refusing)
+    """A complaint taken on the phone is not lost because the workflow service is away: it
+    is registered with its first step (the triage task, or at a station the reconciliation
+    with its rung), and its workflow starts once Temporal takes it."""
     channel = "station" if user == "st-wanda" else "hotline"
-    refused = await refusing.call(
+    created = await refusing.call(
         "POST", "/api/v1/cases", user, json=complaint(channel=channel, client_ref=f"ref-{user}")
     )
-    assert refused.status_code == 503, refused.text
-    assert refused.json()["code"] == "service.unavailable"
+    assert created.status_code == 201, created.text
+    case_no = created.json()["case_no"]
     with refusing.db() as session:
-        assert session.exec(select(Case)).all() == []
-        for model in (Event, Task, Deadline, Mediation, MediationRung, StepRecord, PendingStart):
-            assert session.exec(select(model)).all() == [], model.__name__
-        assert session.exec(select(CaseFigures)).all() == []
-    assert _rollup(refusing) == before
+        assert session.get(PendingStart, case_no) is not None
+        assert session.exec(select(StepRecord).where(StepRecord.case_no == case_no)).all()
+    before = _rollup(refusing)
+
+    # Still away: a decision on it cannot start it either, and says so.
+    if user == "operator":
+        triage = await open_task(refusing, case_no, "triage", "operator")
+        early = await refusing.call(
+            "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
+        )
+        assert early.status_code == 503, early.text
+        assert early.json()["code"] == "case.start_pending"
+
+    # Temporal back: the repair starts it, from the registration's first step.
+    later = refusing.settings.model_copy(update={"registration_repair_after_seconds": 0.001})
+    await asyncio.sleep(0.01)
+    db = Database(refusing.engine)
+    assert await finish_registrations(db=db, client=dev_env.client, settings=later) == [case_no]
+    with refusing.db() as session:
+        assert session.get(PendingStart, case_no) is None
+    described = await dev_env.client.get_workflow_handle(workflow_id(case_no)).describe()
+    assert described.status is not None and described.status.name == "RUNNING"
+    assert _rollup(refusing) == before  # counted once, when it was registered
