@@ -36,7 +36,7 @@ from api.casefile.lifecycle import DUTIES, CaseKind, Status
 from api.casefile.models import Case, PendingStart, StepRecord, Submission
 from api.config import Settings
 from api.db import Database
-from api.errors import ApiError
+from api.errors import ApiError, Conflict
 from api.temporal import TemporalConnection
 from api.workdays import ZONE
 from workflows.bulletin import BulletinWorkflow
@@ -320,6 +320,7 @@ async def submit(
     client: Client,
     settings: Settings,
     decide: Callable[..., Decision],
+    lost: Callable[..., Submission | None] | None = None,
 ) -> None:
     """Makes a person's decision (``decide(session=…)``, which checks it and raises what
     is wrong with it), stores it and sends it to the workflow that owns the step.
@@ -331,8 +332,19 @@ async def submit(
 
     Refused by the workflow: 409, and the submission is marked refused. No answer: 503, and
     the submission stays pending for the next attempt to settle.
+
+    A decision its step applied though Temporal lost the update (it restarted before it
+    stored it: the person was answered 503) is done in the record, and ``decide`` refuses it
+    (409). ``lost(session=…)`` finds it when this request is the very same decision sent
+    again; it is then sent on under its own id, as the repair would a few minutes later,
+    and the retry converges.
     """
-    prepared = await db.run(prepare, decide=decide)
+    try:
+        prepared = await db.run(prepare, decide=decide)
+    except Conflict:
+        if lost is None or not await _send_lost(db, client, settings, lost):
+            raise
+        return
     decision = prepared.decision
     for each in prepared.earlier:
         answer = await _send_stored(client, settings, each, starting=decision.starting)
@@ -372,6 +384,21 @@ async def submit(
                 "minutes (WEIQUAN_REGISTRATION_REPAIR_*), then send the same again",
             )
         raise ApiError(409, answer.code, answer.message)
+
+
+async def _send_lost(
+    db: Database, client: Client, settings: Settings, lost: Callable[..., Submission | None]
+) -> bool:
+    """Sends again a decision applied but never answered; True when the workflow has it."""
+    submission = await db.run(lost)
+    if submission is None:
+        return False
+    outcome = await send_again(client=client, settings=settings, submission=submission)
+    if outcome is None:
+        raise unconfirmed()
+    # Answered either way: refused, the workflow had moved past it (the repair's case).
+    await db.run(casefile.confirm_submissions, ids=[submission.id])
+    return outcome
 
 
 async def _started_now(

@@ -94,6 +94,20 @@ def unsettled(*, session: Session, workflow_id: str, target: str) -> list[Submis
     )
 
 
+def applied_unconfirmed(*, session: Session, target: str) -> Submission | None:
+    """The latest decision on ``target`` a step applied whose workflow's answer was never
+    seen (``unconfirmed``)."""
+    return session.exec(
+        select(Submission)
+        .where(
+            Submission.target == target,
+            Submission.state == SubmissionState.APPLIED,
+            col(Submission.confirmed_at).is_(None),
+        )
+        .order_by(col(Submission.created_at).desc())
+    ).first()
+
+
 def confirm_submissions(*, session: Session, ids: list[str]) -> None:
     """Notes that the workflow answered these decisions: its history holds them."""
     session.execute(

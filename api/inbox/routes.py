@@ -72,5 +72,6 @@ async def complete_task(
 ) -> TaskPublic:
     """Completes the task with its kind's body (the task's ``form``); the case moves on."""
     decide = partial(inbox.completion, settings=settings, user=user, task_id=task_id, body=body)
-    await process.submit(db=db, client=temporal, settings=settings, decide=decide)
+    lost = partial(inbox.lost_answer, user=user, task_id=task_id, body=body)
+    await process.submit(db=db, client=temporal, settings=settings, decide=decide, lost=lost)
     return await db.run(inbox.completed, user=user, task_id=task_id)

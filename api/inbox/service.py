@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 
 from api import process
 from api.casefile import service as casefile
-from api.casefile.models import Case
+from api.casefile.models import Case, Submission
 from api.cases.steps import reporter_not_told
 from api.config import Settings
 from api.db import count_ahead, utcnow
@@ -229,6 +229,24 @@ def completion(
         # is handed over in the step that opened it, before the complaint's workflow starts it.
         starting=mediation is not None and mediation.state != MediationState.ENDED,
     )
+
+
+def lost_answer(
+    *, session: Session, user: User, task_id: int, body: dict[str, Any]
+) -> Submission | None:
+    """This person's own completion of the task, applied by its step but never answered by
+    its workflow, when ``body`` is that very completion sent again (``process.submit``)."""
+    task = visible(session=session, user=user, task_id=task_id)
+    if task.status != TaskStatus.DONE:
+        return None
+    submission = casefile.applied_unconfirmed(session=session, target=f"task:{task_id}")
+    if submission is None or submission.actor != user.username:
+        return None
+    try:
+        sent = kinds.parse(TaskKind(task.kind), body).model_dump(mode="json")
+    except ValidationError:
+        return None
+    return submission if sent == submission.body else None
 
 
 def completed(*, session: Session, user: User, task_id: int) -> TaskPublic:

@@ -267,8 +267,9 @@ async def complete(
     body = forms.fill(view.form, posted)
     try:
         decide = partial(inbox.completion, settings=settings, user=user, task_id=task_id, body=body)
+        lost = partial(inbox.lost_answer, user=user, task_id=task_id, body=body)
         client = await get_temporal(request)
-        await process.submit(db=db, client=client, settings=settings, decide=decide)
+        await process.submit(db=db, client=client, settings=settings, decide=decide, lost=lost)
         await db.run(inbox.completed, user=user, task_id=task_id)
     except Invalid as error:
         found = error.detail if isinstance(error.detail, list) else []

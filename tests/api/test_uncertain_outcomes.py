@@ -130,13 +130,25 @@ async def test_a_decision_whose_answer_was_lost_is_kept_and_applied(faulty: Faul
     assert [(s.target, s.state) for s in kept] == [
         (f"task:{triage['id']}", SubmissionState.APPLIED)
     ]
-    # Sent again, it is not applied twice: the task says it is done, and by whom.
+    # Sent again, as the 503 says: answered as the first would have been, applied once.
     again = await stack.call(
         "POST", f"/api/v1/tasks/{triage['id']}/complete", "operator", json=ACCEPT
     )
-    assert again.status_code == 409, again.text
-    assert again.json()["code"] == "task.done" and "operator" in again.json()["detail"]
-    assert len(submissions(stack, case_no)) == 1
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "done" and again.json()["result"] == ACCEPT
+    [sent] = submissions(stack, case_no)
+    assert sent.state == SubmissionState.APPLIED and sent.confirmed_at is not None
+    history = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    assert [e["type"] for e in history["events"]].count("task_completed") == 1
+    # Another decision is refused: the task says it is done, and by whom.
+    other = await stack.call(
+        "POST",
+        f"/api/v1/tasks/{triage['id']}/complete",
+        "operator",
+        json={"decision": "accept", "unit": "dongzhi"},
+    )
+    assert other.status_code == 409, other.text
+    assert other.json()["code"] == "task.done" and "operator" in other.json()["detail"]
 
 
 async def test_a_retry_while_the_step_is_still_running_converges(faulty: Faulty) -> None:
@@ -208,9 +220,8 @@ async def verified(stack: Stack, case_no: str) -> dict[str, Any]:
     return response.json()  # type: ignore[no-any-return]
 
 
-async def test_a_decision_applied_by_its_step_but_lost_by_temporal_is_sent_again_by_the_api(
-    faulty: Faulty,
-) -> None:
+async def _triage_lost_after_its_step(faulty: Faulty) -> tuple[str, dict[str, Any], Submission]:
+    """A case whose triage decision its step applied, though Temporal lost the update."""
     stack, faults = faulty.stack, faulty.faults
     HeldSteps.release.set()
     case_no = await register(stack)
@@ -244,6 +255,45 @@ async def test_a_decision_applied_by_its_step_but_lost_by_temporal_is_sent_again
     ]
     verdict = await verified(stack, case_no)
     assert verdict["ok"] is False and "2:triage" in verdict["reason"], verdict
+    return case_no, triage, decision
+
+
+async def test_the_clerk_sending_a_lost_decision_again_catches_the_workflow_up(
+    faulty: Faulty,
+) -> None:
+    """The clerk answered 503 sends the same again, as the message says to: it is applied,
+    at once, rather than refused as done while the workflow waits for the repair."""
+    stack = faulty.stack
+    case_no, triage, decision = await _triage_lost_after_its_step(faulty)
+    url = f"/api/v1/tasks/{triage['id']}/complete"
+
+    # Another decision than the one applied is refused: the task is done.
+    other = {"decision": "accept", "unit": "dongzhi"}
+    refused = await stack.call("POST", url, "operator", json=other)
+    assert refused.status_code == 409 and refused.json()["code"] == "task.done", refused.text
+
+    again = await stack.call("POST", url, "operator", json=ACCEPT)
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "done" and again.json()["result"] == ACCEPT
+    handle = stack.client.get_workflow_handle(workflow_id(case_no))
+    assert (await handle.query("state"))["status"] == "handling"
+    [sent] = submissions(stack, case_no)
+    assert sent.id == decision.id and sent.confirmed_at is not None
+    history = (await stack.call("GET", f"/api/v1/cases/{case_no}/history", "auditor")).json()
+    assert [e["type"] for e in history["events"]].count("task_completed") == 1
+    assert (await verified(stack, case_no))["ok"] is True
+    # Nothing left for the repair; the case goes on in guichi's inbox.
+    db = DatabaseRunner(stack.engine)
+    soon = stack.settings.model_copy(update={"decision_repair_after_seconds": 0.001})
+    assert await repair.confirm_decisions(db=db, client=stack.client, settings=soon) == []
+    await open_task(stack, case_no, "handle", "guichi")
+
+
+async def test_a_decision_applied_by_its_step_but_lost_by_temporal_is_sent_again_by_the_api(
+    faulty: Faulty,
+) -> None:
+    stack = faulty.stack
+    case_no, triage, decision = await _triage_lost_after_its_step(faulty)
 
     # Not yet due: the repair leaves a decision alone for decision_repair_after_seconds.
     db = DatabaseRunner(stack.engine)
