@@ -393,11 +393,9 @@ async def _send_lost(
     submission = await db.run(lost)
     if submission is None:
         return False
-    outcome = await send_again(client=client, settings=settings, submission=submission)
+    outcome = await send_again(db=db, client=client, settings=settings, submission=submission)
     if outcome is None:
         raise unconfirmed()
-    # Answered either way: refused, the workflow had moved past it (the repair's case).
-    await db.run(casefile.confirm_submissions, ids=[submission.id])
     return outcome
 
 
@@ -435,12 +433,16 @@ async def _confirmed(db: Database, submission_id: str) -> None:
         log.warning("confirming decision %s: %s", submission_id, error)
 
 
-async def send_again(*, client: Client, settings: Settings, submission: Submission) -> bool | None:
-    """Sends a stored decision again under its own id: True when the workflow applied it
-    (now or before), False when it refused it, None when Temporal did not answer."""
+async def send_again(
+    *, db: Database, client: Client, settings: Settings, submission: Submission
+) -> bool | None:
+    """Sends a stored decision again under its own id, and notes it confirmed once the
+    workflow answers: True when the workflow applied it (now or before), False when it
+    refused it (it had moved past it), None when Temporal did not answer."""
     answer = await _send_stored(client, settings, submission, starting=False)
     if answer.outcome is _Outcome.UNCERTAIN:
         return None
+    await db.run(casefile.confirm_submissions, ids=[submission.id])
     return answer.outcome is _Outcome.APPLIED
 
 

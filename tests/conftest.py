@@ -8,7 +8,6 @@
 
 import asyncio
 import atexit
-import json
 import os
 import shutil
 import subprocess
@@ -39,7 +38,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.cases import CaseActivities, traceparent
-from api.audit.temporal import LOCAL_ACTIVITY_MARKER, RECORD_STEP
+from api.audit.temporal import RECORD_STEP, local_step_marker
 from api.casefile.models import Case
 from api.config import Settings
 from api.db import make_engine
@@ -531,20 +530,13 @@ async def stack(database: Database, dev_env: WorkflowEnvironment) -> AsyncIterat
 def step_summaries(history: WorkflowHistory) -> list[str]:
     """The steps a workflow's history shows in the Temporal UI, in order: the summaries of
     its ``record_step`` activities, local (a marker each) or scheduled."""
-    names = []
-    for e in history.events:
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            if e.activity_task_scheduled_event_attributes.activity_type.name != RECORD_STEP:
-                continue
-        elif e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            marker = e.marker_recorded_event_attributes
-            if marker.marker_name != LOCAL_ACTIVITY_MARKER:
-                continue
-            data = json.loads(marker.details["data"].payloads[0].data)
-            if data["activity_type"] != RECORD_STEP:
-                continue
-        else:
-            continue
-        summary = e.user_metadata.summary
-        names.append(default_converter().payload_converter.from_payload(summary, str))
-    return names
+    converter = default_converter().payload_converter
+    return [
+        converter.from_payload(e.user_metadata.summary, str)
+        for e in history.events
+        if local_step_marker(e) is not None
+        or (
+            e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+            and e.activity_task_scheduled_event_attributes.activity_type.name == RECORD_STEP
+        )
+    ]

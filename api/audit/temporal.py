@@ -3,6 +3,7 @@
 
 import json
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import EventType
@@ -158,11 +159,9 @@ class _Reading:
         """A step run as a local activity (``LOCAL_STEPS_PATCH``): one marker, recorded when
         it completed, whose activity id holds the step's key and decision. A marker of a
         step that failed every attempt is not a step taken (the incident's retry is)."""
+        data = local_step_marker(event)
         marker = event.marker_recorded_event_attributes
-        if marker.marker_name != LOCAL_ACTIVITY_MARKER or marker.HasField("failure"):
-            return
-        data = json.loads(marker.details["data"].payloads[0].data)
-        if data.get("activity_type") != RECORD_STEP or not marker.details["result"].payloads:
+        if data is None or marker.HasField("failure") or not marker.details["result"].payloads:
             return
         key, submission_id = step_of_activity_id(data["activity_id"])
         (result,) = self.converter.from_payloads(marker.details["result"].payloads, [StepResult])
@@ -170,3 +169,15 @@ class _Reading:
         self.scheduled[event.event_id] = TemporalStep(key, submission_id, False, self.seen)
         self.completed.add(event.event_id)
         self.seen = max(self.seen, result.seq)
+
+
+def local_step_marker(event: HistoryEvent) -> dict[str, Any] | None:
+    """The data of a ``record_step`` local activity's marker (its activity id and type), or
+    None for any other event."""
+    if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+        return None
+    marker = event.marker_recorded_event_attributes
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER:
+        return None
+    data: dict[str, Any] = json.loads(marker.details["data"].payloads[0].data)
+    return data if data.get("activity_type") == RECORD_STEP else None

@@ -99,11 +99,8 @@ def applied_unconfirmed(*, session: Session, target: str) -> Submission | None:
     seen (``unconfirmed``)."""
     return session.exec(
         select(Submission)
-        .where(
-            Submission.target == target,
-            Submission.state == SubmissionState.APPLIED,
-            col(Submission.confirmed_at).is_(None),
-        )
+        .where(text(UNCONFIRMED_SQL))
+        .where(Submission.target == target)
         .order_by(col(Submission.created_at).desc())
     ).first()
 

@@ -81,7 +81,7 @@ async def confirm_decisions(*, db: Database, client: Client, settings: Settings)
     before = utcnow() - timedelta(seconds=settings.decision_repair_after_seconds)
     answered = []
     for each in await db.run(casefile.unconfirmed, before=before, limit=BATCH):
-        outcome = await process.send_again(client=client, settings=settings, submission=each)
+        outcome = await process.send_again(db=db, client=client, settings=settings, submission=each)
         if outcome is None:
             continue  # Temporal did not answer: the next round asks again
         if not outcome:
@@ -90,7 +90,6 @@ async def confirm_decisions(*, db: Database, client: Client, settings: Settings)
             log.warning("decision %s of %s: refused when sent again", each.id, each.case_no)
         answered.append(each.id)
     if answered:
-        await db.run(casefile.confirm_submissions, ids=answered)
         log.info("confirmed %d decision(s) applied without an answer", len(answered))
     return answered
 
